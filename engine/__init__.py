@@ -1,0 +1,29 @@
+"""Doorstep's generic BPM runtime over SpiffWorkflow and SQLAlchemy; knows nothing of petitions or Flask."""
+
+from .clock import Clock, FixedClock, SimulatedClock, SystemClock, business_time
+from .errors import (
+    ClockError,
+    Conflict,
+    EngineError,
+    InvalidTaskData,
+    NoMessageWaiting,
+    Problem,
+    ScriptRefused,
+    TaskNotFound,
+    TaskNotReady,
+    UnknownIncident,
+    UnknownInstance,
+    UnknownProcess,
+    ValidationFailed,
+)
+from .runtime import COMPLETED, INCIDENT, RUNNING, Engine, StepResult
+from .specs import DeployedVersion, SpecStore, read_bundle
+from .validation import validate_bundle
+
+__all__ = [
+    "COMPLETED", "INCIDENT", "RUNNING", "Clock", "ClockError", "Conflict", "DeployedVersion", "Engine",
+    "EngineError", "FixedClock", "InvalidTaskData", "NoMessageWaiting", "Problem", "ScriptRefused",
+    "SimulatedClock", "SpecStore", "StepResult", "SystemClock", "TaskNotFound", "TaskNotReady",
+    "UnknownIncident", "UnknownInstance", "UnknownProcess", "ValidationFailed", "business_time",
+    "read_bundle", "validate_bundle",
+]

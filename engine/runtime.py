@@ -1,0 +1,482 @@
+"""The engine: start cases, complete human tasks, fire timers, deliver messages — one transaction a step."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from . import history
+from .clock import Clock, business_time
+from .errors import (
+    Conflict,
+    InvalidTaskData,
+    NoMessageWaiting,
+    TaskNotFound,
+    TaskNotReady,
+    UnknownIncident,
+    UnknownInstance,
+)
+from .models import HumanTask, Incident, Instance, MessageWait
+from .sandbox import restricted_script_engine
+from .specs import SpecStore
+from .state import Bookkeeping, StateCodec, canonical_json, state_digest
+
+RUNNING, INCIDENT, COMPLETED = "running", "incident", "completed"
+OPEN_TASK, DONE_TASK, CANCELLED_TASK = "open", "completed", "cancelled"
+FORM_PROPERTY = "formJsonSchemaFilename"
+# SpiffWorkflow fires a timer only once the clock is strictly past its due time.
+TIMER_RESOLUTION = timedelta(microseconds=1)
+
+
+@dataclass
+class StepResult:
+    """What one engine step did to an instance."""
+
+    instance: Instance
+    events: list[history.Event] = field(default_factory=list)
+    already_applied: bool = False
+    incident: Incident | None = None
+
+
+@dataclass
+class _Loaded:
+    instance: Instance
+    workflow: BpmnWorkflow
+    books: Bookkeeping
+    before: dict[str, Any]
+
+
+class Engine:
+    """Runs BPMN instances durably; the caller owns the session (and commits or rolls back each step)."""
+
+    def __init__(self, session: Session, clock: Clock, specs: SpecStore,
+                 helpers: Mapping[str, Callable[..., Any]] | None = None,
+                 task_scope: Callable[[dict[str, Any]], str | None] | None = None):
+        self.session = session
+        self.clock = clock
+        self.specs = specs
+        self.script_engine = restricted_script_engine(helpers)
+        self.task_scope = task_scope or (lambda _data: None)
+        self.codec = StateCodec()
+
+    # -- starting -------------------------------------------------------------------------------------------
+    def start(self, process_id: str, data: Mapping[str, Any], actor: str) -> StepResult:
+        """Start an instance of the latest version of a process with initial data."""
+        initial = _json_object(data, "start data")
+        version = self.specs.latest(self.session, process_id)
+        assert version is not None
+        spec, subprocess_specs = self.specs.parsed(self.session, version.id)
+        now = self.clock.now()
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(initial)
+        instance = Instance(process_version_id=version.id, process_id=process_id, status=RUNNING, state="{}",
+                            started_at=now, started_by=actor, updated_at=now, event_count=0)
+        self.session.add(instance)
+        self.session.flush()
+        loaded = _Loaded(instance, workflow, Bookkeeping(), {})
+        with business_time(now):
+            failure = self._run(lambda: workflow.do_engine_steps())
+        return self._persist(loaded, now, actor, history.STARTED, {"data": initial}, None, failure)
+
+    # -- human tasks ----------------------------------------------------------------------------------------
+    def complete_task(self, task_id: str, data: Mapping[str, Any], actor: str) -> StepResult:
+        """Complete a READY human task with submitted data; a repeated identical submission is applied once."""
+        submitted = _json_object(data, "task data")
+        task_row = self._task_row(task_id)
+        key = _completion_key(actor, submitted)
+        if task_row.status == DONE_TASK:
+            if task_row.completion_key == key:
+                return StepResult(self._instance(task_row.instance_id), already_applied=True)
+            raise TaskNotReady(f"task {task_id} was already completed by {task_row.completed_by} "
+                               f"at {_show(task_row.completed_at)}")
+        if task_row.status != OPEN_TASK:
+            raise TaskNotReady(f"task {task_id} is {task_row.status}; it can no longer be completed")
+        if task_row.claimed_by not in (None, actor):
+            raise TaskNotReady(f"task {task_id} is claimed by {task_row.claimed_by}; only they can complete it")
+        loaded = self._load(task_row.instance_id)
+        task = loaded.workflow.get_task_from_id(UUID(task_id))
+        if task is None or not task.has_state(TaskState.READY):
+            raise Conflict(f"task {task_id} was changed by someone else just now; reload the case")
+        ref = loaded.books.ref_of(task)
+        now = self.clock.now()
+        with business_time(now):
+            task.data.update(submitted)
+            failure = self._run(lambda: (task.run(), loaded.workflow.do_engine_steps()))
+        task_row.status, task_row.completed_by, task_row.completed_at = DONE_TASK, actor, now
+        task_row.completion_key = key
+        return self._persist(loaded, now, actor, history.TASK_COMPLETED, {"submitted": submitted}, ref, failure)
+
+    def claim(self, task_id: str, actor: str) -> HumanTask:
+        """Take an open task so that no one else works on it at the same time."""
+        task_row = self._task_row(task_id)
+        if task_row.status != OPEN_TASK:
+            raise TaskNotReady(f"task {task_id} is {task_row.status}; it cannot be claimed")
+        if task_row.claimed_by not in (None, actor):
+            raise TaskNotReady(f"task {task_id} is already claimed by {task_row.claimed_by}")
+        task_row.claimed_by, task_row.claimed_at = actor, self.clock.now()
+        self._log_on_task(task_row, history.TASK_CLAIMED, actor)
+        return task_row
+
+    def release(self, task_id: str, actor: str) -> HumanTask:
+        """Give a claimed task back to everyone who may act on it."""
+        task_row = self._task_row(task_id)
+        if task_row.claimed_by != actor:
+            raise TaskNotReady(f"task {task_id} is not claimed by {actor}")
+        task_row.claimed_by, task_row.claimed_at = None, None
+        self._log_on_task(task_row, history.TASK_RELEASED, actor)
+        return task_row
+
+    # -- time -------------------------------------------------------------------------------------------------
+    def due_instances(self, now: datetime, limit: int = 100) -> list[int]:
+        """Ids of instances whose next timer is due at `now`, found through the indexed column."""
+        query = (select(Instance.id).where(Instance.next_timer_at < now, Instance.status == RUNNING)
+                 .order_by(Instance.next_timer_at).limit(limit))
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.session.scalars(query))
+
+    def fire_timers(self, instance_id: int, now: datetime, actor: str = "timer") -> StepResult:
+        """Fire every timer of one instance that is due at `now`."""
+        loaded = self._load(instance_id)
+        waiting = {str(t.id): loaded.books.ref_of(t) for t in loaded.workflow.get_tasks(state=TaskState.WAITING)}
+        with business_time(now):
+            failure = self._run(lambda: (loaded.workflow.refresh_timers(), loaded.workflow.do_engine_steps()))
+        fired = sorted(ref for task_id, ref in waiting.items() if ref and not self._still_waiting(loaded, task_id))
+        return self._persist(loaded, now, actor, history.TIMER_FIRED, {"timers": fired}, None, failure)
+
+    def fire_due(self, now: datetime | None = None) -> list[StepResult]:
+        """Fire the due timers of every instance at `now` (default: the clock's time)."""
+        moment = now or self.clock.now()
+        return [self.fire_timers(instance_id, moment) for instance_id in self.due_instances(moment)]
+
+    def next_due(self, until: datetime) -> datetime | None:
+        """The earliest timer due at or before `until`, over all running instances."""
+        return self.session.scalar(select(Instance.next_timer_at)
+                                   .where(Instance.next_timer_at <= until, Instance.status == RUNNING)
+                                   .order_by(Instance.next_timer_at).limit(1))
+
+    def run_until(self, target: datetime, move_clock: Callable[[datetime], None]) -> list[StepResult]:
+        """Move a simulated clock to `target`, firing each timer at its own due time on the way."""
+        results: list[StepResult] = []
+        while (due := self.next_due(target)) is not None:
+            moment = due + TIMER_RESOLUTION
+            move_clock(max(moment, self.clock.now()))
+            for instance_id in self.due_instances(moment):
+                results.append(self.fire_timers(instance_id, moment))
+            self.session.flush()
+        move_clock(target)
+        return results
+
+    # -- messages ---------------------------------------------------------------------------------------------
+    def deliver_message(self, name: str, payload: Mapping[str, Any], correlation: Mapping[str, Any],
+                        actor: str) -> list[StepResult]:
+        """Deliver a named message to every instance waiting for it whose data matches the correlation keys."""
+        body = _json_object(payload, "message payload")
+        keys = _json_object(correlation, "correlation keys")
+        candidates = self.session.scalars(select(MessageWait.instance_id)
+                                          .where(MessageWait.message_name == name)).all()
+        results = []
+        for instance_id in sorted(candidates):
+            loaded = self._load(instance_id)
+            waiting = self._waiting_for(loaded.workflow, name, keys)
+            if waiting is None:
+                continue
+            now = self.clock.now()
+            definition = waiting.task_spec.event_definition
+            with business_time(now):
+                event = BpmnEvent(definition, body, definition.calculate_correlations(
+                    self.script_engine, definition.correlation_properties, body))
+                failure = self._run(lambda ev=event, lw=loaded: (lw.workflow.send_event(ev),
+                                                                   lw.workflow.do_engine_steps()))
+            results.append(self._persist(loaded, now, actor, history.MESSAGE_RECEIVED,
+                                         {"message": name, "payload": body, "correlation": keys},
+                                         loaded.books.ref_of(waiting), failure))
+        if not results:
+            raise NoMessageWaiting(f"no case waits for the message '{name}' with {canonical_json(keys)}")
+        return results
+
+    @staticmethod
+    def _waiting_for(workflow: BpmnWorkflow, name: str, keys: Mapping[str, Any]) -> Task | None:
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if definition is None or getattr(definition, "name", None) != name:
+                continue
+            if all(task.data.get(k) == v for k, v in keys.items()):
+                return task
+        return None
+
+    # -- incidents --------------------------------------------------------------------------------------------
+    def retry_incident(self, incident_id: int, actor: str, data: Mapping[str, Any] | None = None) -> StepResult:
+        """Run the failed step again, optionally with corrected data, once its cause is fixed."""
+        incident = self.session.get(Incident, incident_id)
+        if incident is None or incident.status != "open":
+            raise UnknownIncident(f"no open incident {incident_id}")
+        patch = _json_object(data or {}, "corrected data")
+        loaded = self._load(incident.instance_id)
+        now = self.clock.now()
+        failed = loaded.workflow.get_tasks(state=TaskState.ERROR)
+
+        def again() -> None:
+            for task in failed:
+                task.data.update(patch)
+                task.run()
+            loaded.workflow.do_engine_steps()
+
+        with business_time(now):
+            failure = self._run(again)
+        if failure is None:
+            incident.status, incident.resolved_at, incident.resolved_by = "resolved", now, actor
+        return self._persist(loaded, now, actor, history.INCIDENT_RESOLVED if failure is None else "incident_retried",
+                             {"incident": incident_id, "corrected": patch}, incident.task_ref, failure)
+
+    # -- reading ----------------------------------------------------------------------------------------------
+    def instance(self, instance_id: int) -> Instance:
+        """An instance row (no workflow state is deserialized)."""
+        return self._instance(instance_id)
+
+    def case_data(self, instance_id: int) -> dict[str, Any]:
+        """The current case data of an instance (deserializes its state)."""
+        return _case_data(self._load(instance_id).workflow)
+
+    def open_tasks(self, instance_id: int | None = None, lane: str | None = None) -> list[HumanTask]:
+        """Open human tasks from the projection, oldest first."""
+        query = select(HumanTask).where(HumanTask.status == OPEN_TASK)
+        if instance_id is not None:
+            query = query.where(HumanTask.instance_id == instance_id)
+        if lane is not None:
+            query = query.where(HumanTask.lane == lane)
+        return list(self.session.scalars(query.order_by(HumanTask.created_at, HumanTask.ref)))
+
+    def element_counts(self, instance_id: int) -> dict[str, int]:
+        """How many times each element ran (or is running) in an instance."""
+        return dict(self._load(instance_id).books.counts)
+
+    # -- internals --------------------------------------------------------------------------------------------
+    def _task_row(self, task_id: str) -> HumanTask:
+        task_row = self.session.get(HumanTask, task_id)
+        if task_row is None:
+            raise TaskNotFound(f"no task {task_id}")
+        return task_row
+
+    def _instance(self, instance_id: int) -> Instance:
+        instance = self.session.get(Instance, instance_id)
+        if instance is None:
+            raise UnknownInstance(f"no case {instance_id}")
+        return instance
+
+    def _load(self, instance_id: int) -> _Loaded:
+        instance = self._instance(instance_id)
+        spec, subprocess_specs = self.specs.parsed(self.session, instance.process_version_id)
+        workflow, books = self.codec.load(instance.state, spec, subprocess_specs)
+        workflow.script_engine = self.script_engine
+        return _Loaded(instance, workflow, books, _case_data(workflow))
+
+    @staticmethod
+    def _still_waiting(loaded: _Loaded, task_id: str) -> bool:
+        task = loaded.workflow.get_task_from_id(UUID(task_id))
+        return task is not None and task.has_state(TaskState.WAITING)
+
+    @staticmethod
+    def _run(step: Callable[[], Any]) -> SpiffWorkflowException | None:
+        try:
+            step()
+        except (WorkflowException, SpiffWorkflowException) as error:
+            return error
+        return None
+
+    def _log_on_task(self, task_row: HumanTask, type_: str, actor: str) -> None:
+        instance = self._instance(task_row.instance_id)
+        last_digest = self._last_digest(instance)
+        history.record(self.session, instance, type_, actor, self.clock.now(), last_digest, {}, task_row.ref)
+        self._flush()
+
+    def _last_digest(self, instance: Instance) -> str:
+        event = self.session.scalar(select(history.Event.state_digest)
+                                    .where(history.Event.instance_id == instance.id)
+                                    .order_by(history.Event.seq.desc()).limit(1))
+        return event or ""
+
+    def _persist(self, loaded: _Loaded, now: datetime, actor: str, type_: str, data: dict[str, Any],
+                 task_ref: str | None, failure: SpiffWorkflowException | None) -> StepResult:
+        instance, workflow, books = loaded.instance, loaded.workflow, loaded.books
+        books.name_new_tasks(workflow)
+        after = _case_data(workflow)
+        changes = {k: [loaded.before.get(k), after.get(k)] for k in sorted(set(loaded.before) | set(after))
+                   if loaded.before.get(k) != after.get(k)}
+        digest = state_digest(workflow, books)
+        result = StepResult(instance)
+        result.events.append(history.record(self.session, instance, type_, actor, now, digest,
+                                             {**data, "changes": _jsonable(changes)}, task_ref))
+        if failure is not None:
+            result.incident = self._raise_incident(instance, workflow, books, failure, now)
+            result.events.append(history.record(
+                self.session, instance, history.INCIDENT_RAISED, actor, now, digest,
+                {"incident": result.incident.id, "element": result.incident.element_id,
+                 "line": result.incident.line, "message": result.incident.message}, result.incident.task_ref))
+        completed = workflow.is_completed()
+        instance.status = COMPLETED if completed else (INCIDENT if workflow.get_tasks(state=TaskState.ERROR)
+                                                       or failure is not None else RUNNING)
+        if completed and instance.completed_at is None:
+            instance.completed_at = now
+            result.events.append(history.record(self.session, instance, history.COMPLETED, actor, now, digest,
+                                                {"data": _jsonable(workflow.data or after)}))
+        self._project_tasks(instance, workflow, books, now)
+        instance.next_timer_at = _next_timer(workflow)
+        self._project_message_waits(instance, workflow)
+        instance.updated_at = now
+        instance.state = self.codec.dump(workflow, books)
+        self._flush()
+        return result
+
+    def _raise_incident(self, instance: Instance, workflow: BpmnWorkflow, books: Bookkeeping,
+                        failure: SpiffWorkflowException, now: datetime) -> Incident:
+        task = getattr(failure, "task", None)
+        if task is None:
+            errored = workflow.get_tasks(state=TaskState.ERROR)
+            task = errored[0] if errored else None
+        line = getattr(failure, "line_number", None)
+        element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+        incident = Incident(instance_id=instance.id, element_id=element,
+                            task_ref=books.ref_of(task) if task is not None else None,
+                            line=line if isinstance(line, int) and line > 0 else None,
+                            message=_plain_message(failure), status="open", raised_at=now)
+        self.session.add(incident)
+        self.session.flush()
+        return incident
+
+    def _project_tasks(self, instance: Instance, workflow: BpmnWorkflow, books: Bookkeeping,
+                       now: datetime) -> None:
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        rows = {row.id: row for row in self.session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == OPEN_TASK))}
+        for task_id, row in rows.items():
+            if task_id not in ready:
+                row.status = CANCELLED_TASK
+        for task_id, task in ready.items():
+            if task_id in rows:
+                rows[task_id].due_at = _due_time(task)
+                continue
+            spec = task.task_spec
+            properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
+            self.session.add(HumanTask(
+                id=task_id, instance_id=instance.id, process_id=instance.process_id,
+                element_id=str(spec.bpmn_id), ref=books.ref_of(task) or str(spec.bpmn_id),
+                name=spec.bpmn_name, lane=spec.lane, form=properties.get(FORM_PROPERTY),
+                scope=self.task_scope(task.data), status=OPEN_TASK, due_at=_due_time(task), created_at=now))
+
+    def _project_message_waits(self, instance: Instance, workflow: BpmnWorkflow) -> None:
+        wanted = {pending.name for pending in workflow.waiting_events()
+                  if pending.event_type == "MessageEventDefinition"}
+        existing = {row.message_name: row for row in self.session.scalars(
+            select(MessageWait).where(MessageWait.instance_id == instance.id))}
+        for name, row in existing.items():
+            if name not in wanted:
+                self.session.delete(row)
+        for name in wanted - set(existing):
+            self.session.add(MessageWait(instance_id=instance.id, message_name=name))
+
+    def _flush(self) -> None:
+        try:
+            self.session.flush()
+        except (StaleDataError, IntegrityError) as error:
+            raise Conflict("the case was changed by someone else at the same time; reload and try again") from error
+        except OperationalError as error:
+            if "locked" in str(error).lower():
+                raise Conflict("the case was changed by someone else at the same time; reload and try again") \
+                    from error
+            raise
+
+
+def _case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The data a person would call the case's: the open work's, else the last finished task's."""
+    open_tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR)
+    for task in open_tasks:
+        if getattr(task.task_spec, "bpmn_id", None) is not None:
+            return dict(task.data)
+    if workflow.last_task is not None:
+        return dict(workflow.last_task.data)
+    return dict(workflow.data)
+
+
+def _due_time(task: Task) -> datetime | None:
+    """The earliest timer attached to a task (a boundary event) is its due time."""
+    parent = task.parent
+    due: datetime | None = None
+    for sibling in parent.children if parent is not None else []:
+        definition = getattr(sibling.task_spec, "event_definition", None)
+        value = sibling.internal_data.get("event_value") if sibling is not task else None
+        if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
+            moment = _parse_moment(value)
+            if moment is not None and (due is None or moment < due):
+                due = moment
+    return due
+
+
+def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    moments = []
+    for pending in workflow.waiting_events():
+        if "Timer" in pending.event_type or "TimeDate" in pending.event_type or "Cycle" in pending.event_type:
+            value = pending.value
+            if isinstance(value, dict):
+                value = value.get("next")
+            if isinstance(value, str):
+                moment = _parse_moment(value)
+                if moment is not None:
+                    moments.append(moment)
+    return min(moments) if moments else None
+
+
+def _parse_moment(value: str) -> datetime | None:
+    try:
+        return TimerEventDefinition.get_datetime(value).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _json_object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidTaskData(f"{what} must be a JSON object, not {type(value).__name__}")
+    try:
+        text = json.dumps(dict(value), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidTaskData(f"{what} must contain only JSON values: {error}") from error
+    loaded: dict[str, Any] = json.loads(text)
+    bad = [k for k in value if not isinstance(k, str)]
+    if bad:
+        raise InvalidTaskData(f"{what} keys must be strings: {bad!r}")
+    return loaded
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _completion_key(actor: str, data: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json({"actor": actor, "data": data}).encode()).hexdigest()
+
+
+def _plain_message(failure: Exception) -> str:
+    lines = [str(failure).split("\n")[0]]
+    if getattr(failure, "error_line", None):
+        lines.append(f"at: {failure.error_line}")  # type: ignore[attr-defined]
+    return " — ".join(line for line in lines if line)
+
+
+def _show(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "?"

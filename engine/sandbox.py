@@ -1,0 +1,176 @@
+"""The restricted environment in which diagram scripts, conditions and timer expressions run."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from collections.abc import Callable, Mapping
+from types import CodeType
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr,
+)
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from .clock import current_business_time
+from .errors import ScriptRefused
+
+# Names a script may never call, with the reason a designer is given.
+FORBIDDEN_NAMES = {
+    "open": "scripts cannot open files",
+    "__import__": "scripts cannot import modules",
+    "exec": "scripts cannot run other code",
+    "eval": "scripts cannot run other code",
+    "compile": "scripts cannot compile code",
+    "globals": "scripts cannot reach the interpreter's globals",
+    "locals": "scripts cannot reach the interpreter's locals",
+    "vars": "scripts cannot reach the interpreter's variables",
+    "getattr": "scripts cannot look attributes up by name",
+    "setattr": "scripts cannot set attributes by name",
+    "delattr": "scripts cannot delete attributes by name",
+    "input": "scripts cannot read input",
+    "breakpoint": "scripts cannot start a debugger",
+}
+
+EXTRA_BUILTINS: dict[str, Any] = {
+    name: obj
+    for name, obj in {
+        "min": min, "max": max, "sum": sum, "any": any, "all": all, "sorted": sorted,
+        "enumerate": enumerate, "dict": dict, "list": list, "set": set, "map": map, "filter": filter,
+        "reversed": reversed,
+    }.items()
+}
+
+
+class RestrictedSyntaxError(SyntaxError):
+    """A script that RestrictedPython refuses to compile; carries the line for SpiffWorkflow's messages."""
+
+
+def _refuse(name: str) -> Callable[..., Any]:
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise ScriptRefused(f"{name}() is not allowed: {FORBIDDEN_NAMES[name]}")
+
+    return refused
+
+
+def _inplace(op: str, left: Any, right: Any) -> Any:
+    operations: dict[str, Callable[[Any, Any], Any]] = {
+        "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
+        "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
+        "|=": lambda a, b: a | b, "&=": lambda a, b: a & b,
+    }
+    if op not in operations:
+        raise ScriptRefused(f"the operator {op} is not allowed in scripts")
+    return operations[op](left, right)
+
+
+_BUILTINS: dict[str, Any] = {**safe_builtins, **EXTRA_BUILTINS, **{n: _refuse(n) for n in FORBIDDEN_NAMES}}
+_GUARDS: dict[str, Any] = {
+    "__builtins__": _BUILTINS,
+    "_getattr_": safer_getattr,
+    "_getitem_": default_guarded_getitem,
+    "_getiter_": default_guarded_getiter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": full_write_guard,
+    "_inplacevar_": _inplace,
+}
+
+_LINE = re.compile(r"Line (\d+):\s*(.*)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str, mode: str) -> CodeType:
+    compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
+    result = compiler(source, filename="<script>")
+    if result.errors or result.code is None:
+        lineno, message = _first_error(result.errors)
+        error = RestrictedSyntaxError(message)
+        error.lineno, error.offset, error.text = lineno, 0, _line(source, lineno)
+        raise error
+    return result.code
+
+
+def _first_error(errors: tuple[str, ...] | list[str]) -> tuple[int, str]:
+    for text in errors:
+        match = _LINE.search(text)
+        if match:
+            return int(match.group(1)), match.group(2)
+    return 1, errors[0] if errors else "the script cannot be compiled"
+
+
+def _line(source: str, lineno: int) -> str:
+    lines = source.splitlines()
+    return lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+
+
+def check_source(source: str, mode: str) -> list[tuple[int, str]]:
+    """List (line, message) for everything wrong with a script (`exec`) or expression (`eval`)."""
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError as error:
+        return [(error.lineno or 1, f"syntax error: {error.msg}")]
+    problems: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 1)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            problems.append((line, "import is not allowed: scripts cannot import modules"))
+        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
+            problems.append((line, f"{node.id}() is not allowed: {FORBIDDEN_NAMES[node.id]}"))
+    if problems:
+        return problems
+    try:
+        _compile(source, mode)
+    except RestrictedSyntaxError as error:
+        return [(error.lineno or 1, f"not allowed: {error.msg}")]
+    return []
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """Evaluates and executes diagram code with RestrictedPython and a registry of helper functions."""
+
+    def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None):
+        builtin_helpers: dict[str, Callable[..., Any]] = {"now": lambda: current_business_time().isoformat()}
+        super().__init__({**builtin_helpers, **(helpers or {})})
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+        code = _compile(expression.strip(), "eval")
+        return eval(code, self._namespace(context, external_context))  # noqa: S307 - restricted bytecode
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        code = _compile(script, "exec")
+        self._refuse_shadowing(context)
+        namespace = self._namespace(context, external_context)
+        exec(code, namespace)  # noqa: S102 - restricted bytecode
+        hidden = set(_GUARDS) | set(self.globals) | set(external_context or {})
+        for name in list(context):
+            if name not in namespace:
+                del context[name]
+        for name, value in namespace.items():
+            if name not in hidden and not name.startswith("_") and not callable(value):
+                context[name] = value
+        return True
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
+        raise ScriptRefused("service tasks are not supported; use a script task calling a helper")
+
+    def _namespace(self, context: Mapping[str, Any], external_context: Any) -> dict[str, Any]:
+        return {**context, **(external_context or {}), **self.globals, **_GUARDS}
+
+    def _refuse_shadowing(self, context: Mapping[str, Any]) -> None:
+        clash = sorted(set(self.globals) & set(context))
+        if clash:
+            raise ScriptRefused(f"case data uses the helper name(s) {', '.join(clash)}; rename the field(s)")
+
+
+def restricted_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None) -> PythonScriptEngine:
+    """A SpiffWorkflow script engine whose code runs in the restricted environment."""
+    return PythonScriptEngine(environment=RestrictedEnvironment(helpers))

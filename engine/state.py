@@ -1,0 +1,176 @@
+"""Workflow state as Doorstep stores it: without the spec, pruned of finished history, named by element."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from uuid import UUID
+from typing import Any
+
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+# A task is named once it has been activated: from then on it is part of the history.
+ACTIVATED = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED | TaskState.ERROR
+OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+BOOKKEEPING_KEY = "doorstep"
+
+
+@dataclass
+class Bookkeeping:
+    """Stable names for tasks ("element#occurrence"), independent of SpiffWorkflow's random ids."""
+
+    refs: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def ref_of(self, task: Task) -> str | None:
+        """The stable name of a task, if it has been activated."""
+        return self.refs.get(str(task.id))
+
+    def name_new_tasks(self, workflow: BpmnWorkflow) -> None:
+        """Give every newly activated task its element id and occurrence number, in tree order."""
+        for task in workflow.get_tasks(state=ACTIVATED):
+            key = str(task.id)
+            if key in self.refs:
+                continue
+            element = element_key(task)
+            if element is None:
+                continue
+            self.counts[element] = self.counts.get(element, 0) + 1
+            self.refs[key] = f"{element}#{self.counts[element]}"
+
+    def task_by_ref(self, workflow: BpmnWorkflow, ref: str) -> Task | None:
+        """The live task with that stable name."""
+        for key, value in self.refs.items():
+            if value == ref:
+
+                return workflow.get_task_from_id(UUID(key))
+        return None
+
+
+def element_key(task: Task) -> str | None:
+    """Element id of a task, qualified by its process when it runs inside a called process."""
+    bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+    if bpmn_id is None:
+        return None
+    if task.workflow is not task.workflow.top_workflow:
+        return f"{task.workflow.spec.name}/{bpmn_id}"
+    return str(bpmn_id)
+
+
+class StateCodec:
+    """Turns workflows into stored text and back, with specs supplied from the version store."""
+
+    def dump(self, workflow: BpmnWorkflow, books: Bookkeeping) -> str:
+        """Serialize without the spec, after pruning finished history that nothing can reach any more."""
+        prune_finished_history(workflow)
+        dct = SERIALIZER.to_dict(workflow)
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        live = {str(task_id) for task_id in workflow.tasks}
+        for sub in workflow.subprocesses.values():
+            live.update(str(task_id) for task_id in sub.tasks)
+        books.refs = {k: v for k, v in books.refs.items() if k in live}
+        dct[BOOKKEEPING_KEY] = {"refs": books.refs, "counts": books.counts}
+        dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+        return json.dumps(dct, separators=(",", ":"), default=str)
+
+    def load(self, text: str, spec: Any, subprocess_specs: dict[str, Any]) -> tuple[BpmnWorkflow, Bookkeeping]:
+        """Rebuild a workflow from stored text around already-parsed, shared spec objects."""
+        dct = json.loads(text)
+        kept = dct.pop(BOOKKEEPING_KEY, {"refs": {}, "counts": {}})
+        # The registry passes objects it does not know through unchanged, so handing it parsed specs
+        # saves rebuilding them from dictionaries on every load.
+        dct["spec"] = spec
+        dct["subprocess_specs"] = subprocess_specs
+        workflow = SERIALIZER.from_dict(dct)
+        return workflow, Bookkeeping(refs=kept["refs"], counts=kept["counts"])
+
+
+def prune_finished_history(workflow: BpmnWorkflow) -> None:
+    """Drop finished tasks that lie outside the subtree holding all unfinished work.
+
+    SpiffWorkflow keeps every task it ever ran, so a loop grows the stored state with each iteration. Only
+    the subtree that leads to unfinished tasks is needed to go on; the history itself is kept by the event
+    log. Called processes are pruned the same way.
+    """
+    for sub in list(workflow.subprocesses.values()):
+        _prune(sub, protected=set(workflow.subprocesses))
+    _prune(workflow, protected=set(workflow.subprocesses))
+
+
+def _prune(workflow: Any, protected: set[Any]) -> None:
+    root = workflow.task_tree
+    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if root is None or not unfinished:
+        return
+    anchor = _deepest_common_ancestor(unfinished)
+    if anchor is root or anchor.parent is root:
+        return
+    kept = {root.id, *(task.id for task in _subtree(anchor))}
+    doomed = [task_id for task_id in workflow.tasks if task_id not in kept]
+    if any(task_id in protected for task_id in doomed):
+        return
+    for task_id in doomed:
+        del workflow.tasks[task_id]
+    root._children = [anchor.id]
+    anchor._parent = root.id
+    if workflow.last_task is not None and workflow.last_task.id not in kept:
+        workflow.last_task = anchor
+
+
+def _deepest_common_ancestor(tasks: list[Task]) -> Task:
+    paths = [_path(task) for task in tasks]
+    common = paths[0][0]
+    for level in zip(*paths, strict=False):
+        if any(node is not level[0] for node in level):
+            break
+        common = level[0]
+    return common
+
+
+def _path(task: Task) -> list[Task]:
+    path = []
+    node: Task | None = task
+    while node is not None:
+        path.append(node)
+        node = node.parent
+    return list(reversed(path))
+
+
+def _subtree(task: Task) -> list[Task]:
+    found, stack = [], [task]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        stack.extend(node.children)
+    return found
+
+
+def state_digest(workflow: BpmnWorkflow, books: Bookkeeping) -> str:
+    """A digest of what the case is now: its data and its open tasks by stable name, not by random id."""
+    open_tasks = []
+    for task in workflow.get_tasks(state=OPEN):
+        ref = books.ref_of(task)
+        if ref is None:
+            continue
+        open_tasks.append([ref, TaskState.get_name(task.state), task.data, task.internal_data.get("event_value")])
+    open_tasks.sort(key=lambda item: item[0])
+    summary = {
+        "completed": workflow.is_completed(),
+        "data": workflow.data,
+        "open": open_tasks,
+        "counts": dict(sorted(books.counts.items())),
+    }
+    return hashlib.sha256(canonical_json(summary).encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spacing: the same value always gives the same text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
