@@ -10,16 +10,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import history
 from .clock import Clock, business_time
@@ -246,6 +246,17 @@ class Engine:
                              {"incident": incident_id, "corrected": patch}, incident.task_ref, failure)
 
     # -- reading ----------------------------------------------------------------------------------------------
+    def resolve_task_id(self, given: str) -> str:
+        """The full id of a task given by its id or a unique prefix of at least 6 characters."""
+        if self.session.get(HumanTask, given) is not None:
+            return given
+        if len(given) < 6:
+            raise TaskNotFound(f"no task {given} (give at least 6 characters of its id)")
+        matches = self.session.scalars(select(HumanTask.id).where(HumanTask.id.startswith(given)).limit(2)).all()
+        if len(matches) != 1:
+            raise TaskNotFound(f"no task {given}" if not matches else f"the prefix {given} fits several tasks")
+        return matches[0]
+
     def instance(self, instance_id: int) -> Instance:
         """An instance row (no workflow state is deserialized)."""
         return self._instance(instance_id)
@@ -415,7 +426,7 @@ def _case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 
 
 def _due_time(task: Task) -> datetime | None:
-    """The earliest timer attached to a task (a boundary event) is its due time."""
+    """A task's due time is the latest timer attached to it as a boundary event (reminders come earlier)."""
     parent = task.parent
     due: datetime | None = None
     for sibling in parent.children if parent is not None else []:
@@ -423,7 +434,7 @@ def _due_time(task: Task) -> datetime | None:
         value = sibling.internal_data.get("event_value") if sibling is not task else None
         if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
             moment = _parse_moment(value)
-            if moment is not None and (due is None or moment < due):
+            if moment is not None and (due is None or moment > due):
                 due = moment
     return due
 

@@ -106,7 +106,8 @@ def _schema_valid(name: str, tree: Any, problems: list[Problem]) -> bool:
     if schema.validate(tree):
         return True
     for entry in schema.error_log:
-        problems.append(Problem(name, entry.line, None, f"does not follow the BPMN 2.0 schema: {_schema_message(entry.message)}"))
+        message = _schema_message(entry.message)
+        problems.append(Problem(name, entry.line, None, f"does not follow the BPMN 2.0 schema: {message}"))
     return False
 
 

@@ -1,0 +1,1 @@
+"""Application wiring of Doorstep: settings, database, migrations and the `doorstep` command."""

@@ -1,0 +1,73 @@
+"""Builds the engine for one unit of work from the settings: database, clock, specs and domain helpers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine as SqlEngine
+from sqlalchemy.orm import Session, sessionmaker
+from workflows.script_helpers import script_helpers
+
+from engine import Clock, Engine, SimulatedClock, SpecStore, SystemClock
+from workflows.roles import BY_LANE
+
+from .config import Settings
+from .database import connect, session_factory
+
+
+@dataclass
+class Services:
+    """What every command and web request needs; one per process."""
+
+    settings: Settings
+    db: SqlEngine
+    sessions: sessionmaker
+    specs: SpecStore = field(default_factory=SpecStore)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        """Open the configured database (the schema is created by `doorstep init`)."""
+        db = connect(settings.database_url)
+        return cls(settings, db, session_factory(db))
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def clock(self, session: Session) -> Clock:
+        """The simulated clock when this database has one, else the system clock."""
+        return SimulatedClock(session) if SimulatedClock.is_installed(session) else SystemClock()
+
+    def engine(self, session: Session, clock: Clock | None = None) -> Engine:
+        """The engine bound to this session, with the domain's script helpers and task scoping."""
+        return Engine(session, clock or self.clock(session), self.specs, helpers=script_helpers(session),
+                      task_scope=task_scope)
+
+    def lanes(self) -> set[str]:
+        """Lane names the diagrams may use: the roles of the domain."""
+        return set(BY_LANE)
+
+    def now(self, session: Session) -> datetime:
+        """The business time now."""
+        return self.clock(session).now()
+
+
+def task_scope(data: dict[str, object]) -> str | None:
+    """Where a task belongs: the most specific place named in the case data (for inbox filtering)."""
+    for key in ("grid", "village", "township"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
