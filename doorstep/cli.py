@@ -242,7 +242,7 @@ def task_list(ctx: click.Context, case_id: int | None, lane: str | None) -> None
 @click.pass_context
 @user_errors
 def task_complete(ctx: click.Context, task_id: str, data: str, actor: str) -> None:
-    """Complete TASK_ID (the full id or a unique prefix of at least 6 characters)."""
+    """Complete TASK_ID: its id, a unique prefix of 6+ characters, or CASE/ELEMENT (e.g. 1/hear_claim)."""
     svc = services(ctx)
     submitted = parse_json(data, "--data")
     with svc.unit_of_work() as session:

@@ -247,9 +247,18 @@ class Engine:
 
     # -- reading ----------------------------------------------------------------------------------------------
     def resolve_task_id(self, given: str) -> str:
-        """The full id of a task given by its id or a unique prefix of at least 6 characters."""
+        """The full id of a task given by its id, a unique prefix of 6+ characters, or `CASE/ELEMENT`."""
         if self.session.get(HumanTask, given) is not None:
             return given
+        case_id, _, element = given.partition("/")
+        if element and case_id.isdigit():
+            found = self.session.scalars(select(HumanTask.id).where(
+                HumanTask.instance_id == int(case_id), HumanTask.element_id == element,
+                HumanTask.status == OPEN_TASK).limit(2)).all()
+            if len(found) != 1:
+                raise TaskNotFound(f"case {case_id} has no open task '{element}'" if not found
+                                   else f"case {case_id} has several open '{element}' tasks; give the task id")
+            return found[0]
         if len(given) < 6:
             raise TaskNotFound(f"no task {given} (give at least 6 characters of its id)")
         matches = self.session.scalars(select(HumanTask.id).where(HumanTask.id.startswith(given)).limit(2)).all()
