@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -20,14 +19,11 @@ from pathlib import Path
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import sessionmaker
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from workflows.script_helpers import script_helpers  # noqa: E402
-
-from engine import Engine, FixedClock, SpecStore, business_time, read_bundle  # noqa: E402
-from engine.db import Base, open_database  # noqa: E402
-from engine.sandbox import restricted_script_engine  # noqa: E402
-from engine.state import SERIALIZER  # noqa: E402
+from engine import Engine, FixedClock, SpecStore, business_time, read_bundle
+from engine.db import Base, open_database
+from engine.sandbox import restricted_script_engine
+from engine.state import SERIALIZER
+from workflows.script_helpers import script_helpers
 
 BPMN = Path(__file__).resolve().parent.parent / "bpmn"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -105,13 +101,14 @@ def loop_ratio(sessions, specs, clock, cases: int) -> tuple[float, float]:  # ty
             session.commit()
         complete_open(sessions, specs, clock, case_id, "assign_unit",
                       {"handling_unit": "县自然资源局", "deadline": "2026-04-30"})
-        for iteration in range(1, 201):
+        # Each figure is the median over the five iterations around 10 and around 200 of every case.
+        for iteration in range(1, 203):
             complete_open(sessions, specs, clock, case_id, "handle_case",
                           {"handling_result": f"第{iteration}次办理", "outcome": "support"})
             took = complete_open(sessions, specs, clock, case_id, "check_result", {"approved": False})
-            if iteration == 10:
+            if abs(iteration - 10) <= 2:
                 early.append(took)
-            elif iteration == 200:
+            elif abs(iteration - 200) <= 2:
                 late.append(took)
     return statistics.median(late), statistics.median(early)
 

@@ -35,7 +35,7 @@ from .errors import (
 from .models import HumanTask, Incident, Instance, MessageWait
 from .sandbox import restricted_script_engine
 from .specs import SpecStore
-from .state import Bookkeeping, StateCodec, canonical_json, state_digest
+from .state import ACTIVATED, OPEN, Bookkeeping, StateCodec, canonical_json, state_digest
 
 RUNNING, INCIDENT, COMPLETED = "running", "incident", "completed"
 OPEN_TASK, DONE_TASK, CANCELLED_TASK = "open", "completed", "cancelled"
@@ -240,8 +240,9 @@ class Engine:
 
         with business_time(now):
             failure = self._run(again)
-        if failure is None:
-            incident.status, incident.resolved_at, incident.resolved_by = "resolved", now, actor
+        # A retry that fails again closes this incident: the one raised for the new failure replaces it.
+        incident.status = "resolved" if failure is None else "retried"
+        incident.resolved_at, incident.resolved_by = now, actor
         return self._persist(loaded, now, actor, history.INCIDENT_RESOLVED if failure is None else "incident_retried",
                              {"incident": incident_id, "corrected": patch}, incident.task_ref, failure)
 
@@ -335,41 +336,43 @@ class Engine:
     def _persist(self, loaded: _Loaded, now: datetime, actor: str, type_: str, data: dict[str, Any],
                  task_ref: str | None, failure: SpiffWorkflowException | None) -> StepResult:
         instance, workflow, books = loaded.instance, loaded.workflow, loaded.books
-        books.name_new_tasks(workflow)
-        after = _case_data(workflow)
+        snapshot = Snapshot.of(workflow)
+        books.name_new_tasks(snapshot.activated)
+        after = _case_data(workflow, snapshot)
         changes = {k: [loaded.before.get(k), after.get(k)] for k in sorted(set(loaded.before) | set(after))
                    if loaded.before.get(k) != after.get(k)}
-        digest = state_digest(workflow, books)
+        digest = state_digest(workflow, books, snapshot.open)
         result = StepResult(instance)
         result.events.append(history.record(self.session, instance, type_, actor, now, digest,
                                              {**data, "changes": _jsonable(changes)}, task_ref))
         if failure is not None:
-            result.incident = self._raise_incident(instance, workflow, books, failure, now)
+            result.incident = self._raise_incident(instance, snapshot, books, failure, now)
             result.events.append(history.record(
                 self.session, instance, history.INCIDENT_RAISED, actor, now, digest,
                 {"incident": result.incident.id, "element": result.incident.element_id,
                  "line": result.incident.line, "message": result.incident.message}, result.incident.task_ref))
         completed = workflow.is_completed()
-        instance.status = COMPLETED if completed else (INCIDENT if workflow.get_tasks(state=TaskState.ERROR)
-                                                       or failure is not None else RUNNING)
+        instance.status = COMPLETED if completed else (INCIDENT if snapshot.errored or failure is not None
+                                                       else RUNNING)
         if completed and instance.completed_at is None:
             instance.completed_at = now
             result.events.append(history.record(self.session, instance, history.COMPLETED, actor, now, digest,
                                                 {"data": _jsonable(workflow.data or after)}))
-        self._project_tasks(instance, workflow, books, now)
-        instance.next_timer_at = _next_timer(workflow)
-        self._project_message_waits(instance, workflow)
+        self._project_tasks(instance, snapshot, books, now)
+        waiting = workflow.waiting_events()
+        instance.next_timer_at = _next_timer(waiting)
+        self._project_message_waits(instance, waiting, books)
         instance.updated_at = now
         instance.state = self.codec.dump(workflow, books)
+        # One flush writes the instance (its row version checked first), events and projections together.
         self._flush()
         return result
 
-    def _raise_incident(self, instance: Instance, workflow: BpmnWorkflow, books: Bookkeeping,
+    def _raise_incident(self, instance: Instance, snapshot: Snapshot, books: Bookkeeping,
                         failure: SpiffWorkflowException, now: datetime) -> Incident:
         task = getattr(failure, "task", None)
-        if task is None:
-            errored = workflow.get_tasks(state=TaskState.ERROR)
-            task = errored[0] if errored else None
+        if task is None and snapshot.errored:
+            task = snapshot.errored[0]
         line = getattr(failure, "line_number", None)
         element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
         incident = Incident(instance_id=instance.id, element_id=element,
@@ -377,20 +380,22 @@ class Engine:
                             line=line if isinstance(line, int) and line > 0 else None,
                             message=_plain_message(failure), status="open", raised_at=now)
         self.session.add(incident)
-        self.session.flush()
+        self._flush()
         return incident
 
-    def _project_tasks(self, instance: Instance, workflow: BpmnWorkflow, books: Bookkeeping,
-                       now: datetime) -> None:
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        rows = {row.id: row for row in self.session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == OPEN_TASK))}
-        for task_id, row in rows.items():
+    def _project_tasks(self, instance: Instance, snapshot: Snapshot, books: Bookkeeping, now: datetime) -> None:
+        """Keep the human-task table in step, using the ids the state remembers instead of a query."""
+        ready = {str(t.id): t for t in snapshot.ready_manual}
+        for task_id in books.projected:
             if task_id not in ready:
-                row.status = CANCELLED_TASK
+                row = self.session.get(HumanTask, task_id)
+                if row is not None and row.status == OPEN_TASK:
+                    row.status = CANCELLED_TASK
         for task_id, task in ready.items():
-            if task_id in rows:
-                rows[task_id].due_at = _due_time(task)
+            if task_id in books.projected:
+                row = self.session.get(HumanTask, task_id)
+                if row is not None:
+                    row.due_at = _due_time(task)
                 continue
             spec = task.task_spec
             properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
@@ -399,17 +404,19 @@ class Engine:
                 element_id=str(spec.bpmn_id), ref=books.ref_of(task) or str(spec.bpmn_id),
                 name=spec.bpmn_name, lane=spec.lane, form=properties.get(FORM_PROPERTY),
                 scope=self.task_scope(task.data), status=OPEN_TASK, due_at=_due_time(task), created_at=now))
+        books.projected = sorted(ready)
 
-    def _project_message_waits(self, instance: Instance, workflow: BpmnWorkflow) -> None:
-        wanted = {pending.name for pending in workflow.waiting_events()
-                  if pending.event_type == "MessageEventDefinition"}
-        existing = {row.message_name: row for row in self.session.scalars(
-            select(MessageWait).where(MessageWait.instance_id == instance.id))}
-        for name, row in existing.items():
-            if name not in wanted:
+    def _project_message_waits(self, instance: Instance, waiting: list[Any], books: Bookkeeping) -> None:
+        wanted = sorted({pending.name for pending in waiting if pending.event_type == "MessageEventDefinition"})
+        if wanted == books.messages:
+            return
+        for name in set(books.messages) - set(wanted):
+            row = self.session.get(MessageWait, (instance.id, name))
+            if row is not None:
                 self.session.delete(row)
-        for name in wanted - set(existing):
+        for name in set(wanted) - set(books.messages):
             self.session.add(MessageWait(instance_id=instance.id, message_name=name))
+        books.messages = wanted
 
     def _flush(self) -> None:
         try:
@@ -423,9 +430,32 @@ class Engine:
             raise
 
 
-def _case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+@dataclass
+class Snapshot:
+    """The tasks of a workflow sorted by what the engine needs of them, from one walk over the tree."""
+
+    activated: list[Task]
+    open: list[Task]
+    ready_manual: list[Task]
+    errored: list[Task]
+
+    @classmethod
+    def of(cls, workflow: BpmnWorkflow) -> Snapshot:
+        snapshot = cls([], [], [], [])
+        for task in workflow.get_tasks(state=ACTIVATED):
+            snapshot.activated.append(task)
+            if task.has_state(OPEN):
+                snapshot.open.append(task)
+            if task.has_state(TaskState.READY) and task.task_spec.manual:
+                snapshot.ready_manual.append(task)
+            if task.has_state(TaskState.ERROR):
+                snapshot.errored.append(task)
+        return snapshot
+
+
+def _case_data(workflow: BpmnWorkflow, snapshot: Snapshot | None = None) -> dict[str, Any]:
     """The data a person would call the case's: the open work's, else the last finished task's."""
-    open_tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR)
+    open_tasks = snapshot.open if snapshot is not None else workflow.get_tasks(state=OPEN)
     for task in open_tasks:
         if getattr(task.task_spec, "bpmn_id", None) is not None:
             return dict(task.data)
@@ -448,9 +478,9 @@ def _due_time(task: Task) -> datetime | None:
     return due
 
 
-def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
+def _next_timer(waiting: list[Any]) -> datetime | None:
     moments = []
-    for pending in workflow.waiting_events():
+    for pending in waiting:
         if "Timer" in pending.event_type or "TimeDate" in pending.event_type or "Cycle" in pending.event_type:
             value = pending.value
             if isinstance(value, dict):
@@ -493,6 +523,10 @@ def _completion_key(actor: str, data: dict[str, Any]) -> str:
 
 def _plain_message(failure: Exception) -> str:
     lines = [str(failure).split("\n")[0]]
+    # SpiffWorkflow says only "Error evaluating expression ..." for conditions and timers: add why.
+    cause = failure.__cause__ or failure.__context__
+    if cause is not None and not isinstance(cause, SpiffWorkflowException) and str(cause) not in lines[0]:
+        lines.append(f"{type(cause).__name__}: {cause}")
     if getattr(failure, "error_line", None):
         lines.append(f"at: {failure.error_line}")  # type: ignore[attr-defined]
     return " — ".join(line for line in lines if line)

@@ -90,7 +90,8 @@ _LINE = re.compile(r"Line (\d+):\s*(.*)")
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str, mode: str) -> CodeType:
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(source, filename="<script>")
+    # SpiffWorkflow finds the failing line of a script by the frame named '<string>' in the traceback.
+    result = compiler(source, filename="<string>")
     if result.errors or result.code is None:
         lineno, message = _first_error(result.errors)
         error = RestrictedSyntaxError(message)

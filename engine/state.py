@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -15,6 +16,20 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Writes a workflow without its spec: specs are stored once per deployed version, not per instance."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+
+STATE_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(
+    {**SPIFF_CONFIG, BpmnWorkflow: _SpeclessWorkflowConverter}))
 
 # A task is named once it has been activated: from then on it is part of the history.
 ACTIVATED = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED | TaskState.ERROR
@@ -28,14 +43,16 @@ class Bookkeeping:
 
     refs: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    projected: list[str] = field(default_factory=list)  # ids of READY human tasks in the task table
+    messages: list[str] = field(default_factory=list)  # names of messages waited for (message_wait rows)
 
     def ref_of(self, task: Task) -> str | None:
         """The stable name of a task, if it has been activated."""
         return self.refs.get(str(task.id))
 
-    def name_new_tasks(self, workflow: BpmnWorkflow) -> None:
-        """Give every newly activated task its element id and occurrence number, in tree order."""
-        for task in workflow.get_tasks(state=ACTIVATED):
+    def name_new_tasks(self, activated: list[Task]) -> None:
+        """Give every newly activated task (in tree order) its element id and occurrence number."""
+        for task in activated:
             key = str(task.id)
             if key in self.refs:
                 continue
@@ -70,27 +87,27 @@ class StateCodec:
     def dump(self, workflow: BpmnWorkflow, books: Bookkeeping) -> str:
         """Serialize without the spec, after pruning finished history that nothing can reach any more."""
         prune_finished_history(workflow)
-        dct = SERIALIZER.to_dict(workflow)
-        dct.pop("spec", None)
-        dct.pop("subprocess_specs", None)
+        dct = STATE_SERIALIZER.to_dict(workflow)
         live = {str(task_id) for task_id in workflow.tasks}
         for sub in workflow.subprocesses.values():
             live.update(str(task_id) for task_id in sub.tasks)
         books.refs = {k: v for k, v in books.refs.items() if k in live}
-        dct[BOOKKEEPING_KEY] = {"refs": books.refs, "counts": books.counts}
+        dct[BOOKKEEPING_KEY] = {"refs": books.refs, "counts": books.counts, "projected": books.projected,
+                                "messages": books.messages}
         dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
         return json.dumps(dct, separators=(",", ":"), default=str)
 
     def load(self, text: str, spec: Any, subprocess_specs: dict[str, Any]) -> tuple[BpmnWorkflow, Bookkeeping]:
         """Rebuild a workflow from stored text around already-parsed, shared spec objects."""
         dct = json.loads(text)
-        kept = dct.pop(BOOKKEEPING_KEY, {"refs": {}, "counts": {}})
+        kept = dct.pop(BOOKKEEPING_KEY, {})
         # The registry passes objects it does not know through unchanged, so handing it parsed specs
         # saves rebuilding them from dictionaries on every load.
         dct["spec"] = spec
         dct["subprocess_specs"] = subprocess_specs
-        workflow = SERIALIZER.from_dict(dct)
-        return workflow, Bookkeeping(refs=kept["refs"], counts=kept["counts"])
+        workflow = STATE_SERIALIZER.from_dict(dct)
+        return workflow, Bookkeeping(refs=kept.get("refs", {}), counts=kept.get("counts", {}),
+                                     projected=kept.get("projected", []), messages=kept.get("messages", []))
 
 
 def prune_finished_history(workflow: BpmnWorkflow) -> None:
@@ -107,7 +124,9 @@ def prune_finished_history(workflow: BpmnWorkflow) -> None:
 
 def _prune(workflow: Any, protected: set[Any]) -> None:
     root = workflow.task_tree
-    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    # A task in ERROR is unfinished work too: an incident retries it, so it must survive pruning.
+    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)
+                  or t.has_state(TaskState.ERROR)]
     if root is None or not unfinished:
         return
     anchor = _deepest_common_ancestor(unfinished)
@@ -153,10 +172,10 @@ def _subtree(task: Task) -> list[Task]:
     return found
 
 
-def state_digest(workflow: BpmnWorkflow, books: Bookkeeping) -> str:
+def state_digest(workflow: BpmnWorkflow, books: Bookkeeping, open_now: list[Task] | None = None) -> str:
     """A digest of what the case is now: its data and its open tasks by stable name, not by random id."""
     open_tasks = []
-    for task in workflow.get_tasks(state=OPEN):
+    for task in open_now if open_now is not None else workflow.get_tasks(state=OPEN):
         ref = books.ref_of(task)
         if ref is None:
             continue

@@ -93,6 +93,10 @@ def _parse_safely(name: str, content: bytes, problems: list[Problem]) -> Any:
     except etree.XMLSyntaxError as error:
         problems.append(Problem(name, error.lineno, None, f"the file is not well-formed XML: {error.msg}"))
         return None
+    if root.getroottree().docinfo.doctype:  # declared in an encoding the byte search cannot read (UTF-16)
+        problems.append(Problem(name, 1, None, "the file declares a DOCTYPE; BPMN files may not declare DOCTYPEs "
+                                "or entities (they can read local files or expand without limit)"))
+        return None
     if root.tag != f"{{{BPMN}}}definitions":
         problems.append(Problem(name, root.sourceline, None,
                                 "this is not a BPMN 2.0 file: its root element must be bpmn:definitions"))
