@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from engine import EngineError, SimulatedClock, read_bundle, validate_bundle
 from engine.models import Event, HumanTask, Incident, Instance
 from workflows import DomainError
+from workflows.demo_org import load_demo_county
 from workflows.roles import BY_LANE
 
 from .config import Settings
@@ -24,6 +26,7 @@ from .database import upgrade
 from .services import Services
 
 SYSTEM_ACTOR = "system"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class UserError(click.ClickException):
@@ -80,9 +83,7 @@ def local(moment: datetime | None) -> str:
     """A moment as the county reads it (Asia/Shanghai)."""
     if moment is None:
         return "-"
-    from zoneinfo import ZoneInfo
-
-    return moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 @click.group()
@@ -121,11 +122,9 @@ def init(ctx: click.Context, demo: bool, start: str | None) -> None:
                                     svc.now(session), svc.lanes())
         lines += [f"process {v.process_id} v{v.version}{' (new)' if v.created else ''}" for v in deployed]
     if demo:
-        from workflows.demo_org import load_demo_org
-
         with svc.unit_of_work() as session:
-            summary = load_demo_org(session)
-        lines.append(f"demo county loaded: {summary}")
+            today = svc.now(session).astimezone(SHANGHAI).date()
+            lines.append(f"demo county (synthetic names): {load_demo_county(session, today)}")
     emit(ctx, {"ok": True, "messages": lines}, "\n".join(lines))
 
 
@@ -208,10 +207,11 @@ def case_show(ctx: click.Context, case_id: int) -> None:
                                "task": e.task_ref, "data": e.data} for e in events]}
     text = [f"case {instance.id}: {instance.process_id} (version id {instance.process_version_id}) — "
             f"{instance.status}", f"started {local(instance.started_at)} by {instance.started_by}",
-            f"next timer: {local(instance.next_timer_at)}", "open tasks:", _task_lines(tasks) or "  (none)"]
+            f"next timer: {local(instance.next_timer_at)}", "open tasks:", _task_lines(tasks)]
     text += [f"incident {i.id}: {i.element_id} line {i.line or '-'}: {i.message}" for i in incidents]
     text.append("history:")
-    text += [f"  {e.seq:3} {local(e.business_time)} {e.type:<16} {e.actor:<14} {e.task_ref or ''}"
+    text += [f"  {e.seq:3} {local(e.business_time)} {e.type:<16} {e.actor:<14} "
+             f"{e.task_ref or ', '.join(e.data.get('timers') or [])}"
              f"{_changes(e.data)}" for e in events]
     emit(ctx, payload, "\n".join(text))
 
@@ -232,7 +232,7 @@ def task_list(ctx: click.Context, case_id: int | None, lane: str | None) -> None
     with svc.unit_of_work() as session:
         tasks = svc.engine(session).open_tasks(case_id, lane)
         payload = [_task_payload(t) for t in tasks]
-    emit(ctx, payload, _task_lines(tasks) or "no open tasks")
+    emit(ctx, payload, _task_lines(tasks))
 
 
 @task.command("complete")
@@ -350,6 +350,8 @@ def _task_payload(task: HumanTask) -> dict[str, Any]:
 
 
 def _task_lines(tasks: list[HumanTask]) -> str:
+    if not tasks:
+        return "  (no open tasks)"
     return "\n".join(f"  task {t.id[:8]}  case {t.instance_id}  {t.name or t.element_id}  [{t.lane or '-'}]"
                      f"  due {local(t.due_at)}" for t in tasks)
 

@@ -2,7 +2,7 @@
 
 import importlib
 
-MODEL_MODULES = ("engine.models",)
+MODEL_MODULES = ("engine.models", "workflows.org_models", "workflows.cases")
 
 
 def load_all_models() -> None:

@@ -9,10 +9,11 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
-from workflows.script_helpers import script_helpers
 
 from engine import Clock, Engine, SimulatedClock, SpecStore, SystemClock
+from workflows.cases import CaseProjector
 from workflows.roles import BY_LANE
+from workflows.script_helpers import packaged_config, script_helpers
 
 from .config import Settings
 from .database import connect, session_factory
@@ -52,8 +53,9 @@ class Services:
 
     def engine(self, session: Session, clock: Clock | None = None) -> Engine:
         """The engine bound to this session, with the domain's script helpers and task scoping."""
+        projector = CaseProjector(session, self.settings.secret_key, packaged_config().deadlines)
         return Engine(session, clock or self.clock(session), self.specs, helpers=script_helpers(session),
-                      task_scope=task_scope)
+                      task_scope=task_scope, observers=(projector,))
 
     def lanes(self) -> set[str]:
         """Lane names the diagrams may use: the roles of the domain."""

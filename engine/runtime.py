@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -52,6 +53,10 @@ class StepResult:
     events: list[history.Event] = field(default_factory=list)
     already_applied: bool = False
     incident: Incident | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # the case data after the step
+
+
+Observer = Callable[["StepResult"], None]
 
 
 @dataclass
@@ -67,12 +72,14 @@ class Engine:
 
     def __init__(self, session: Session, clock: Clock, specs: SpecStore,
                  helpers: Mapping[str, Callable[..., Any]] | None = None,
-                 task_scope: Callable[[dict[str, Any]], str | None] | None = None):
+                 task_scope: Callable[[dict[str, Any]], str | None] | None = None,
+                 observers: tuple[Observer, ...] = ()):
         self.session = session
         self.clock = clock
         self.specs = specs
         self.script_engine = restricted_script_engine(helpers)
         self.task_scope = task_scope or (lambda _data: None)
+        self.observers = observers  # called after every step, inside its transaction (e.g. domain projections)
         self.codec = StateCodec()
 
     # -- starting -------------------------------------------------------------------------------------------
@@ -288,6 +295,10 @@ class Engine:
         """How many times each element ran (or is running) in an instance."""
         return dict(self._load(instance_id).books.counts)
 
+    def taken_flows(self, instance_id: int) -> list[str]:
+        """Every sequence flow an instance has taken, as "process:source->target"."""
+        return list(self._load(instance_id).books.flows)
+
     # -- internals --------------------------------------------------------------------------------------------
     def _task_row(self, task_id: str) -> HumanTask:
         task_row = self.session.get(HumanTask, task_id)
@@ -342,7 +353,7 @@ class Engine:
         changes = {k: [loaded.before.get(k), after.get(k)] for k in sorted(set(loaded.before) | set(after))
                    if loaded.before.get(k) != after.get(k)}
         digest = state_digest(workflow, books, snapshot.open)
-        result = StepResult(instance)
+        result = StepResult(instance, data=after)
         result.events.append(history.record(self.session, instance, type_, actor, now, digest,
                                              {**data, "changes": _jsonable(changes)}, task_ref))
         if failure is not None:
@@ -364,6 +375,8 @@ class Engine:
         self._project_message_waits(instance, waiting, books)
         instance.updated_at = now
         instance.state = self.codec.dump(workflow, books)
+        for observer in self.observers:
+            observer(result)
         # One flush writes the instance (its row version checked first), events and projections together.
         self._flush()
         return result
@@ -454,11 +467,17 @@ class Snapshot:
 
 
 def _case_data(workflow: BpmnWorkflow, snapshot: Snapshot | None = None) -> dict[str, Any]:
-    """The data a person would call the case's: the open work's, else the last finished task's."""
+    """The data a person would call the case's: the open work's (merged over parallel branches, in tree order),
+    else the last finished task's. A call activity's own data is older than its called process's, so it counts
+    only when nothing inside is open."""
     open_tasks = snapshot.open if snapshot is not None else workflow.get_tasks(state=OPEN)
-    for task in open_tasks:
-        if getattr(task.task_spec, "bpmn_id", None) is not None:
-            return dict(task.data)
+    named = [t for t in open_tasks if getattr(t.task_spec, "bpmn_id", None) is not None]
+    inner = [t for t in named if not isinstance(t.task_spec, SubWorkflowTask)]
+    merged: dict[str, Any] = {}
+    for task in inner or named:
+        merged.update(task.data)
+    if merged or named:
+        return merged
     if workflow.last_task is not None:
         return dict(workflow.last_task.data)
     return dict(workflow.data)

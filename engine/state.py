@@ -45,6 +45,7 @@ class Bookkeeping:
     counts: dict[str, int] = field(default_factory=dict)
     projected: list[str] = field(default_factory=list)  # ids of READY human tasks in the task table
     messages: list[str] = field(default_factory=list)  # names of messages waited for (message_wait rows)
+    flows: list[str] = field(default_factory=list)  # "process:source->target" of every sequence flow taken
 
     def ref_of(self, task: Task) -> str | None:
         """The stable name of a task, if it has been activated."""
@@ -61,14 +62,26 @@ class Bookkeeping:
                 continue
             self.counts[element] = self.counts.get(element, 0) + 1
             self.refs[key] = f"{element}#{self.counts[element]}"
+            source = _named_ancestor(task)
+            if source is not None:
+                edge = f"{task.workflow.spec.name}:{source.task_spec.bpmn_id}->{task.task_spec.bpmn_id}"
+                if edge not in self.flows:
+                    self.flows.append(edge)
 
     def task_by_ref(self, workflow: BpmnWorkflow, ref: str) -> Task | None:
         """The live task with that stable name."""
         for key, value in self.refs.items():
             if value == ref:
-
                 return workflow.get_task_from_id(UUID(key))
         return None
+
+
+def _named_ancestor(task: Task) -> Task | None:
+    """The nearest ancestor that is a diagram element: the source of the sequence flow that led here."""
+    node = task.parent
+    while node is not None and getattr(node.task_spec, "bpmn_id", None) is None:
+        node = node.parent
+    return node
 
 
 def element_key(task: Task) -> str | None:
@@ -93,7 +106,7 @@ class StateCodec:
             live.update(str(task_id) for task_id in sub.tasks)
         books.refs = {k: v for k, v in books.refs.items() if k in live}
         dct[BOOKKEEPING_KEY] = {"refs": books.refs, "counts": books.counts, "projected": books.projected,
-                                "messages": books.messages}
+                                "messages": books.messages, "flows": books.flows}
         dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
         return json.dumps(dct, separators=(",", ":"), default=str)
 
@@ -107,7 +120,8 @@ class StateCodec:
         dct["subprocess_specs"] = subprocess_specs
         workflow = STATE_SERIALIZER.from_dict(dct)
         return workflow, Bookkeeping(refs=kept.get("refs", {}), counts=kept.get("counts", {}),
-                                     projected=kept.get("projected", []), messages=kept.get("messages", []))
+                                     projected=kept.get("projected", []), messages=kept.get("messages", []),
+                                     flows=kept.get("flows", []))
 
 
 def prune_finished_history(workflow: BpmnWorkflow) -> None:

@@ -44,8 +44,10 @@ class DataFileError(DomainError):
 class LineDict(dict[Any, Any]):
     """A YAML mapping that remembers its own line and the line of each key."""
 
-    line: int = 0
-    key_lines: dict[Any, int]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.key_lines: dict[Any, int] = {}
 
     def line_of(self, key: Any) -> int:
         """Return the line of `key`, or of the mapping itself when the key is absent."""
@@ -55,8 +57,10 @@ class LineDict(dict[Any, Any]):
 class LineList(list[Any]):
     """A YAML sequence that remembers its own line and the line of each item."""
 
-    line: int = 0
-    item_lines: list[int]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.item_lines: list[int] = []
 
     def line_of(self, index: int) -> int:
         """Return the line of item `index`."""
@@ -89,9 +93,9 @@ class ProblemLog:
         return value
 
     def raise_if_any(self) -> None:
-        """Raise a DataFileError listing every recorded problem, if there is one."""
+        """Raise a DataFileError listing every recorded problem in line order, if there is one."""
         if self.problems:
-            raise DataFileError(self.problems)
+            raise DataFileError(sorted(self.problems, key=lambda problem: problem.line or 0))
 
 
 def _join(field: str, key: str) -> str:
@@ -106,7 +110,6 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)
     mapping = LineDict()
     mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in mapping:
@@ -125,6 +128,15 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
     return items
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    """Read a date or timestamp; an impossible one (2030-13-01) stays text, for the checks to report."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 

@@ -134,9 +134,7 @@ def load_deadlines(path: Path | str | None = None) -> Deadlines:
     source = Path(path) if path is not None else DATA_DIR / "deadlines.yaml"
     names = tuple(f.name for f in fields(Deadlines))
     log = ProblemLog(str(source))
-    doc = log.mapping(read_data_file(source), 1, "", ("version", *names))
-    log.raise_if_any()
-    assert doc is not None
+    doc = log.mapping(read_data_file(source), 1, "", ("version", *names)) or LineDict()
     _check_version(log, doc)
     values: dict[str, int] = {}
     for name in names:
@@ -156,9 +154,7 @@ def load_work_calendar(path: Path | str | None = None) -> WorkCalendar:
     source = Path(path) if path is not None else DATA_DIR / "calendar.yaml"
     log = ProblemLog(str(source))
     allowed = ("version", "timezone", "end_of_workday", "holidays", "makeup_workdays")
-    doc = log.mapping(read_data_file(source), 1, "", allowed)
-    log.raise_if_any()
-    assert doc is not None
+    doc = log.mapping(read_data_file(source), 1, "", allowed) or LineDict()
     _check_version(log, doc)
     zone = _zone(log, doc)
     end = _clock(log, doc)
@@ -198,7 +194,7 @@ def _clock(log: ProblemLog, doc: LineDict) -> time:
         hours, minutes = (int(part) for part in str(value).split(":"))
         return time(hours, minutes)
     except ValueError:
-        log.add(doc.line_of("end_of_workday"), "end_of_workday", f"expected a time like \"17:30\", not {value!r}")
+        log.add(doc.line_of("end_of_workday"), "end_of_workday", f'expected a time like "17:30", not {value!r}')
         return time(17, 30)
 
 

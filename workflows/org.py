@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from workflows import DomainError
 from workflows.org_models import OrgUnit, Person, Position
 
+T = TypeVar("T")
 _CHUNK = 500  # stays under every database's limit of bound parameters
 
 
@@ -109,9 +110,7 @@ def holders(session: Session, role: str, unit: OrgUnit, domain: str | None = Non
 
 def positions_of(session: Session, username: str) -> list[Position]:
     """Return the positions of the person `username`, with their units loaded."""
-    query = (
-        select(Position).join(Person).where(Person.username == username).options(selectinload(Position.unit))
-    )
+    query = select(Position).join(Person).where(Person.username == username).options(selectinload(Position.unit))
     return list(session.scalars(query.order_by(Position.id)))
 
 
@@ -139,10 +138,10 @@ def rebuild_paths(session: Session) -> int:
     return len(changes)
 
 
-def chunks(items: list[str]) -> Iterable[list[str]]:
+def chunks(items: Sequence[T]) -> Iterable[list[T]]:
     """Split `items` into lists small enough for one IN (...) clause on any database."""
     for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+        yield list(items[start : start + _CHUNK])
 
 
 def units_by_code(session: Session, codes: Iterable[str]) -> dict[str, OrgUnit]:

@@ -70,9 +70,7 @@ def import_org_text(session: Session, text: str, source: str = "<org yaml>") -> 
 
 def _import(session: Session, doc: Any, source: str) -> ImportReport:
     log = ProblemLog(source)
-    top = log.mapping(doc, 1, "", _TOP_FIELDS)
-    log.raise_if_any()
-    assert top is not None
+    top = log.mapping(doc, 1, "", _TOP_FIELDS) or LineDict()
     if top.get("version", 1) != 1:
         log.add(top.line_of("version"), "version", f"unsupported version {top['version']!r} (expected 1)")
     demo = top.get("demo", False)
@@ -86,7 +84,6 @@ def _import(session: Session, doc: Any, source: str) -> ImportReport:
         for index, line, item in _items(log, top, "people")
         if (spec := _parse_person(log, item, line, f"people[{index}]")) is not None
     ]
-    log.raise_if_any()
     position_units = {unit for person in people for _, unit, *_ in person.positions if unit}
     known = _resolve_units(session, log, units, position_units)
     _check_people(log, people, known)
@@ -108,15 +105,14 @@ def _items(log: ProblemLog, top: LineDict, key: str) -> list[tuple[int, int, Any
     return [(index, value.line_of(index), item) for index, item in enumerate(value)]
 
 
-def _text(
-    log: ProblemLog, item: LineDict, key: str, where: str, pattern: re.Pattern[str] | None = None
-) -> str:
+def _text(log: ProblemLog, item: LineDict, key: str, where: str, pattern: re.Pattern[str] | None = None) -> str:
     value = item.get(key)
     if value is None:
         log.add(item.line, where, f"missing {key!r}")
         return ""
     if not isinstance(value, str) or not value.strip():
-        log.add(item.line_of(key), f"{where}.{key}", "expected a non-empty text")
+        hint = f' (write it quoted: "{value}")' if isinstance(value, int | float) else ""
+        log.add(item.line_of(key), f"{where}.{key}", f"expected a non-empty text{hint}")
         return ""
     if pattern is not None and not pattern.match(value):
         log.add(item.line_of(key), f"{where}.{key}", f"{value!r}: use up to 64 letters, digits, _ . -")
@@ -212,6 +208,7 @@ def _resolve_units(
 ) -> dict[str, tuple[str, str]]:
     """Check parents and levels; return (level, kind) of every unit the file names or relies on."""
     by_code: dict[str, _UnitSpec] = {}
+    specs = [spec for spec in specs if spec.code]  # a unit without a code is reported already
     for spec in specs:
         if spec.code in by_code:
             log.add(
@@ -221,8 +218,8 @@ def _resolve_units(
             )
         by_code.setdefault(spec.code, spec)
     outside = {s.parent for s in specs if s.parent} | also
-    stored = units_by_code(session, [code for code in outside if code not in by_code])
-    known = {code: (unit.level, unit.kind) for code, unit in stored.items()}
+    stored = units_by_code(session, outside | by_code.keys())
+    known = {code: (unit.level, unit.kind) for code, unit in stored.items() if code not in by_code}
     known.update((s.code, (s.level or "", s.kind)) for s in specs if s.kind == "area")
     for spec in specs:
         if spec.parent is None:
@@ -251,6 +248,15 @@ def _resolve_units(
                     f"{spec.where}.level",
                     f"a {spec.level} cannot sit under the {parent_level} {spec.parent!r}",
                 )
+    for spec in by_code.values():
+        before = stored.get(spec.code)
+        if before is not None and spec.level and (before.level, before.kind) != (spec.level, spec.kind):
+            log.add(
+                spec.line,
+                spec.where,
+                f"{spec.code!r} is stored as a {before.level} {before.kind}: a unit keeps its level and kind "
+                "(give the new unit a new code)",
+            )
     return known
 
 
@@ -278,9 +284,7 @@ def _check_people(log: ProblemLog, people: list[_PersonSpec], known: dict[str, t
                     log.add(line, f"{where}.role", f"{works}; {unit_code!r} is a {level}")
 
 
-def _apply_units(
-    session: Session, specs: list[_UnitSpec], demo: bool, report: ImportReport
-) -> dict[str, OrgUnit]:
+def _apply_units(session: Session, specs: list[_UnitSpec], demo: bool, report: ImportReport) -> dict[str, OrgUnit]:
     objects = units_by_code(session, [s.code for s in specs] + [s.parent for s in specs if s.parent])
     moved = False
     ordered = sorted(specs, key=lambda s: (LEVELS.index(s.level or "county"), s.kind == "office"))

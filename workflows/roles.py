@@ -44,9 +44,7 @@ ROLES: tuple[Role, ...] = (
     Role("duty_secretary", "坐班村支书", "village", "village secretary on duty in the reception room"),
     Role("township_cadre", "乡镇信访干部", "township", "co-handles every visit at the reception room"),
     Role("responsible_leader", "分管领导", "township", "supervises the claims of the domains held"),
-    Role(
-        "handling_unit", "承办单位", "county", "handles an assigned case, reports back", also_at=("township",)
-    ),
+    Role("handling_unit", "承办单位", "county", "handles an assigned case, reports back", also_at=("township",)),
     Role("four_teams", "四支队伍", "village", "meet at the village office on complex issues"),
     Role(
         "mediation_panel",
@@ -57,9 +55,7 @@ ROLES: tuple[Role, ...] = (
     ),
     Role("case_leader", "包案领导", "county", "county leader personally taking a backlog case"),
     Role("county_bureau", "县信访局", "county", "registers, routes, supervises; the monthly report"),
-    Role(
-        "auditor", "审计督查", "county", "reads and replays case histories; changes nothing", ("审计/督查",)
-    ),
+    Role("auditor", "审计督查", "county", "reads and replays case histories; changes nothing", ("审计/督查",)),
     Role("designer", "流程设计", "county", "edits the BPMN diagrams and forms"),
 )
 

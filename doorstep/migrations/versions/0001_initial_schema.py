@@ -1,13 +1,13 @@
-"""engine tables
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:51:44.633429
+Create Date: 2026-11-29 14:06:31.844797
 """
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import engine.db
+
 
 revision = '0001'
 down_revision = None
@@ -27,6 +27,34 @@ def upgrade() -> None:
     with op.batch_alter_table('deployment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_deployment_bundle_hash'), ['bundle_hash'], unique=False)
 
+    op.create_table('org_unit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('level', sa.String(length=16), nullable=False),
+    sa.Column('kind', sa.String(length=16), server_default='area', nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('path', sa.String(length=400), nullable=False),
+    sa.Column('is_demo', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.CheckConstraint("kind IN ('area', 'office')", name=op.f('ck_org_unit_kind')),
+    sa.CheckConstraint("level IN ('county', 'township', 'village', 'grid')", name=op.f('ck_org_unit_level')),
+    sa.ForeignKeyConstraint(['parent_id'], ['org_unit.id'], name=op.f('fk_org_unit_parent_id_org_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_org_unit')),
+    sa.UniqueConstraint('code', name=op.f('uq_org_unit_code'))
+    )
+    with op.batch_alter_table('org_unit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_org_unit_level'), ['level'], unique=False)
+        batch_op.create_index(batch_op.f('ix_org_unit_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index('ix_org_unit_path', ['path'], unique=False, postgresql_ops={'path': 'varchar_pattern_ops'})
+
+    op.create_table('person',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('display_name', sa.String(length=100), nullable=False),
+    sa.Column('is_demo', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_person')),
+    sa.UniqueConstraint('username', name=op.f('uq_person_username'))
+    )
     op.create_table('simulated_time',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('now', engine.db.UtcDateTime(timezone=True), nullable=False),
@@ -47,6 +75,21 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['deployment_id'], ['deployment.id'], name=op.f('fk_deployment_file_deployment_id_deployment')),
     sa.PrimaryKeyConstraint('deployment_id', 'name', name=op.f('pk_deployment_file'))
     )
+    op.create_table('position',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('org_unit_id', sa.Integer(), nullable=False),
+    sa.Column('domain', sa.String(length=32), server_default='', nullable=False),
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_position_org_unit_id_org_unit')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_position_person_id_person'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_position')),
+    sa.UniqueConstraint('person_id', 'role', 'org_unit_id', 'domain', name='uq_position_person_role_unit')
+    )
+    with op.batch_alter_table('position', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_position_org_unit_id'), ['org_unit_id'], unique=False)
+        batch_op.create_index('ix_position_role_unit', ['role', 'org_unit_id'], unique=False)
+
     op.create_table('process_version',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('process_id', sa.String(length=255), nullable=False),
@@ -64,6 +107,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('process_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_version_process_id'), ['process_id'], unique=False)
+
+    op.create_table('rota_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('township_id', sa.Integer(), nullable=False),
+    sa.Column('secretary_id', sa.Integer(), nullable=False),
+    sa.Column('cadre_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cadre_id'], ['person.id'], name=op.f('fk_rota_entry_cadre_id_person')),
+    sa.ForeignKeyConstraint(['secretary_id'], ['person.id'], name=op.f('fk_rota_entry_secretary_id_person')),
+    sa.ForeignKeyConstraint(['township_id'], ['org_unit.id'], name=op.f('fk_rota_entry_township_id_org_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rota_entry')),
+    sa.UniqueConstraint('secretary_id', 'day', name='uq_rota_entry_secretary_day'),
+    sa.UniqueConstraint('township_id', 'day', name='uq_rota_entry_township_day')
+    )
+    with op.batch_alter_table('rota_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rota_entry_day'), ['day'], unique=False)
 
     op.create_table('instance',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -87,6 +146,51 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_instance_process_id'), ['process_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_instance_process_version_id'), ['process_version_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_instance_status'), ['status'], unique=False)
+
+    op.create_table('case_record',
+    sa.Column('instance_id', sa.Integer(), nullable=False),
+    sa.Column('case_number', sa.String(length=32), nullable=False),
+    sa.Column('query_code', sa.String(length=16), nullable=False),
+    sa.Column('process_id', sa.String(length=255), nullable=False),
+    sa.Column('channel', sa.String(length=32), nullable=True),
+    sa.Column('petitioners', sa.JSON(), nullable=False),
+    sa.Column('headcount', sa.Integer(), nullable=False),
+    sa.Column('is_group', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=True),
+    sa.Column('claim', sa.Text(), nullable=True),
+    sa.Column('township', sa.String(length=100), nullable=True),
+    sa.Column('village', sa.String(length=100), nullable=True),
+    sa.Column('grid', sa.String(length=100), nullable=True),
+    sa.Column('track', sa.String(length=64), nullable=False),
+    sa.Column('tier', sa.String(length=16), nullable=True),
+    sa.Column('repeat_of', sa.Integer(), nullable=True),
+    sa.Column('confidential', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('accused_unit', sa.String(length=100), nullable=True),
+    sa.Column('handling_unit', sa.String(length=100), nullable=True),
+    sa.Column('leader', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('registered_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', engine.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('deadlines', sa.JSON(), nullable=False),
+    sa.Column('overdue', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('extended', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('on_the_spot', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=True),
+    sa.Column('remedies', sa.JSON(), nullable=False),
+    sa.Column('satisfaction', sa.String(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['instance_id'], ['instance.id'], name=op.f('fk_case_record_instance_id_instance')),
+    sa.ForeignKeyConstraint(['repeat_of'], ['case_record.instance_id'], name=op.f('fk_case_record_repeat_of_case_record')),
+    sa.PrimaryKeyConstraint('instance_id', name=op.f('pk_case_record')),
+    sa.UniqueConstraint('case_number', name=op.f('uq_case_record_case_number')),
+    sa.UniqueConstraint('query_code', name=op.f('uq_case_record_query_code'))
+    )
+    with op.batch_alter_table('case_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_record_category'), ['category'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_record_channel'), ['channel'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_record_leader'), ['leader'], unique=False)
+        batch_op.create_index('ix_case_record_place', ['township', 'village'], unique=False)
+        batch_op.create_index('ix_case_record_registered', ['registered_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_record_status'), ['status'], unique=False)
 
     op.create_table('event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -193,6 +297,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_event_business_time'))
 
     op.drop_table('event')
+    with op.batch_alter_table('case_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_record_status'))
+        batch_op.drop_index('ix_case_record_registered')
+        batch_op.drop_index('ix_case_record_place')
+        batch_op.drop_index(batch_op.f('ix_case_record_leader'))
+        batch_op.drop_index(batch_op.f('ix_case_record_channel'))
+        batch_op.drop_index(batch_op.f('ix_case_record_category'))
+
+    op.drop_table('case_record')
     with op.batch_alter_table('instance', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_instance_status'))
         batch_op.drop_index(batch_op.f('ix_instance_process_version_id'))
@@ -200,13 +313,29 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_instance_next_timer_at'))
 
     op.drop_table('instance')
+    with op.batch_alter_table('rota_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rota_entry_day'))
+
+    op.drop_table('rota_entry')
     with op.batch_alter_table('process_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_process_version_process_id'))
 
     op.drop_table('process_version')
+    with op.batch_alter_table('position', schema=None) as batch_op:
+        batch_op.drop_index('ix_position_role_unit')
+        batch_op.drop_index(batch_op.f('ix_position_org_unit_id'))
+
+    op.drop_table('position')
     op.drop_table('deployment_file')
     op.drop_table('stored_file')
     op.drop_table('simulated_time')
+    op.drop_table('person')
+    with op.batch_alter_table('org_unit', schema=None) as batch_op:
+        batch_op.drop_index('ix_org_unit_path', postgresql_ops={'path': 'varchar_pattern_ops'})
+        batch_op.drop_index(batch_op.f('ix_org_unit_parent_id'))
+        batch_op.drop_index(batch_op.f('ix_org_unit_level'))
+
+    op.drop_table('org_unit')
     with op.batch_alter_table('deployment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deployment_bundle_hash'))
 

@@ -1,0 +1,154 @@
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows import DataFileError
+from workflows.org import are_related, get_unit
+from workflows.org_models import OrgUnit
+from workflows.routing import (
+    LeaderChoice,
+    NoHandlingUnit,
+    RoutingError,
+    RoutingRules,
+    check_routing,
+    choose_handling_unit,
+    load_routing_rules,
+    responsible_leader,
+)
+
+FORMS = Path(__file__).parents[2] / "bpmn" / "forms"
+
+
+def test_leader_by_category_domain(small_org: Session, rules: RoutingRules):
+    assert responsible_leader(small_org, rules, "t01", "land").username == "t01.leader1"
+    assert responsible_leader(small_org, rules, "t01", "infrastructure").username == "t01.leader1"  # rural
+    assert responsible_leader(small_org, rules, "t01", "labor").username == "t01.leader2"
+    assert responsible_leader(small_org, rules, "青溪镇", "检举控告").username == "t01.leader2"  # names work too
+
+
+def test_township_exceptions(small_org: Session, rules: RoutingRules):
+    choices = {"t01": {"land": LeaderChoice(domain="social"), "dispute": LeaderChoice(username="t01.leader1")}}
+    custom = RoutingRules(rules.domains, rules.categories, choices, rules.handlers, {}, rules.fallback_handlers)
+    assert responsible_leader(small_org, custom, "t01", "land").username == "t01.leader2"
+    assert responsible_leader(small_org, custom, "t01", "dispute").username == "t01.leader1"
+    assert responsible_leader(small_org, custom, "t01", "housing").username == "t01.leader1"  # unchanged
+    wrong = RoutingRules(rules.domains, rules.categories, {"t01": {"land": LeaderChoice(username="t02.leader1")}},
+                         rules.handlers, {}, ())
+    with pytest.raises(RoutingError, match="t02.leader1 is named for 土地征收 in 青溪镇 but holds no 分管领导"):
+        responsible_leader(small_org, wrong, "t01", "land")
+
+
+def test_missing_leader_or_category_is_a_clear_error(small_org: Session, rules: RoutingRules):
+    with pytest.raises(RoutingError, match=r"云岭乡 \(t02\) has no 分管领导 for 国土城建 \(land\)"):
+        responsible_leader(small_org, rules, "t02", "land")
+    with pytest.raises(RoutingError, match="unknown claim category 'weather'"):
+        responsible_leader(small_org, rules, "t01", "weather")
+    with pytest.raises(RoutingError, match="no township unit with code or name 't01v01'"):
+        responsible_leader(small_org, rules, "t01v01", "land")
+
+
+def test_check_routing_lists_what_the_org_lacks(small_org: Session, rules: RoutingRules):
+    problems = check_routing(small_org, rules)
+    assert "exceptions name township 't03', which is not in the org" in problems
+    assert "handling unit 'county-housing' is not in the org" in problems
+    assert any(p.startswith("云岭乡 (t02) has no 分管领导 for 社会事业") for p in problems)
+    assert not any("青溪镇" in p for p in problems)
+
+
+def test_default_handling_unit(small_org: Session, rules: RoutingRules):
+    assert choose_handling_unit(small_org, rules, "land", "t01").code == "county-natural-resources"
+    assert choose_handling_unit(small_org, rules, "检举控告", "t01").code == "county-discipline"
+    # county-housing is not in the small org: the fallback list answers
+    assert choose_handling_unit(small_org, rules, "housing", "t01").code == "county-discipline"
+
+
+def test_accusation_never_reaches_the_accused_unit(small_org: Session, rules: RoutingRules):
+    unit = choose_handling_unit(small_org, rules, "land", "t01", accused_unit="county-natural-resources")
+    assert unit.code == "county-discipline"
+    unit = choose_handling_unit(small_org, rules, "accusation", "t01", accused_unit="county-discipline")
+    assert unit.code == "county-petition-bureau"
+    # a village is accused: county offices are neither inside nor above it
+    assert choose_handling_unit(small_org, rules, "land", "t01", accused_unit="t01v01").code == (
+        "county-natural-resources"
+    )
+
+
+def test_accused_person_excludes_every_unit_they_work_in(small_org: Session, rules: RoutingRules):
+    unit = choose_handling_unit(small_org, rules, "land", "t01", accused_person="nr.handler")
+    assert unit.code == "county-discipline"
+
+
+def test_township_handlers_exclude_kin_of_the_accused(small_org: Session, rules: RoutingRules):
+    local = RoutingRules(rules.domains, rules.categories, {}, rules.handlers,
+                         {"t01": {"dispute": ("t01-justice",)}}, rules.fallback_handlers)
+    assert choose_handling_unit(small_org, local, "dispute", "t01").code == "t01-justice"
+    # the township itself is accused: its own office lies inside it
+    assert choose_handling_unit(small_org, local, "dispute", "t01", accused_unit="t01").code == "county-justice"
+
+
+def test_no_unit_left_is_a_domain_error(small_org: Session, rules: RoutingRules):
+    with pytest.raises(NoHandlingUnit, match="no handling unit for 土地征收 .* tied to the accused \\(xupu\\)"):
+        choose_handling_unit(small_org, rules, "land", "t01", accused_unit="xupu")
+    only = RoutingRules(rules.domains, rules.categories, {}, {"land": ("county-natural-resources",)}, {}, ())
+    with pytest.raises(NoHandlingUnit, match="route it to the level above"):
+        choose_handling_unit(small_org, only, "land", "t01", accused_unit="county-natural-resources")
+    with pytest.raises(RoutingError, match="accused unit: no org unit with code 'ghost'"):
+        choose_handling_unit(small_org, rules, "land", "t01", accused_unit="ghost")
+
+
+def test_no_accused_unit_is_ever_chosen(small_org: Session, rules: RoutingRules):
+    units = small_org.scalars(select(OrgUnit)).all()
+    for accused in units:
+        for category in rules.categories:
+            try:
+                chosen = choose_handling_unit(small_org, rules, category, "t01", accused_unit=accused.code)
+            except NoHandlingUnit:
+                continue
+            assert not are_related(chosen, accused), (category, accused.code, chosen.code)
+    assert get_unit(small_org, "xupu") in units
+
+
+def test_packaged_rules_cover_every_category_the_forms_offer(rules: RoutingRules):
+    offered: set[str] = set()
+    for form in FORMS.glob("*.json"):
+        schema = json.loads(form.read_text(encoding="utf-8"))
+        offered.update(schema.get("properties", {}).get("category", {}).get("enum", []))
+    assert offered, "no form offers a category any more"
+    assert offered <= set(rules.categories)
+    assert all(rules.handlers.get(code) for code in rules.categories)
+
+
+def test_rules_file_errors_name_line_and_field(tmp_path: Path):
+    leaders = tmp_path / "leaders.yaml"
+    leaders.write_text(
+        "domains: {land: 国土城建}\n"
+        "categories:\n"
+        "  land: {name: 土地征收, domain: land}\n"
+        "  water: {name: 水利, domain: rivers}\n"
+        "townships:\n"
+        "  t01:\n"
+        "    land: {domain: land, leader: someone}\n"
+        "    snow: {domain: land}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError) as caught:
+        load_routing_rules(leaders, tmp_path / "absent.yaml")
+    assert [str(p).split(": ", 1)[1] for p in caught.value.problems] == [
+        "categories.water.domain: unknown domain 'rivers'",
+        "townships.t01.land: give either 'domain' or 'leader'",
+        "townships.t01.snow: unknown category 'snow'",
+    ]
+    assert [p.line for p in caught.value.problems] == [4, 7, 8]
+    units = tmp_path / "units.yaml"
+    leaders.write_text("domains: {land: 国土城建}\ncategories:\n  land: {name: 土地征收, domain: land}\n",
+                       encoding="utf-8")
+    units.write_text("categories:\n  land: county-natural-resources\n  snow: [x]\nfallback: [y]\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as caught:
+        load_routing_rules(leaders, units)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{units}:2: categories.land: expected a list of org unit codes",
+        f"{units}:3: categories.snow: unknown category 'snow'",
+    ]

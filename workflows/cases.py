@@ -1,0 +1,188 @@
+"""The case record: what the county counts and staff see, kept as a projection of engine steps.
+
+Lists, inboxes and reports read this table; they never deserialize workflow state. The projector is an engine
+observer: after every step it copies the case fields from the case data and the step's events.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine import StepResult
+from engine.db import Base
+from engine.models import Instance
+
+from .calendar import Deadlines
+
+# Case data keys, as the forms of bpmn/forms/ name them.
+CHANNEL_OF_PROCESS = {"reception": "visit", "grid_visit": "grid", "online_message": "online"}
+DEADLINE_KEYS = {  # case data key holding a due time → the deadline's name
+    "deadline_at": "supervision",
+    "handling_due_at": "handling",
+    "acceptance_due_at": "acceptance",
+}
+OVERDUE_MARK = "overdue"  # a timer whose element id contains this marks the case overdue when it fires
+REMEDY_FLAGS = {"solution": "solve_problem", "education": "educate", "assistance": "assist",
+                "legal_action": "handle_by_law"}
+ON_THE_SPOT = {"answer", "coordinate"}
+OPEN, CLOSED = "open", "closed"
+
+
+class CaseRecord(Base):
+    """One petition case, as the county counts it."""
+
+    __tablename__ = "case_record"
+    __table_args__ = (
+        Index("ix_case_record_registered", "registered_at"),
+        Index("ix_case_record_place", "township", "village"),
+    )
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(32), unique=True)
+    query_code: Mapped[str] = mapped_column(String(16), unique=True)
+    process_id: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str | None] = mapped_column(String(32), index=True)
+    petitioners: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    headcount: Mapped[int] = mapped_column(default=1)
+    is_group: Mapped[bool] = mapped_column(default=False, server_default=false())
+    category: Mapped[str | None] = mapped_column(String(32), index=True)
+    claim: Mapped[str | None] = mapped_column(Text)
+    township: Mapped[str | None] = mapped_column(String(100))
+    village: Mapped[str | None] = mapped_column(String(100))
+    grid: Mapped[str | None] = mapped_column(String(100))
+    track: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str | None] = mapped_column(String(16))
+    repeat_of: Mapped[int | None] = mapped_column(ForeignKey("case_record.instance_id"))
+    confidential: Mapped[bool] = mapped_column(default=False, server_default=false())
+    accused_unit: Mapped[str | None] = mapped_column(String(100))
+    handling_unit: Mapped[str | None] = mapped_column(String(100))
+    leader: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    registered_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    deadlines: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    overdue: Mapped[bool] = mapped_column(default=False, server_default=false())
+    extended: Mapped[bool] = mapped_column(default=False, server_default=false())
+    on_the_spot: Mapped[bool] = mapped_column(default=False, server_default=false())
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    remedies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    satisfaction: Mapped[str | None] = mapped_column(String(32))
+
+
+def case_number(instance_id: int, registered_at: datetime) -> str:
+    """The number printed on notices: county prefix, year, and a running number."""
+    return f"XP{registered_at.year}-{instance_id:06d}"
+
+
+def query_code(secret: str, instance_id: int) -> str:
+    """A code the petitioner uses to follow the case: keyed by the deployment's secret, so not guessable."""
+    digest = hmac.new(secret.encode(), f"case:{instance_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode()[:12]
+
+
+class CaseProjector:
+    """Engine observer that keeps `case_record` in step with each case."""
+
+    def __init__(self, session: Session, secret: str, deadlines: Deadlines):
+        self.session = session
+        self.secret = secret
+        self.deadlines = deadlines
+
+    def __call__(self, result: StepResult) -> None:
+        instance = result.instance
+        record = self.session.get(CaseRecord, instance.id)
+        data = result.data
+        if record is None:
+            record = self._new_record(instance)
+            self.session.add(record)
+        self._copy_fields(record, data)
+        for event in result.events:
+            fired = event.data.get("timers") or []
+            if any(OVERDUE_MARK in ref.split("#")[0] for ref in fired):
+                record.overdue = True
+        if instance.status == "completed":
+            record.status = CLOSED
+            record.closed_at = record.closed_at or instance.completed_at
+        self._settle_deadlines(record)
+
+    def _new_record(self, instance: Instance) -> CaseRecord:
+        return CaseRecord(
+            instance_id=instance.id, case_number=case_number(instance.id, instance.started_at),
+            query_code=query_code(self.secret, instance.id), process_id=instance.process_id,
+            channel=CHANNEL_OF_PROCESS.get(instance.process_id), track=instance.process_id, status=OPEN,
+            registered_at=instance.started_at, petitioners=[], deadlines={}, remedies=[], headcount=1)
+
+    def _copy_fields(self, record: CaseRecord, data: dict[str, Any]) -> None:
+        text = _text_reader(data)
+        record.channel = text("channel") or record.channel
+        record.category = text("category") or record.category
+        record.claim = text("claim") or record.claim
+        record.township = text("township") or record.township
+        record.village = text("village") or record.village
+        record.grid = text("grid") or record.grid
+        record.tier = text("tier") or record.tier
+        record.accused_unit = text("accused_unit") or record.accused_unit
+        record.handling_unit = text("handling_unit") or record.handling_unit
+        record.leader = text("leader") or record.leader
+        record.outcome = text("outcome") or record.outcome
+        record.satisfaction = text("satisfaction") or record.satisfaction
+        record.confidential = bool(data.get("confidential")) or record.category == "accusation"
+        if isinstance(data.get("headcount"), int) and data["headcount"] > 0:
+            record.headcount = data["headcount"]
+        record.is_group = self.deadlines.is_group_visit(record.headcount)
+        if isinstance(data.get("repeat_of"), int) and data["repeat_of"] != record.instance_id:
+            record.repeat_of = data["repeat_of"]
+        petitioner = {k: data[k] for k in ("petitioner_name", "id_number", "phone") if data.get(k)}
+        if petitioner and petitioner not in record.petitioners:
+            record.petitioners = [*record.petitioners, petitioner]
+        if data.get("disposition") in ON_THE_SPOT and (data.get("disposition") == "answer" or data.get("resolved")):
+            record.on_the_spot = True
+        if data.get("extension_days") and data.get("extension_approved"):
+            record.extended = True
+        remedies = sorted(name for key, name in REMEDY_FLAGS.items() if data.get(key))
+        if remedies:
+            record.remedies = remedies
+        deadlines = dict(record.deadlines)
+        for key, name in DEADLINE_KEYS.items():
+            if isinstance(data.get(key), str):
+                deadlines[name] = {**deadlines.get(name, {}), "due": data[key]}
+        record.deadlines = deadlines
+
+    def _settle_deadlines(self, record: CaseRecord) -> None:
+        """Once a case closes, each deadline was met when it closed on or before the due time."""
+        if record.closed_at is None:
+            return
+        settled = {}
+        for name, entry in record.deadlines.items():
+            due = datetime.fromisoformat(entry["due"])
+            settled[name] = {**entry, "met": record.closed_at <= due and not record.overdue}
+        record.deadlines = settled
+
+
+def _text_reader(data: dict[str, Any]) -> Any:
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return value.strip() or None if isinstance(value, str) else None
+
+    return text
+
+
+def mask_id_number(value: str | None) -> str:
+    """Show an ID number as its first 6 and last 4 characters (PIPL)."""
+    if not value:
+        return ""
+    return value[:6] + "*" * max(len(value) - 10, 0) + value[-4:] if len(value) > 10 else "*" * len(value)
+
+
+def mask_phone(value: str | None) -> str:
+    """Show a phone number as its first 3 and last 4 digits."""
+    if not value:
+        return ""
+    return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)

@@ -1,0 +1,274 @@
+"""Routing rules: which leader supervises a claim, and which unit handles it (never the accused one).
+
+The rules live in two data files designers edit without Python: `data/responsible_leaders.yaml`
+(domains, categories, per-township leader exceptions) and `data/handling_units.yaml` (units per category).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from workflows import DATA_DIR, DomainError, LineDict, ProblemLog, read_data_file
+from workflows.org import (
+    UnknownPerson,
+    UnknownUnit,
+    are_related,
+    find_unit,
+    get_person,
+    get_unit,
+    holders,
+    positions_of,
+    units_at,
+    units_by_code,
+)
+from workflows.org_models import OrgUnit, Person
+
+LEADER_ROLE = "responsible_leader"
+
+
+class RoutingError(DomainError):
+    """A claim cannot be routed: unknown category, no leader for its domain, or no allowed handling unit."""
+
+
+class NoHandlingUnit(RoutingError):
+    """Every candidate handling unit is missing or excluded (it is, contains or lies inside the accused)."""
+
+
+@dataclass(frozen=True)
+class Category:
+    """A claim category: English code, Chinese name, and the leader domain in charge of it."""
+
+    code: str
+    name: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class LeaderChoice:
+    """A township's exception for one category: another domain's leader, or a named leader."""
+
+    domain: str | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class RoutingRules:
+    """The routing tables, as read from the two data files."""
+
+    domains: Mapping[str, str]
+    categories: Mapping[str, Category]
+    leader_choices: Mapping[str, Mapping[str, LeaderChoice]]
+    handlers: Mapping[str, tuple[str, ...]]
+    township_handlers: Mapping[str, Mapping[str, tuple[str, ...]]]
+    fallback_handlers: tuple[str, ...] = ()
+
+    def category(self, code_or_name: str) -> Category:
+        """Return the category with this code or Chinese name."""
+        found = self.categories.get(code_or_name)
+        if found is None:
+            found = next((c for c in self.categories.values() if c.name == code_or_name.strip()), None)
+        if found is None:
+            known = ", ".join(f"{c.code} ({c.name})" for c in self.categories.values())
+            raise RoutingError(f"unknown claim category {code_or_name!r} (known: {known})")
+        return found
+
+    def handler_candidates(self, township_code: str, category_code: str) -> tuple[str, ...]:
+        """Return the unit codes to try for a category in a township, best first, without repeats."""
+        ordered = (
+            *self.township_handlers.get(township_code, {}).get(category_code, ()),
+            *self.handlers.get(category_code, ()),
+            *self.fallback_handlers,
+        )
+        return tuple(dict.fromkeys(ordered))
+
+
+def responsible_leader(session: Session, rules: RoutingRules, township: str, category: str) -> Person:
+    """Return the leader (分管领导) who supervises claims of `category` in `township` (a code or name)."""
+    town = _township(session, township)
+    claim = rules.category(category)
+    choice = rules.leader_choices.get(town.code, {}).get(claim.code, LeaderChoice())
+    if choice.username is not None:
+        try:
+            person = get_person(session, choice.username)
+        except UnknownPerson as exc:
+            raise RoutingError(f"{town.code}: {claim.code} is routed to {exc}") from exc
+        if person not in holders(session, LEADER_ROLE, town):
+            raise RoutingError(
+                f"{choice.username} is named for {claim.name} in {town.name} but holds no 分管领导 position there"
+            )
+        return person
+    domain = choice.domain or claim.domain
+    leaders = holders(session, LEADER_ROLE, town, domain)
+    if not leaders:
+        raise RoutingError(
+            f"{town.name} ({town.code}) has no 分管领导 for {rules.domains.get(domain, domain)} ({domain}), "
+            f"who supervises {claim.name} claims: add the position or a township exception"
+        )
+    return leaders[0]  # several in one domain: the first by username, so the choice is stable
+
+
+def choose_handling_unit(
+    session: Session,
+    rules: RoutingRules,
+    category: str,
+    township: str,
+    *,
+    accused_unit: str | None = None,
+    accused_person: str | None = None,
+) -> OrgUnit:
+    """Return the unit to handle a claim, never the accused unit (or accused person's units) nor kin of them.
+
+    A unit is excluded when it is an accused unit, lies inside one, or contains one (信访工作条例 Art. 30).
+    """
+    claim = rules.category(category)
+    town = _township(session, township)
+    accused: list[OrgUnit] = []
+    if accused_unit is not None:
+        try:
+            accused.append(get_unit(session, accused_unit))
+        except UnknownUnit as exc:
+            raise RoutingError(f"accused unit: {exc}") from exc
+    if accused_person is not None:
+        accused.extend(position.unit for position in positions_of(session, accused_person))
+    codes = rules.handler_candidates(town.code, claim.code)
+    units = units_by_code(session, codes)
+    for code in codes:
+        unit = units.get(code)
+        if unit is not None and not any(are_related(unit, other) for other in accused):
+            return unit
+    excluded = ", ".join(sorted({u.code for u in accused})) or "none"
+    raise NoHandlingUnit(
+        f"no handling unit for {claim.name} ({claim.code}) in {town.name}: candidates {', '.join(codes)} are "
+        f"missing or tied to the accused ({excluded}); route it to the level above"
+    )
+
+
+def check_routing(session: Session, rules: RoutingRules) -> list[str]:
+    """Return what the stored org lacks for the rules (leaders, units, townships); empty when all is well."""
+    problems: list[str] = []
+    townships = {unit.code: unit for unit in units_at(session, "township")}
+    for code in sorted({*rules.leader_choices, *rules.township_handlers} - townships.keys()):
+        problems.append(f"exceptions name township {code!r}, which is not in the org")
+    all_handlers = {c for codes in rules.handlers.values() for c in codes} | set(rules.fallback_handlers)
+    all_handlers |= {c for table in rules.township_handlers.values() for codes in table.values() for c in codes}
+    for code in sorted(all_handlers - units_by_code(session, all_handlers).keys()):
+        problems.append(f"handling unit {code!r} is not in the org")
+    for town in townships.values():
+        for claim in rules.categories.values():
+            try:
+                responsible_leader(session, rules, town.code, claim.code)
+            except RoutingError as exc:
+                problems.append(str(exc))
+    return problems
+
+
+def _township(session: Session, township: str) -> OrgUnit:
+    try:
+        return find_unit(session, township, level="township")
+    except UnknownUnit as exc:
+        raise RoutingError(str(exc)) from exc
+
+
+def load_routing_rules(leaders: Path | str | None = None, handling_units: Path | str | None = None) -> RoutingRules:
+    """Read the routing rules (defaults: workflows/data/responsible_leaders.yaml and handling_units.yaml)."""
+    leaders_file = Path(leaders) if leaders is not None else DATA_DIR / "responsible_leaders.yaml"
+    units_file = Path(handling_units) if handling_units is not None else DATA_DIR / "handling_units.yaml"
+    domains, categories, choices = _read_leaders(leaders_file)
+    handlers, township_handlers, fallback = _read_handling_units(units_file, categories)
+    return RoutingRules(domains, categories, choices, handlers, township_handlers, fallback)
+
+
+def _read_leaders(
+    source: Path,
+) -> tuple[dict[str, str], dict[str, Category], dict[str, dict[str, LeaderChoice]]]:
+    log = ProblemLog(str(source))
+    doc = log.mapping(read_data_file(source), 1, "", ("version", "domains", "categories", "townships")) or LineDict()
+    _check_version(log, doc)
+    domains = {str(k): str(v) for k, v in _table(log, doc, "domains").items()}
+    categories: dict[str, Category] = {}
+    table = _table(log, doc, "categories")
+    for code, raw in table.items():
+        where = f"categories.{code}"
+        entry = log.mapping(raw, table.line_of(code), where, ("name", "domain"))
+        if entry is None:
+            continue
+        if entry.get("domain") not in domains:
+            log.add(entry.line_of("domain"), f"{where}.domain", f"unknown domain {entry.get('domain')!r}")
+        if not isinstance(entry.get("name"), str):
+            log.add(entry.line, f"{where}.name", "missing the Chinese name")
+        categories[str(code)] = Category(str(code), str(entry.get("name")), str(entry.get("domain")))
+    choices: dict[str, dict[str, LeaderChoice]] = {}
+    towns = _table(log, doc, "townships")
+    for town, raw in towns.items():
+        choices[str(town)] = {}
+        for code, rule in _table(log, raw, None, towns.line_of(town), f"townships.{town}").items():
+            where = f"townships.{town}.{code}"
+            line = raw.line_of(code) if isinstance(raw, LineDict) else towns.line_of(town)
+            entry = log.mapping(rule, line, where, ("domain", "leader"))
+            if code not in categories:
+                log.add(line, where, f"unknown category {code!r}")
+            if entry is None:
+                continue
+            if len(entry) != 1:
+                log.add(entry.line, where, "give either 'domain' or 'leader'")
+            elif "domain" in entry and entry["domain"] not in domains:
+                log.add(entry.line_of("domain"), f"{where}.domain", f"unknown domain {entry['domain']!r}")
+            choices[str(town)][str(code)] = LeaderChoice(entry.get("domain"), entry.get("leader"))
+    log.raise_if_any()
+    return domains, categories, choices
+
+
+def _read_handling_units(
+    source: Path, categories: Mapping[str, Category]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, tuple[str, ...]]], tuple[str, ...]]:
+    log = ProblemLog(str(source))
+    doc = log.mapping(read_data_file(source), 1, "", ("version", "categories", "fallback", "townships")) or LineDict()
+    _check_version(log, doc)
+    handlers = _unit_lists(log, _table(log, doc, "categories"), "categories", categories)
+    fallback = _unit_list(log, doc.get("fallback", []), doc.line_of("fallback"), "fallback")
+    per_town: dict[str, dict[str, tuple[str, ...]]] = {}
+    towns = _table(log, doc, "townships")
+    for town, raw in towns.items():
+        table = _table(log, raw, None, towns.line_of(town), f"townships.{town}")
+        per_town[str(town)] = _unit_lists(log, table, f"townships.{town}", categories)
+    log.raise_if_any()
+    return handlers, per_town, fallback
+
+
+def _check_version(log: ProblemLog, doc: LineDict) -> None:
+    if doc.get("version", 1) != 1:
+        log.add(doc.line_of("version"), "version", f"unsupported version {doc['version']!r} (expected 1)")
+
+
+def _table(log: ProblemLog, parent: Any, key: str | None, line: int = 0, where: str = "") -> LineDict:
+    """Return parent[key] (or parent itself when key is None) if it is a mapping; else record a problem."""
+    value = parent.get(key, {}) if key is not None else parent
+    if isinstance(value, LineDict):
+        return value
+    if value == {} or value is None:
+        return LineDict()
+    log.add(parent.line_of(key) if key is not None else line, key or where, "expected a mapping")
+    return LineDict()
+
+
+def _unit_lists(
+    log: ProblemLog, table: LineDict, where: str, categories: Mapping[str, Category]
+) -> dict[str, tuple[str, ...]]:
+    lists: dict[str, tuple[str, ...]] = {}
+    for code, raw in table.items():
+        if code not in categories:
+            log.add(table.line_of(code), f"{where}.{code}", f"unknown category {code!r}")
+        lists[str(code)] = _unit_list(log, raw, table.line_of(code), f"{where}.{code}")
+    return lists
+
+
+def _unit_list(log: ProblemLog, raw: Any, line: int, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        log.add(line, where, "expected a list of org unit codes")
+        return ()
+    return tuple(raw)
