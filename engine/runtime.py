@@ -152,7 +152,8 @@ class Engine:
     # -- time -------------------------------------------------------------------------------------------------
     def due_instances(self, now: datetime, limit: int = 100) -> list[int]:
         """Ids of instances whose next timer is due at `now`, found through the indexed column."""
-        query = (select(Instance.id).where(Instance.next_timer_at < now, Instance.status == RUNNING)
+        # Cases with an incident still keep their deadlines: other branches' timers fire.
+        query = (select(Instance.id).where(Instance.next_timer_at < now, Instance.status.in_((RUNNING, INCIDENT)))
                  .order_by(Instance.next_timer_at).limit(limit))
         if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
@@ -168,14 +169,20 @@ class Engine:
         return self._persist(loaded, now, actor, history.TIMER_FIRED, {"timers": fired}, None, failure)
 
     def fire_due(self, now: datetime | None = None) -> list[StepResult]:
-        """Fire the due timers of every instance at `now` (default: the clock's time)."""
+        """Fire the due timers of every instance at `now` (default: the clock's time), in this transaction."""
         moment = now or self.clock.now()
         return [self.fire_timers(instance_id, moment) for instance_id in self.due_instances(moment)]
+
+    def fire_next_due(self, now: datetime | None = None) -> StepResult | None:
+        """Fire the timers of one due instance (locked, skipping those other workers hold); None if none is due."""
+        moment = now or self.clock.now()
+        due = self.due_instances(moment, limit=1)
+        return self.fire_timers(due[0], moment) if due else None
 
     def next_due(self, until: datetime) -> datetime | None:
         """The earliest timer due at or before `until`, over all running instances."""
         return self.session.scalar(select(Instance.next_timer_at)
-                                   .where(Instance.next_timer_at <= until, Instance.status == RUNNING)
+                                   .where(Instance.next_timer_at <= until, Instance.status.in_((RUNNING, INCIDENT)))
                                    .order_by(Instance.next_timer_at).limit(1))
 
     def run_until(self, target: datetime, move_clock: Callable[[datetime], None]) -> list[StepResult]:
