@@ -339,11 +339,17 @@ class Engine:
             return error
         return None
 
-    def _log_on_task(self, task_row: HumanTask, type_: str, actor: str) -> None:
-        instance = self._instance(task_row.instance_id)
-        last_digest = self._last_digest(instance)
-        history.record(self.session, instance, type_, actor, self.clock.now(), last_digest, {}, task_row.ref)
+    def record(self, instance_id: int, type_: str, actor: str, data: Mapping[str, Any] | None = None,
+               task_ref: str | None = None) -> history.Event:
+        """Append an event that changes no workflow state (a claim, a view of personal data, a rating...)."""
+        instance = self._instance(instance_id)
+        event = history.record(self.session, instance, type_, actor, self.clock.now(), self._last_digest(instance),
+                               _json_object(data or {}, "event data"), task_ref)
         self._flush()
+        return event
+
+    def _log_on_task(self, task_row: HumanTask, type_: str, actor: str) -> None:
+        self.record(task_row.instance_id, type_, actor, {}, task_row.ref)
 
     def _last_digest(self, instance: Instance) -> str:
         event = self.session.scalar(select(history.Event.state_digest)
