@@ -9,7 +9,7 @@ import click
 from .commands.bpmn import bpmn
 from .commands.cases import case, task
 from .commands.clock import clock
-from .commands.setup import init, serve, worker
+from .commands.setup import init, org, serve, worker
 
 
 @click.group()
@@ -22,7 +22,7 @@ def main(ctx: click.Context, as_json: bool) -> None:
     ctx.obj["services"] = None
 
 
-for command in (init, bpmn, case, task, clock, worker, serve):
+for command in (init, org, bpmn, case, task, clock, worker, serve):
     main.add_command(command)
 
 

@@ -82,7 +82,8 @@ def services(ctx: click.Context) -> Services:
     """The services of this command run, opened on first use."""
     root = ctx.find_root()
     if root.obj.get("services") is None:
-        root.obj["services"] = Services.from_settings(Settings.from_environment())
+        opened = root.obj["services"] = Services.from_settings(Settings.from_environment())
+        root.call_on_close(opened.db.dispose)
     return root.obj["services"]  # type: ignore[no-any-return]
 
 

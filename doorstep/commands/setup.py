@@ -9,6 +9,7 @@ import click
 
 from engine import SimulatedClock, read_bundle
 from workflows.demo_org import load_demo_county
+from workflows.org_import import import_org_file
 
 from ..cli_support import (
     SHANGHAI,
@@ -86,3 +87,20 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     address = f"http://{host or settings.host}:{port or settings.port}/"
     click.echo(f"Doorstep is running at {address}  (Ctrl-C to stop)")
     app.run(host=host or settings.host, port=port or settings.port, debug=False)
+
+
+@click.group()
+def org() -> None:
+    """Import the org tree and people."""
+
+
+@org.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+@user_errors
+def org_import(ctx: click.Context, path: str) -> None:
+    """Import units, people and positions from a YAML file (format: workflows/data/README.md)."""
+    svc = services(ctx)
+    with svc.unit_of_work() as session:
+        report = import_org_file(session, path)
+    emit(ctx, report.__dict__, ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in report.__dict__.items()))

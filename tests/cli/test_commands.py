@@ -1,0 +1,111 @@
+"""The `doorstep` command end to end: the README walk-through, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from doorstep.cli import main
+from tests.conftest import postgres_url, reset_postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+ORG = ROOT / "bpmn" / "scenarios" / "org.yaml"
+VISIT = {"petitioner_name": "王桂英", "id_number": "431224196802150021", "phone": "13807451234", "headcount": 1,
+         "township": "t01", "village": "t01v01", "category": "land", "claim": "承包地被占用修路，补偿款未到位"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def run(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run `doorstep ...` against a brand-new database; return the click result."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
+    else:
+        url = postgres_url()
+        reset_postgres(url)
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", url)
+    monkeypatch.setenv("DOORSTEP_BPMN_DIR", str(ROOT / "bpmn"))
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.output + result.stderr
+    return result.output
+
+
+def test_reception_case_from_registration_to_overdue_escalation(run) -> None:
+    ok(run("init", "--simulated-clock", "2026-03-02T09:00:00+08:00"))
+    ok(run("org", "import", str(ORG)))
+    assert "case 1 started" in ok(run("case", "start", "reception", "--as", "t01v01.secretary"))
+    ok(run("task", "complete", "1/register_visit", "--as", "t01v01.secretary", "--data", json.dumps(VISIT)))
+    assert "接谈研判  [乡镇信访干部]" in ok(run("task", "list", "--case", "1"))
+    ok(run("task", "complete", "1/hear_claim", "--as", "t01.cadre", "--data", json.dumps({"disposition": "hand_over"})))
+    advanced = ok(run("clock", "advance", "PT9H"))
+    assert "fired end_of_workday_timer#1" in advanced
+    tasks = json.loads(ok(run("--json", "task", "list", "--case", "1")))
+    assert [(t["element"], t["lane"]) for t in tasks] == [("assign_unit", "分管领导")]
+    ok(run("task", "complete", "1/assign_unit", "--as", "t01.leader1", "--data",
+           json.dumps({"handling_unit": "县自然资源局", "deadline": "2026-03-20"})))
+    handle = json.loads(ok(run("--json", "task", "list", "--case", "1")))[0]
+    assert handle["element"] == "handle_case" and handle["due_at"].startswith("2026-03-20T09:30")
+    assert "supervision/remind_timer#1" in ok(run("clock", "advance", "P16D"))
+    assert "supervision/overdue_timer#1" in ok(run("clock", "advance", "P3D"))
+    shown = json.loads(ok(run("--json", "case", "show", "1")))
+    assert sorted(t["element"] for t in shown["tasks"]) == ["handle_case", "report_overdue", "send_reminder"]
+    assert [e["type"] for e in shown["events"]].count("timer_fired") == 3
+    assert shown["status"] == "running"
+
+
+def test_clock_show_and_advance_need_a_simulated_clock(run) -> None:
+    ok(run("init"))
+    assert "system clock" in ok(run("clock", "show"))
+    refused = run("clock", "advance", "P1D")
+    assert refused.exit_code == 1 and "simulated-clock" in refused.stderr
+
+
+def test_user_errors_exit_1_with_one_line_and_change_nothing(run) -> None:
+    ok(run("init", "--simulated-clock", "2026-03-02T09:00:00+08:00"))
+    ok(run("case", "start", "reception", "--as", "a"))
+    for args, words in [
+        (("task", "complete", "feedbeef00", "--as", "a"), "no task feedbeef00"),
+        (("task", "complete", "1/register_visit", "--as", "a", "--data", "{not json"), "--data is not valid JSON"),
+        (("task", "complete", "1/register_visit", "--as", "a", "--data", "[1, 2]"), "--data must be a JSON object"),
+        (("case", "start", "no_such_process", "--as", "a"), "no process 'no_such_process'"),
+        (("case", "show", "99"), "no case 99"),
+        (("clock", "advance", "15 days"), "not an ISO 8601 duration"),
+    ]:
+        result = run(*args)
+        assert result.exit_code == 1, args
+        assert words in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    shown = json.loads(ok(run("--json", "case", "show", "1")))
+    assert [e["type"] for e in shown["events"]] == ["started"]
+
+
+def test_usage_errors_exit_2(run) -> None:
+    assert run("case", "start").exit_code == 2
+    assert run("no-such-command").exit_code == 2
+
+
+def test_validate_reports_file_line_element_and_deploy_is_idempotent(run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text((ROOT / "bpmn" / "supervision.bpmn").read_text(encoding="utf-8")
+                   .replace('name="deadline_at"', 'name="deadline_at"')
+                   .replace("<bpmn:timeDate xsi:type=\"bpmn:tFormalExpression\">deadline_at</bpmn:timeDate>",
+                            "<bpmn:timeDate xsi:type=\"bpmn:tFormalExpression\">P15D</bpmn:timeDate>"),
+                   encoding="utf-8")
+    result = run("bpmn", "validate", str(bad))
+    assert result.exit_code == 1
+    line = next(text for text in result.output.splitlines() if "P15D" in text)
+    file_part, number, element, message = line.split(":", 3)
+    assert file_part == "bad.bpmn" and int(number) > 0 and element.strip() == "overdue_timer"
+    assert 'quote it: "P15D"' in message
+    ok(run("init"))
+    assert "unchanged" in ok(run("bpmn", "deploy", str(ROOT / "bpmn")))
+    assert "OK: 10 executable process(es)" in ok(run("bpmn", "validate", str(ROOT / "bpmn")))
