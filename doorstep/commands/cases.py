@@ -8,7 +8,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from engine.models import Event, HumanTask, Incident, Instance
+from engine.models import Event, HumanTask, Incident, Instance, ProcessVersion
 
 from ..cli_support import emit, local, parse_json, services, user_errors
 
@@ -50,12 +50,13 @@ def case_show(ctx: click.Context, case_id: int) -> None:
         incidents = session.scalars(select(Incident).where(Incident.instance_id == case_id,
                                                            Incident.status == "open")).all()
         data = engine.case_data(case_id)
-        payload = {**_case_payload(instance, tasks), "data": data,
+        version = session.get(ProcessVersion, instance.process_version_id)
+        payload = {**_case_payload(instance, tasks), "version": version.version if version else None, "data": data,
                    "incidents": [{"id": i.id, "element": i.element_id, "line": i.line, "message": i.message}
                                  for i in incidents],
                    "events": [{"seq": e.seq, "type": e.type, "business_time": e.business_time, "actor": e.actor,
                                "task": e.task_ref, "data": e.data} for e in events]}
-    text = [f"case {instance.id}: {instance.process_id} (version id {instance.process_version_id}) — "
+    text = [f"case {instance.id}: {instance.process_id} v{payload['version']} — "
             f"{instance.status}", f"started {local(instance.started_at)} by {instance.started_by}",
             f"next timer: {local(instance.next_timer_at)}", "open tasks:", _task_lines(tasks)]
     text += [f"incident {i.id}: {i.element_id} line {i.line or '-'}: {i.message}" for i in incidents]
