@@ -88,6 +88,7 @@ class Engine:
         initial = _json_object(data, "start data")
         version = self.specs.latest(self.session, process_id)
         assert version is not None
+        self._take_helper_calls()
         spec, subprocess_specs = self.specs.parsed(self.session, version.id)
         now = self.clock.now()
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
@@ -320,6 +321,7 @@ class Engine:
         return instance
 
     def _load(self, instance_id: int) -> _Loaded:
+        self._take_helper_calls()
         instance = self._instance(instance_id)
         spec, subprocess_specs = self.specs.parsed(self.session, instance.process_version_id)
         workflow, books = self.codec.load(instance.state, spec, subprocess_specs)
@@ -367,8 +369,9 @@ class Engine:
                    if loaded.before.get(k) != after.get(k)}
         digest = state_digest(workflow, books, snapshot.open)
         result = StepResult(instance, data=after)
-        result.events.append(history.record(self.session, instance, type_, actor, now, digest,
-                                             {**data, "changes": _jsonable(changes)}, task_ref))
+        calls = self._take_helper_calls()
+        recorded = {**data, "changes": _jsonable(changes), **({"calls": _jsonable(calls)} if calls else {})}
+        result.events.append(history.record(self.session, instance, type_, actor, now, digest, recorded, task_ref))
         if failure is not None:
             result.incident = self._raise_incident(instance, snapshot, books, failure, now)
             result.events.append(history.record(
@@ -393,6 +396,13 @@ class Engine:
         # One flush writes the instance (its row version checked first), events and projections together.
         self._flush()
         return result
+
+    def _take_helper_calls(self) -> list[list[Any]]:
+        environment = self.script_engine.environment
+        calls = list(getattr(environment, "calls", []))
+        if calls:
+            environment.calls = []
+        return calls
 
     def _raise_incident(self, instance: Instance, snapshot: Snapshot, books: Bookkeeping,
                         failure: SpiffWorkflowException, now: datetime) -> Incident:

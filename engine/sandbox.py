@@ -140,7 +140,19 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None):
         builtin_helpers: dict[str, Callable[..., Any]] = {"now": lambda: current_business_time().isoformat()}
-        super().__init__({**builtin_helpers, **(helpers or {})})
+        recorded = {name: self._recording(name, helper) for name, helper in (helpers or {}).items()}
+        super().__init__({**builtin_helpers, **recorded})
+        # Helper results are inputs from outside the diagram (the org, the calendar): each step records them
+        # so that a re-execution of the case can be given the same answers.
+        self.calls: list[list[Any]] = []
+
+    def _recording(self, name: str, helper: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            result = helper(*args)
+            self.calls.append([name, list(args), result])
+            return result
+
+        return call
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
         code = _compile(expression.strip(), "eval")
@@ -175,3 +187,22 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 def restricted_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None) -> PythonScriptEngine:
     """A SpiffWorkflow script engine whose code runs in the restricted environment."""
     return PythonScriptEngine(environment=RestrictedEnvironment(helpers))
+
+
+def playback_helpers(names: set[str], calls: list[list[Any]]) -> dict[str, Callable[..., Any]]:
+    """Helpers that answer with recorded results, in the recorded order, refusing any other call."""
+    queue = list(calls)
+
+    def make(name: str) -> Callable[..., Any]:
+        def answer(*args: Any) -> Any:
+            if not queue:
+                raise ScriptRefused(f"{name}{tuple(args)} was not called when the case ran")
+            recorded_name, recorded_args, result = queue.pop(0)
+            if recorded_name != name or list(args) != recorded_args:
+                raise ScriptRefused(f"{name}{tuple(args)} was called where the case ran "
+                                    f"{recorded_name}{tuple(recorded_args)}")
+            return result
+
+        return answer
+
+    return {name: make(name) for name in names | {c[0] for c in calls}}

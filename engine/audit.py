@@ -1,0 +1,247 @@
+"""Verify a case's recorded history: the hash chain, and a re-execution of its inputs on its diagram version.
+
+A history is self-contained (events, the specs of the versions it ran on, the chain head the instance row holds
+and its stored state), so an exported case can be verified on another machine without the database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import history
+from .clock import business_time
+from .models import Event, Instance, ProcessVersion
+from .runtime import Snapshot
+from .sandbox import playback_helpers, restricted_script_engine
+from .state import SERIALIZER, Bookkeeping, StateCodec, state_digest
+
+# Events that carry an input to re-execute; every other event changes no workflow state.
+INPUT_EVENTS = {history.STARTED, history.TASK_COMPLETED, history.TIMER_FIRED, history.MESSAGE_RECEIVED,
+                history.INCIDENT_RESOLVED, "incident_retried"}
+
+
+@dataclass
+class CaseHistory:
+    """Everything needed to verify one case."""
+
+    instance_id: int
+    process_id: str
+    events: list[dict[str, Any]]
+    specs: dict[int, str]  # process version id → stored spec JSON
+    head: tuple[int, str | None]  # the instance row's event count and last event hash
+    state: str | None = None  # the instance's stored workflow state
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (see `from_dict`)."""
+        return {"instance_id": self.instance_id, "process_id": self.process_id, "events": self.events,
+                "specs": {str(k): v for k, v in self.specs.items()}, "head": list(self.head), "state": self.state}
+
+    @classmethod
+    def from_dict(cls, dct: dict[str, Any]) -> CaseHistory:
+        """Read a history back from its JSON form."""
+        return cls(int(dct["instance_id"]), dct["process_id"], dct["events"],
+                   {int(k): v for k, v in dct["specs"].items()}, (int(dct["head"][0]), dct["head"][1]),
+                   dct.get("state"))
+
+
+@dataclass
+class Divergence:
+    """The first place where the record and its re-execution (or its chain) disagree."""
+
+    seq: int | None
+    what: str
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        where = f"event {self.seq}" if self.seq is not None else "case"
+        return f"{where}: {self.what}: expected {self.expected}, found {self.found}"
+
+
+@dataclass
+class Verdict:
+    """The result of verifying one case."""
+
+    instance_id: int
+    events: int
+    divergence: Divergence | None = None
+    digests: list[str] = field(default_factory=list)  # the re-executed state digest after each event
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"case {self.instance_id}: OK ({self.events} events)"
+        return f"case {self.instance_id}: FAILED at {self.divergence}"
+
+
+def history_from_db(session: Session, instance_id: int) -> CaseHistory:
+    """Read a case's history from the database."""
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise LookupError(f"no case {instance_id}")
+    rows = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq, Event.id)).all()
+    events = [{**history.hashed_fields(row), "hash": row.hash} for row in rows]
+    version_ids = {instance.process_version_id, *(row.process_version_id for row in rows)}
+    specs = {v.id: v.spec for v in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(version_ids)))}
+    return CaseHistory(instance.id, instance.process_id, events, specs,
+                       (instance.event_count or 0, instance.last_event_hash), instance.state)
+
+
+def verify(case: CaseHistory, helper_names: set[str] | None = None) -> Verdict:
+    """Check the chain and head, re-execute the inputs, and compare every recorded state digest."""
+    verdict = Verdict(case.instance_id, len(case.events))
+    verdict.divergence = _check_chain(case) or _replay(case, helper_names or set(), verdict.digests)
+    return verdict
+
+
+def _check_chain(case: CaseHistory) -> Divergence | None:
+    previous: str | None = None
+    for number, event in enumerate(case.events, 1):
+        if event["seq"] != number:
+            return Divergence(number, "sequence number", str(number), str(event["seq"]))
+        if event["instance"] != case.instance_id:
+            return Divergence(number, "case", str(case.instance_id), str(event["instance"]))
+        if event["prev_hash"] != previous:
+            return Divergence(number, "link to the previous event", str(previous), str(event["prev_hash"]))
+        fields = {k: v for k, v in event.items() if k != "hash"}
+        if history.event_hash(fields) != event["hash"]:
+            return Divergence(number, "hash of the recorded fields", event["hash"], history.event_hash(fields))
+        previous = event["hash"]
+    count, last = case.head
+    if count != len(case.events) or last != previous:
+        return Divergence(None, "chain head kept on the case", f"{count} events ending {last}",
+                          f"{len(case.events)} events ending {previous}")
+    return None
+
+
+class _Replay:
+    """Re-executes a case's inputs on the specs it ran on, with the helper answers it recorded."""
+
+    def __init__(self, case: CaseHistory, helper_names: set[str]):
+        self.case = case
+        self.helper_names = helper_names
+        self.workflow: BpmnWorkflow | None = None
+        self.books = Bookkeeping()
+        self.digest = ""
+        self._parsed: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def specs(self, version_id: int) -> tuple[Any, dict[str, Any]]:
+        if version_id not in self._parsed:
+            stored = json.loads(self.case.specs[version_id])
+            self._parsed[version_id] = (SERIALIZER.registry.restore(stored["spec"]),
+                                        {k: SERIALIZER.registry.restore(v)
+                                         for k, v in stored["subprocess_specs"].items()})
+        return self._parsed[version_id]
+
+    def apply(self, event: dict[str, Any]) -> str | None:
+        """Re-execute one input event; return why it could not be applied, if it could not."""
+        engine = restricted_script_engine(playback_helpers(self.helper_names, event["data"].get("calls") or []))
+        moment = datetime.fromisoformat(event["business_time"])
+        action = self._actions().get(event["type"])
+        if action is None:
+            return None
+        if event["type"] != history.STARTED and self.workflow is None:
+            return "the case has no start event"
+        if self.workflow is not None:
+            self.workflow.script_engine = engine
+        with business_time(moment):
+            try:
+                problem = action(event, engine)
+            except (WorkflowException, SpiffWorkflowException):
+                problem = None  # recorded as an incident in the original run too; the digest will tell
+        if problem is None:
+            assert self.workflow is not None
+            snapshot = Snapshot.of(self.workflow)
+            self.books.name_new_tasks(snapshot.activated)
+            self.digest = state_digest(self.workflow, self.books, snapshot.open)
+        return problem
+
+    def _actions(self) -> dict[str, Callable[[dict[str, Any], Any], str | None]]:
+        return {history.STARTED: self._start, history.TASK_COMPLETED: self._complete,
+                history.TIMER_FIRED: self._timers, history.MESSAGE_RECEIVED: self._message,
+                history.INCIDENT_RESOLVED: self._retry, "incident_retried": self._retry}
+
+    def _start(self, event: dict[str, Any], engine: Any) -> str | None:
+        spec, subprocess_specs = self.specs(event["version"])
+        self.workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+        self.workflow.task_tree.data.update(event["data"].get("data") or {})
+        self.workflow.do_engine_steps()
+        return None
+
+    def _complete(self, event: dict[str, Any], _engine: Any) -> str | None:
+        assert self.workflow is not None
+        task = self.books.task_by_ref(self.workflow, event["task"] or "")
+        if task is None or not task.has_state(TaskState.READY):
+            return f"task {event['task']} is not open at this point"
+        task.data.update(event["data"].get("submitted") or {})
+        try:
+            task.run()
+        finally:
+            self.workflow.do_engine_steps()
+        return None
+
+    def _timers(self, _event: dict[str, Any], _engine: Any) -> str | None:
+        assert self.workflow is not None
+        self.workflow.refresh_timers()
+        self.workflow.do_engine_steps()
+        return None
+
+    def _message(self, event: dict[str, Any], engine: Any) -> str | None:
+        assert self.workflow is not None
+        task = self.books.task_by_ref(self.workflow, event["task"] or "")
+        if task is None:
+            return f"no task {event['task']} waits for the message"
+        definition = task.task_spec.event_definition
+        payload = event["data"].get("payload") or {}
+        self.workflow.send_event(BpmnEvent(definition, payload, definition.calculate_correlations(
+            engine, definition.correlation_properties, payload)))
+        self.workflow.do_engine_steps()
+        return None
+
+    def _retry(self, event: dict[str, Any], _engine: Any) -> str | None:
+        assert self.workflow is not None
+        for task in self.workflow.get_tasks(state=TaskState.ERROR):
+            task.data.update(event["data"].get("corrected") or {})
+            task.run()
+        self.workflow.do_engine_steps()
+        return None
+
+
+def _replay(case: CaseHistory, helper_names: set[str], digests: list[str]) -> Divergence | None:
+    replay = _Replay(case, helper_names)
+    for event in case.events:
+        if event["type"] in INPUT_EVENTS:
+            if event["version"] not in case.specs:
+                return Divergence(event["seq"], "diagram version", f"version {event['version']}", "no such version")
+            problem = replay.apply(event)
+            if problem is not None:
+                return Divergence(event["seq"], f"re-executing {event['type']}", "the recorded input to apply",
+                                  problem)
+        digests.append(replay.digest)
+        if replay.digest != event["state_digest"]:
+            return Divergence(event["seq"], f"state after {event['type']} {event['task'] or ''}".rstrip(),
+                              event["state_digest"], replay.digest)
+    if case.state is not None and case.events and replay.workflow is not None:
+        spec, subprocess_specs = replay.specs(case.events[-1]["version"])
+        try:
+            stored, books = StateCodec().load(case.state, spec, subprocess_specs)
+            stored_digest = state_digest(stored, books)
+        except (ValueError, KeyError, TypeError) as error:
+            stored_digest = f"unreadable state ({error})"
+        if stored_digest != case.events[-1]["state_digest"]:
+            return Divergence(None, "stored workflow state", case.events[-1]["state_digest"], stored_digest)
+    return None
