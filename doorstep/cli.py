@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from .commands.audit import audit
 from .commands.bpmn import bpmn
 from .commands.cases import case, task
 from .commands.clock import clock
@@ -22,7 +23,7 @@ def main(ctx: click.Context, as_json: bool) -> None:
     ctx.obj["services"] = None
 
 
-for command in (init, org, bpmn, case, task, clock, worker, serve):
+for command in (init, org, bpmn, case, task, clock, worker, serve, audit):
     main.add_command(command)
 
 

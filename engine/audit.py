@@ -6,6 +6,7 @@ and its stored state), so an exported case can be verified on another machine wi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from . import history
 from .clock import business_time
-from .models import Event, Instance, ProcessVersion
+from .models import ChainDigest, Event, Instance, ProcessVersion
 from .runtime import Snapshot
 from .sandbox import playback_helpers, restricted_script_engine
-from .state import SERIALIZER, Bookkeeping, StateCodec, state_digest
+from .state import SERIALIZER, Bookkeeping, StateCodec, canonical_json, state_digest
 
 # Events that carry an input to re-execute; every other event changes no workflow state.
 INPUT_EVENTS = {history.STARTED, history.TASK_COMPLETED, history.TIMER_FIRED, history.MESSAGE_RECEIVED,
@@ -245,3 +246,39 @@ def _replay(case: CaseHistory, helper_names: set[str], digests: list[str]) -> Di
         if stored_digest != case.events[-1]["state_digest"]:
             return Divergence(None, "stored workflow state", case.events[-1]["state_digest"], stored_digest)
     return None
+
+
+def chain_heads(session: Session) -> list[list[Any]]:
+    """[case id, event count, last event hash] of every case, by case id."""
+    rows = session.execute(select(Instance.id, Instance.event_count, Instance.last_event_hash)
+                           .order_by(Instance.id)).all()
+    return [[row[0], row[1] or 0, row[2]] for row in rows]
+
+
+def take_chain_digest(session: Session, now: datetime) -> ChainDigest:
+    """Record a digest over every chain head (the caller commits); print or publish its `digest`."""
+    heads = chain_heads(session)
+    row = ChainDigest(taken_at=now, cases=len(heads), heads=heads,
+                      digest=hashlib.sha256(canonical_json(heads).encode()).hexdigest())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def check_chain_digests(session: Session) -> list[Divergence]:
+    """Every case a stored digest saw must still exist, its chain at least as long and unchanged up to there."""
+    problems: list[Divergence] = []
+    for stored in session.scalars(select(ChainDigest).order_by(ChainDigest.id)):
+        if hashlib.sha256(canonical_json(stored.heads).encode()).hexdigest() != stored.digest:
+            problems.append(Divergence(None, f"chain digest {stored.id} of {stored.taken_at:%Y-%m-%d}",
+                                       stored.digest, "a list of heads that does not hash to it"))
+            continue
+        for case_id, count, last_hash in stored.heads:
+            if count == 0:
+                continue
+            found = session.scalar(select(Event.hash).where(Event.instance_id == case_id, Event.seq == count))
+            if found != last_hash:
+                problems.append(Divergence(None, f"case {case_id} in the digest of {stored.taken_at:%Y-%m-%d}",
+                                           f"event {count} with hash {last_hash}",
+                                           "no such event" if found is None else f"hash {found}"))
+    return problems

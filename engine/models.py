@@ -177,3 +177,15 @@ class Event(Base):
 @event.listens_for(Event, "before_delete")
 def _events_are_append_only(_mapper: Any, _connection: Any, target: Event) -> None:
     raise RuntimeError(f"event {target.instance_id}/{target.seq} is append-only: it cannot be changed or deleted")
+
+
+class ChainDigest(Base):
+    """A digest over every case's chain head, taken daily: removing a whole case shows against it."""
+
+    __tablename__ = "chain_digest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(index=True)
+    cases: Mapped[int]
+    digest: Mapped[str] = mapped_column(String(64))
+    heads: Mapped[list[Any]]
