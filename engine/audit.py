@@ -6,6 +6,7 @@ and its stored state), so an exported case can be verified on another machine wi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from .clock import business_time
 from .models import ChainDigest, Event, Instance, ProcessVersion
 from .runtime import Snapshot
 from .sandbox import playback_helpers, restricted_script_engine
-from .state import SERIALIZER, Bookkeeping, StateCodec, canonical_json, state_digest
+from .state import SERIALIZER, Bookkeeping, StateCodec, canonical_json, compact, state_digest
 
 # Events that carry an input to re-execute; every other event changes no workflow state.
 INPUT_EVENTS = {history.STARTED, history.TASK_COMPLETED, history.TIMER_FIRED, history.MESSAGE_RECEIVED,
@@ -102,6 +103,14 @@ def history_from_db(session: Session, instance_id: int) -> CaseHistory:
                        (instance.event_count or 0, instance.last_event_hash), instance.state)
 
 
+@functools.lru_cache(maxsize=64)
+def parsed_spec(text: str) -> tuple[Any, dict[str, Any]]:
+    """Specs rebuilt from their stored text, once per distinct text (many cases share a version)."""
+    stored = json.loads(text)
+    return (SERIALIZER.registry.restore(stored["spec"]),
+            {k: SERIALIZER.registry.restore(v) for k, v in stored["subprocess_specs"].items()})
+
+
 def verify(case: CaseHistory, helper_names: set[str] | None = None) -> Verdict:
     """Check the chain and head, re-execute the inputs, and compare every recorded state digest."""
     verdict = Verdict(case.instance_id, len(case.events))
@@ -138,15 +147,9 @@ class _Replay:
         self.workflow: BpmnWorkflow | None = None
         self.books = Bookkeeping()
         self.digest = ""
-        self._parsed: dict[int, tuple[Any, dict[str, Any]]] = {}
 
     def specs(self, version_id: int) -> tuple[Any, dict[str, Any]]:
-        if version_id not in self._parsed:
-            stored = json.loads(self.case.specs[version_id])
-            self._parsed[version_id] = (SERIALIZER.registry.restore(stored["spec"]),
-                                        {k: SERIALIZER.registry.restore(v)
-                                         for k, v in stored["subprocess_specs"].items()})
-        return self._parsed[version_id]
+        return parsed_spec(self.case.specs[version_id])
 
     def apply(self, event: dict[str, Any]) -> str | None:
         """Re-execute one input event; return why it could not be applied, if it could not."""
@@ -169,6 +172,7 @@ class _Replay:
             snapshot = Snapshot.of(self.workflow)
             self.books.name_new_tasks(snapshot.activated)
             self.digest = state_digest(self.workflow, self.books, snapshot.open)
+            compact(self.workflow, self.books)  # as the engine does when it stores the state
         return problem
 
     def _actions(self) -> dict[str, Callable[[dict[str, Any], Any], str | None]]:

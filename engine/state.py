@@ -99,12 +99,8 @@ class StateCodec:
 
     def dump(self, workflow: BpmnWorkflow, books: Bookkeeping) -> str:
         """Serialize without the spec, after pruning finished history that nothing can reach any more."""
-        prune_finished_history(workflow)
+        compact(workflow, books)
         dct = STATE_SERIALIZER.to_dict(workflow)
-        live = {str(task_id) for task_id in workflow.tasks}
-        for sub in workflow.subprocesses.values():
-            live.update(str(task_id) for task_id in sub.tasks)
-        books.refs = {k: v for k, v in books.refs.items() if k in live}
         dct[BOOKKEEPING_KEY] = {"refs": books.refs, "counts": books.counts, "projected": books.projected,
                                 "messages": books.messages, "flows": books.flows}
         dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
@@ -122,6 +118,15 @@ class StateCodec:
         return workflow, Bookkeeping(refs=kept.get("refs", {}), counts=kept.get("counts", {}),
                                      projected=kept.get("projected", []), messages=kept.get("messages", []),
                                      flows=kept.get("flows", []))
+
+
+def compact(workflow: BpmnWorkflow, books: Bookkeeping) -> None:
+    """Prune finished history and forget the names of tasks that are gone."""
+    prune_finished_history(workflow)
+    live = {str(task_id) for task_id in workflow.tasks}
+    for sub in workflow.subprocesses.values():
+        live.update(str(task_id) for task_id in sub.tasks)
+    books.refs = {k: v for k, v in books.refs.items() if k in live}
 
 
 def prune_finished_history(workflow: BpmnWorkflow) -> None:
