@@ -25,19 +25,19 @@ from .errors import ScriptRefused
 
 # Names a script may never call, with the reason a designer is given.
 FORBIDDEN_NAMES = {
-    "open": "scripts cannot open files",
-    "__import__": "scripts cannot import modules",
-    "exec": "scripts cannot run other code",
-    "eval": "scripts cannot run other code",
-    "compile": "scripts cannot compile code",
-    "globals": "scripts cannot reach the interpreter's globals",
-    "locals": "scripts cannot reach the interpreter's locals",
-    "vars": "scripts cannot reach the interpreter's variables",
-    "getattr": "scripts cannot look attributes up by name",
-    "setattr": "scripts cannot set attributes by name",
-    "delattr": "scripts cannot delete attributes by name",
-    "input": "scripts cannot read input",
-    "breakpoint": "scripts cannot start a debugger",
+    "open": "脚本不能打开文件",
+    "__import__": "脚本不能导入模块",
+    "exec": "脚本不能运行其他代码",
+    "eval": "脚本不能运行其他代码",
+    "compile": "脚本不能编译代码",
+    "globals": "脚本不能访问解释器的全局变量",
+    "locals": "脚本不能访问解释器的局部变量",
+    "vars": "脚本不能访问解释器的变量",
+    "getattr": "脚本不能按名称查找属性",
+    "setattr": "脚本不能按名称设置属性",
+    "delattr": "脚本不能按名称删除属性",
+    "input": "脚本不能读取输入",
+    "breakpoint": "脚本不能启动调试器",
 }
 
 EXTRA_BUILTINS: dict[str, Any] = {
@@ -56,7 +56,7 @@ class RestrictedSyntaxError(SyntaxError):
 
 def _refuse(name: str) -> Callable[..., Any]:
     def refused(*_args: Any, **_kwargs: Any) -> Any:
-        raise ScriptRefused(f"{name}() is not allowed: {FORBIDDEN_NAMES[name]}")
+        raise ScriptRefused(f"不允许使用 {name}()：{FORBIDDEN_NAMES[name]}")
 
     return refused
 
@@ -100,12 +100,18 @@ def _compile(source: str, mode: str) -> CodeType:
     return result.code
 
 
+_UNDERSCORE = re.compile(r'"([^"]+)" is an invalid (?:attribute|variable) name because it starts with "_"')
+
+
 def _first_error(errors: tuple[str, ...] | list[str]) -> tuple[int, str]:
     for text in errors:
         match = _LINE.search(text)
         if match:
+            underscore = _UNDERSCORE.search(match.group(2))
+            if underscore:
+                return int(match.group(1)), f'不允许使用以 "_" 开头的名称 "{underscore.group(1)}"（可能越出沙箱）'
             return int(match.group(1)), match.group(2)
-    return 1, errors[0] if errors else "the script cannot be compiled"
+    return 1, errors[0] if errors else "脚本无法编译"
 
 
 def _line(source: str, lineno: int) -> str:
@@ -118,20 +124,20 @@ def check_source(source: str, mode: str) -> list[tuple[int, str]]:
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as error:
-        return [(error.lineno or 1, f"syntax error: {error.msg}")]
+        return [(error.lineno or 1, f"语法错误：{error.msg}")]
     problems: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 1)
         if isinstance(node, ast.Import | ast.ImportFrom):
-            problems.append((line, "import is not allowed: scripts cannot import modules"))
+            problems.append((line, "不允许 import：脚本不能导入模块"))
         elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
-            problems.append((line, f"{node.id}() is not allowed: {FORBIDDEN_NAMES[node.id]}"))
+            problems.append((line, f"不允许使用 {node.id}()：{FORBIDDEN_NAMES[node.id]}"))
     if problems:
         return problems
     try:
         _compile(source, mode)
     except RestrictedSyntaxError as error:
-        return [(error.lineno or 1, f"not allowed: {error.msg}")]
+        return [(error.lineno or 1, f"不允许：{error.msg}")]
     return []
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
@@ -62,7 +63,8 @@ class Bookkeeping:
                 continue
             self.counts[element] = self.counts.get(element, 0) + 1
             self.refs[key] = f"{element}#{self.counts[element]}"
-            source = _named_ancestor(task)
+            # A boundary event has no incoming flow: its tree parent is the activity's predecessor.
+            source = None if isinstance(task.task_spec, BoundaryEvent) else _named_ancestor(task)
             if source is not None:
                 edge = f"{task.workflow.spec.name}:{source.task_spec.bpmn_id}->{task.task_spec.bpmn_id}"
                 if edge not in self.flows:

@@ -28,6 +28,9 @@ _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _BARE_ISO = re.compile(r"^(R\d*/|P(\d|T)|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
 _GATEWAYS = ("exclusiveGateway", "inclusiveGateway")
 _TIMER_KINDS = {"timeDate": "date", "timeDuration": "duration", "timeCycle": "cycle"}
+_KIND_NAMES = {"date": "日期", "duration": "时长", "cycle": "周期"}
+_ENDS = {"sourceRef": "起点 sourceRef", "targetRef": "终点 targetRef"}
+_WHAT = {"condition": "条件", "script": "脚本"}
 
 
 @dataclass
@@ -69,7 +72,7 @@ def validate_bundle(files: dict[str, bytes], lanes: set[str] | None = None) -> V
         trees[name] = tree
         _check_structure(name, tree, forms, lanes, result.problems)
     if not trees and not result.problems:
-        result.problems.append(Problem("-", None, None, "no .bpmn file was given"))
+        result.problems.append(Problem("-", None, None, "没有给出 .bpmn 文件"))
     if result.problems:
         return result
     _parse_with_spiff(trees, result)
@@ -78,28 +81,28 @@ def validate_bundle(files: dict[str, bytes], lanes: set[str] | None = None) -> V
 
 def _parse_safely(name: str, content: bytes, problems: list[Problem]) -> Any:
     if len(content) > MAX_FILE_BYTES:
-        problems.append(Problem(name, None, None, f"the file is {len(content)} bytes; the limit is {MAX_FILE_BYTES}"))
+        problems.append(Problem(name, None, None, f"文件有 {len(content)} 字节，超过上限 {MAX_FILE_BYTES} 字节"))
         return None
     match = _DECLARATION.search(content)
     if match:
         line = content[: match.start()].count(b"\n") + 1
         problems.append(Problem(name, line, None,
-                                f"the file declares a {match.group(1).decode().upper()}; BPMN files may not declare "
-                                "DOCTYPEs or entities (they can read local files or expand without limit)"))
+                                f"文件声明了 {match.group(1).decode().upper()}；BPMN 文件不得声明 DOCTYPE 或实体"
+                                "（它们可读取本机文件或无限展开）"))
         return None
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.fromstring(content, parser)
     except etree.XMLSyntaxError as error:
-        problems.append(Problem(name, error.lineno, None, f"the file is not well-formed XML: {error.msg}"))
+        problems.append(Problem(name, error.lineno, None, f"文件不是格式正确的 XML：{error.msg}"))
         return None
     if root.getroottree().docinfo.doctype:  # declared in an encoding the byte search cannot read (UTF-16)
-        problems.append(Problem(name, 1, None, "the file declares a DOCTYPE; BPMN files may not declare DOCTYPEs "
-                                "or entities (they can read local files or expand without limit)"))
+        problems.append(Problem(name, 1, None, "文件声明了 DOCTYPE；BPMN 文件不得声明 DOCTYPE 或实体"
+                                "（它们可读取本机文件或无限展开）"))
         return None
     if root.tag != f"{{{BPMN}}}definitions":
         problems.append(Problem(name, root.sourceline, None,
-                                "this is not a BPMN 2.0 file: its root element must be bpmn:definitions"))
+                                "这不是 BPMN 2.0 文件：根元素必须是 bpmn:definitions"))
         return None
     return etree.ElementTree(root)
 
@@ -111,7 +114,7 @@ def _schema_valid(name: str, tree: Any, problems: list[Problem]) -> bool:
         return True
     for entry in schema.error_log:
         message = _schema_message(entry.message)
-        problems.append(Problem(name, entry.line, None, f"does not follow the BPMN 2.0 schema: {message}"))
+        problems.append(Problem(name, entry.line, None, f"不符合 BPMN 2.0 规范（XSD）：{message}"))
     return False
 
 
@@ -125,7 +128,7 @@ def _check_structure(name: str, tree: Any, forms: dict[str, bytes], lanes: set[s
     processes = root.findall("bpmn:process", NS)
     if not any(p.get("isExecutable") == "true" for p in processes):
         problems.append(Problem(name, root.sourceline, None,
-                                "no executable process: Doorstep only runs processes marked isExecutable=\"true\""))
+                                "没有可执行流程：Doorstep 只运行标记为 isExecutable=\"true\" 的流程"))
     for process in processes:
         if process.get("isExecutable") != "true":
             continue
@@ -143,7 +146,7 @@ def _check_process(name: str, process: Any, forms: dict[str, bytes], lanes: set[
         for end in ("sourceRef", "targetRef"):
             ref = flow.get(end)
             if ref not in ids:
-                add(flow, f"the sequence flow's {end} '{ref}' is not an element of process '{process.get('id')}'")
+                add(flow, f"顺序流的{_ENDS[end]} '{ref}' 不是流程 '{process.get('id')}' 中的元素")
     outgoing: dict[str, list[Any]] = {}
     for flow in flows:
         outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
@@ -156,8 +159,8 @@ def _check_process(name: str, process: Any, forms: dict[str, bytes], lanes: set[
             unconditioned = [f.get("id") for f in out
                              if f.get("id") != default and f.find("bpmn:conditionExpression", NS) is None]
             if unconditioned:
-                add(gateway, f"the gateway splits but flow(s) {', '.join(unconditioned)} have no condition and "
-                             "are not the default flow; give each a condition or mark one as default")
+                add(gateway, f"网关分支 {', '.join(unconditioned)} 既没有条件也不是默认流；请为每条分支写条件，"
+                             "或把其中一条设为默认流")
     for flow in flows:
         condition = flow.find("bpmn:conditionExpression", NS)
         if condition is not None:
@@ -165,7 +168,7 @@ def _check_process(name: str, process: Any, forms: dict[str, bytes], lanes: set[
     for script_task in process.findall(".//bpmn:scriptTask", NS):
         script = script_task.find("bpmn:script", NS)
         if script is None or not (script.text or "").strip():
-            add(script_task, "the script task has no script")
+            add(script_task, "脚本任务没有脚本")
         else:
             _check_code(name, script_task, script, script.text or "", "exec", "script", problems)
     for kind, label in _TIMER_KINDS.items():
@@ -178,35 +181,35 @@ def _check_process(name: str, process: Any, forms: dict[str, bytes], lanes: set[
     if lanes is not None:
         for lane in process.findall(".//bpmn:lane", NS):
             if (lane.get("name") or "") not in lanes:
-                add(lane, f"the lane '{lane.get('name')}' is not a known role; known roles: {', '.join(sorted(lanes))}")
+                add(lane, f"泳道 '{lane.get('name')}' 不是已知角色；已知角色：{'、'.join(sorted(lanes))}")
 
 
 def _check_code(name: str, owner: Any, node: Any, source: str, mode: str, what: str,
                 problems: list[Problem]) -> None:
     for offset, message in check_source(source.strip() if mode == "eval" else source, mode):
         line = (node.sourceline or 0) + offset - 1 if node.sourceline else None
-        problems.append(Problem(name, line, owner.get("id"), f"{what}: {message}"))
+        problems.append(Problem(name, line, owner.get("id"), f"{_WHAT[what]}：{message}"))
 
 
 def _check_timer(name: str, event: Any, node: Any, kind: str, problems: list[Problem]) -> None:
     source = (node.text or "").strip()
     element = event.get("id")
     if not source:
-        problems.append(Problem(name, node.sourceline, element, f"the timer has an empty {kind} expression"))
+        problems.append(Problem(name, node.sourceline, element, f"定时器的{_KIND_NAMES[kind]}表达式为空"))
         return
     if _BARE_ISO.match(source):
         problems.append(Problem(name, node.sourceline, element,
-                                f"the timer {kind} {source} is read as Python and fails when the timer starts; "
-                                f"quote it: \"{source}\""))
+                                f"定时器{_KIND_NAMES[kind]} {source} 会被当作 Python 表达式读取，定时器启动时才会出错；"
+                                f"请加引号：\"{source}\""))
         return
-    problems.extend(Problem(name, node.sourceline, element, f"timer: {message}")
+    problems.extend(Problem(name, node.sourceline, element, f"定时器：{message}")
                     for _line, message in check_source(source, "eval"))
     try:
         literal = ast.literal_eval(source)
     except (ValueError, SyntaxError):
         return  # an expression over case data: checked when the timer starts
     if not isinstance(literal, str):
-        problems.append(Problem(name, node.sourceline, element, f"the timer {kind} must be an ISO 8601 string"))
+        problems.append(Problem(name, node.sourceline, element, f"定时器{_KIND_NAMES[kind]}必须是 ISO 8601 字符串"))
         return
     try:
         if kind == "duration":
@@ -216,21 +219,21 @@ def _check_timer(name: str, event: Any, node: Any, kind: str, problems: list[Pro
         else:
             TimerEventDefinition.parse_iso_recurring_interval(literal)
     except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for bad ISO values
-        problems.append(Problem(name, node.sourceline, element, f"'{literal}' is not a valid ISO 8601 {kind}"))
+        problems.append(Problem(name, node.sourceline, element, f"'{literal}' 不是有效的 ISO 8601 {_KIND_NAMES[kind]}"))
 
 
 def _check_form(name: str, task: Any, form: str, forms: dict[str, bytes], problems: list[Problem]) -> None:
     element = task.get("id")
     if form not in forms:
-        problems.append(Problem(name, task.sourceline, element, f"the form file '{form}' does not exist"))
+        problems.append(Problem(name, task.sourceline, element, f"表单文件 '{form}' 不存在"))
         return
     try:
         schema = json.loads(forms[form])
     except ValueError as error:
-        problems.append(Problem(form, getattr(error, "lineno", None), element, f"the form is not valid JSON: {error}"))
+        problems.append(Problem(form, getattr(error, "lineno", None), element, f"表单不是有效的 JSON：{error}"))
         return
     if not isinstance(schema, dict) or schema.get("type") != "object":
-        problems.append(Problem(form, None, element, "the form must be a JSON Schema with \"type\": \"object\""))
+        problems.append(Problem(form, None, element, "表单必须是 \"type\": \"object\" 的 JSON Schema"))
 
 
 def _parse_with_spiff(trees: dict[str, Any], result: ValidationResult) -> None:
@@ -253,7 +256,7 @@ def _parse_with_spiff(trees: dict[str, Any], result: ValidationResult) -> None:
             continue
         except Exception as error:  # noqa: BLE001 - turn any parser crash into a located message
             result.problems.append(Problem(file_name, None, process_id,
-                                           f"SpiffWorkflow cannot build this process: {error}"))
+                                           f"SpiffWorkflow 无法构建此流程：{error}"))
             continue
         result.processes[process_id] = ParsedProcess(process_id, process_name, file_name, spec, subprocess_specs)
 
@@ -261,7 +264,7 @@ def _parse_with_spiff(trees: dict[str, Any], result: ValidationResult) -> None:
 def _from_spiff(file_name: str, error: Exception) -> Problem:
     message = str(error).split("\n")[0]
     if "perhaps a form has the same ID" in message:
-        message = "a sequence flow points to an element that does not exist"
+        message = "有顺序流指向不存在的元素"
     line = getattr(error, "line_number", None)
     return Problem(getattr(error, "file_name", None) or file_name, line if isinstance(line, int) else None,
                    getattr(error, "id", None) or None, message)

@@ -105,7 +105,7 @@ def test_validate_reports_file_line_element_and_deploy_is_idempotent(run, tmp_pa
     line = next(text for text in result.output.splitlines() if "P15D" in text)
     file_part, number, element, message = line.split(":", 3)
     assert file_part == "bad.bpmn" and int(number) > 0 and element.strip() == "overdue_timer"
-    assert 'quote it: "P15D"' in message
+    assert '请加引号："P15D"' in message
     ok(run("init"))
     assert "unchanged" in ok(run("bpmn", "deploy", str(ROOT / "bpmn")))
     assert "OK: 10 executable process(es)" in ok(run("bpmn", "validate", str(ROOT / "bpmn")))

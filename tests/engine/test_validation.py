@@ -51,7 +51,7 @@ def test_malformed_xml_is_located_by_line_without_an_lxml_traceback():
     problem = only_problem(validate({"gateway.bpmn": source}))
     assert problem.file == "gateway.bpmn"
     assert problem.line == line_of(source, 'id="end_simple"')
-    assert problem.message.startswith("the file is not well-formed XML")
+    assert problem.message.startswith("文件不是格式正确的 XML")
     assert "lxml" not in str(problem)
 
 
@@ -88,13 +88,13 @@ def test_a_bare_iso_duration_is_reported_with_the_fix():
     problem = only_problem(validate(timed_with("P15D")))
     assert (problem.file, problem.element) == ("timers.bpmn", "overdue")
     assert problem.line == line_of(text("timers.bpmn"), '"P2D"')
-    assert 'quote it: "P15D"' in problem.message
+    assert '请加引号："P15D"' in problem.message
 
 
 def test_a_timer_with_an_invalid_iso_literal_is_reported():
     problem = only_problem(validate(timed_with('"P2X"')))
     assert problem.element == "overdue"
-    assert "'P2X' is not a valid ISO 8601 duration" in problem.message
+    assert "'P2X' 不是有效的 ISO 8601 时长" in problem.message
 
 
 def test_a_timer_expression_over_case_data_is_accepted():
@@ -115,7 +115,7 @@ def test_an_exclusive_gateway_with_an_unconditioned_non_default_flow_is_reported
     problem = only_problem(validate({"gateway.bpmn": source}))
     assert problem.element == "which"
     assert problem.line == line_of(source, 'id="which"')
-    assert "f_complex" in problem.message and "default" in problem.message
+    assert "f_complex" in problem.message and "默认流" in problem.message
 
 
 def test_a_gateway_whose_other_flow_is_the_default_is_accepted():
@@ -130,28 +130,28 @@ def test_a_missing_form_file_is_reported():
     problem = only_problem(validate({"timers.bpmn": source}))
     assert problem.element == "answer"
     assert problem.line == line_of(source, 'id="answer"')
-    assert "answer.json" in problem.message and "does not exist" in problem.message
+    assert "answer.json" in problem.message and "不存在" in problem.message
 
 
 def test_an_invalid_form_json_is_reported_at_its_line():
     problem = only_problem(validate({"timers.bpmn": text("timers.bpmn"),
                                      "answer.json": '{"type": "object",\n "properties": {,}}'}))
     assert (problem.file, problem.line, problem.element) == ("answer.json", 2, "answer")
-    assert "not valid JSON" in problem.message
+    assert "不是有效的 JSON" in problem.message
 
 
 @pytest.mark.parametrize(("code", "reason"), [
-    ("import os", "import is not allowed"),
-    ("secret = open('/etc/passwd').read()", "open() is not allowed"),
-    ("os = __import__('os')", "__import__() is not allowed"),
-    ("kinds = ().__class__.__base__.__subclasses__()", "starts with \"_\""),
+    ("import os", "不允许 import"),
+    ("secret = open('/etc/passwd').read()", "不允许使用 open()"),
+    ("os = __import__('os')", "不允许使用 __import__()"),
+    ("kinds = ().__class__.__base__.__subclasses__()", '以 "_" 开头的名称'),
 ])
 def test_a_script_that_escapes_the_sandbox_is_refused_at_its_line(code: str, reason: str):
     source = scripted_with(code)
     problem = only_problem(validate({"script.bpmn": source}))
     assert problem.element == "compute"
     assert problem.line == line_of(source, code)
-    assert problem.message.startswith("script: ") and reason in problem.message
+    assert problem.message.startswith("脚本：") and reason in problem.message
 
 
 def test_a_refused_line_further_down_a_script_is_located():
@@ -165,7 +165,7 @@ def test_a_syntax_error_in_a_condition_is_reported():
     problem = only_problem(validate({"gateway.bpmn": source}))
     assert problem.element == "f_complex"
     assert problem.line == line_of(source, "track ==<")
-    assert problem.message.startswith("condition: syntax error")
+    assert problem.message.startswith("条件：语法错误")
 
 
 def test_a_lane_outside_the_given_lane_set_is_reported():
