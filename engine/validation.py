@@ -64,7 +64,7 @@ def validate_bundle(files: dict[str, bytes], lanes: set[str] | None = None) -> V
     for name, content in sorted(files.items()):
         if not name.endswith(".bpmn"):
             continue
-        tree = _parse_safely(name, content, result.problems)
+        tree = parse_safely(name, content, result.problems)
         if tree is None:
             continue
         if not _schema_valid(name, tree, result.problems):
@@ -79,7 +79,7 @@ def validate_bundle(files: dict[str, bytes], lanes: set[str] | None = None) -> V
     return result
 
 
-def _parse_safely(name: str, content: bytes, problems: list[Problem]) -> Any:
+def parse_safely(name: str, content: bytes, problems: list[Problem]) -> Any:
     if len(content) > MAX_FILE_BYTES:
         problems.append(Problem(name, None, None, f"文件有 {len(content)} 字节，超过上限 {MAX_FILE_BYTES} 字节"))
         return None

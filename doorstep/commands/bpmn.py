@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from engine import read_bundle, validate_bundle
+from engine.lint import lint_bundle
 from workflows.library_check import check_library
 from workflows.roles import BY_LANE
 
@@ -31,6 +32,19 @@ def bpmn_validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
                "processes": sorted(result.processes)},
          "\n".join(problems) if problems else f"OK: {len(result.processes)} executable process(es): "
                                                 f"{', '.join(sorted(result.processes))}")
+    if problems:
+        ctx.exit(1)
+
+
+@bpmn.command("lint")
+@click.argument("paths", nargs=-1, required=True)
+@click.pass_context
+@user_errors
+def bpmn_lint(ctx: click.Context, paths: tuple[str, ...]) -> None:
+    """Find what runs but misleads (disconnected elements, implicit splits, overlapping conditions...)."""
+    problems = lint_bundle(read_bundle(list(paths)))
+    emit(ctx, {"ok": not problems, "problems": [p.__dict__ for p in problems]},
+         "\n".join(str(p) for p in problems) if problems else "OK: no lint problems")
     if problems:
         ctx.exit(1)
 
