@@ -10,7 +10,9 @@ from .commands.audit import audit
 from .commands.bpmn import bpmn
 from .commands.cases import case, task
 from .commands.clock import clock
+from .commands.report import report
 from .commands.setup import init, org, serve, worker
+from .commands.simulate import simulate_command
 
 
 @click.group()
@@ -23,7 +25,7 @@ def main(ctx: click.Context, as_json: bool) -> None:
     ctx.obj["services"] = None
 
 
-for command in (init, org, bpmn, case, task, clock, worker, serve, audit):
+for command in (init, org, bpmn, case, task, clock, worker, serve, audit, simulate_command, report):
     main.add_command(command)
 
 

@@ -2,7 +2,8 @@
 
 import importlib
 
-MODEL_MODULES = ("engine.models", "workflows.org_models", "workflows.cases")
+MODEL_MODULES = ("engine.models", "workflows.org_models", "workflows.cases", "workflows.accounts",
+                 "workflows.petitioner_query")
 
 
 def load_all_models() -> None:

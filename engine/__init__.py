@@ -6,6 +6,7 @@ from .errors import (
     Conflict,
     EngineError,
     InvalidTaskData,
+    MigrationRefused,
     NoMessageWaiting,
     Problem,
     ScriptRefused,
@@ -22,7 +23,7 @@ from .validation import validate_bundle
 
 __all__ = [
     "COMPLETED", "INCIDENT", "RUNNING", "Clock", "ClockError", "Conflict", "DeployedVersion", "Engine",
-    "EngineError", "FixedClock", "InvalidTaskData", "NoMessageWaiting", "Problem", "ScriptRefused",
+    "EngineError", "FixedClock", "InvalidTaskData", "MigrationRefused", "NoMessageWaiting", "Problem", "ScriptRefused",
     "SimulatedClock", "SpecStore", "StepResult", "SystemClock", "TaskNotFound", "TaskNotReady",
     "UnknownIncident", "UnknownInstance", "UnknownProcess", "ValidationFailed", "business_time",
     "read_bundle", "validate_bundle",

@@ -27,10 +27,11 @@ from .models import ChainDigest, Event, Instance, ProcessVersion
 from .runtime import Snapshot
 from .sandbox import playback_helpers, restricted_script_engine
 from .state import SERIALIZER, Bookkeeping, StateCodec, canonical_json, compact, state_digest
+from .versions import rebase
 
 # Events that carry an input to re-execute; every other event changes no workflow state.
 INPUT_EVENTS = {history.STARTED, history.TASK_COMPLETED, history.TIMER_FIRED, history.MESSAGE_RECEIVED,
-                history.INCIDENT_RESOLVED, "incident_retried"}
+                history.INCIDENT_RESOLVED, "incident_retried", history.MIGRATED}
 
 
 @dataclass
@@ -178,7 +179,8 @@ class _Replay:
     def _actions(self) -> dict[str, Callable[[dict[str, Any], Any], str | None]]:
         return {history.STARTED: self._start, history.TASK_COMPLETED: self._complete,
                 history.TIMER_FIRED: self._timers, history.MESSAGE_RECEIVED: self._message,
-                history.INCIDENT_RESOLVED: self._retry, "incident_retried": self._retry}
+                history.INCIDENT_RESOLVED: self._retry, "incident_retried": self._retry,
+                history.MIGRATED: self._migrate}
 
     def _start(self, event: dict[str, Any], engine: Any) -> str | None:
         spec, subprocess_specs = self.specs(event["version"])
@@ -215,6 +217,12 @@ class _Replay:
         self.workflow.send_event(BpmnEvent(definition, payload, definition.calculate_correlations(
             engine, definition.correlation_properties, payload)))
         self.workflow.do_engine_steps()
+        return None
+
+    def _migrate(self, event: dict[str, Any], _engine: Any) -> str | None:
+        assert self.workflow is not None
+        spec, subprocess_specs = self.specs(event["version"])
+        self.workflow = rebase(self.workflow, self.books, spec, subprocess_specs)
         return None
 
     def _retry(self, event: dict[str, Any], _engine: Any) -> str | None:

@@ -68,3 +68,7 @@ class UnknownIncident(EngineError):
 
 class ClockError(EngineError):
     """The clock cannot do what was asked (e.g. move a simulated clock backwards)."""
+
+
+class MigrationRefused(EngineError):
+    """A case cannot move to that version: the reasons name what it ran that changed."""

@@ -21,6 +21,7 @@ MESSAGE_RECEIVED = "message_received"
 INCIDENT_RAISED = "incident_raised"
 INCIDENT_RESOLVED = "incident_resolved"
 COMPLETED = "completed"
+MIGRATED = "migrated"
 
 
 def event_hash(fields: dict[str, Any]) -> str:

@@ -27,16 +27,18 @@ from .clock import Clock, business_time
 from .errors import (
     Conflict,
     InvalidTaskData,
+    MigrationRefused,
     NoMessageWaiting,
     TaskNotFound,
     TaskNotReady,
     UnknownIncident,
     UnknownInstance,
 )
-from .models import HumanTask, Incident, Instance, MessageWait
+from .models import HumanTask, Incident, Instance, MessageWait, ProcessVersion
 from .sandbox import restricted_script_engine
 from .specs import SpecStore
 from .state import ACTIVATED, OPEN, Bookkeeping, StateCodec, canonical_json, state_digest
+from .versions import diff_specs, rebase, unsafe_moves
 
 RUNNING, INCIDENT, COMPLETED = "running", "incident", "completed"
 OPEN_TASK, DONE_TASK, CANCELLED_TASK = "open", "completed", "cancelled"
@@ -187,7 +189,11 @@ class Engine:
                                    .order_by(Instance.next_timer_at).limit(1))
 
     def run_until(self, target: datetime, move_clock: Callable[[datetime], None]) -> list[StepResult]:
-        """Move a simulated clock to `target`, firing each timer at its own due time on the way."""
+        """Move a simulated clock to `target`, firing each timer at its own due time on the way.
+
+        A timer due exactly at `target` fires too, one microsecond past it (SpiffWorkflow fires only once the
+        clock has passed the due time), and the clock then stays there.
+        """
         results: list[StepResult] = []
         while (due := self.next_due(target)) is not None:
             moment = due + TIMER_RESOLUTION
@@ -195,7 +201,7 @@ class Engine:
             for instance_id in self.due_instances(moment):
                 results.append(self.fire_timers(instance_id, moment))
             self.session.flush()
-        move_clock(target)
+        move_clock(max(target, self.clock.now()))
         return results
 
     # -- messages ---------------------------------------------------------------------------------------------
@@ -260,6 +266,34 @@ class Engine:
         incident.resolved_at, incident.resolved_by = now, actor
         return self._persist(loaded, now, actor, history.INCIDENT_RESOLVED if failure is None else "incident_retried",
                              {"incident": incident_id, "corrected": patch}, incident.task_ref, failure)
+
+    # -- versions ---------------------------------------------------------------------------------------------
+    def migrate(self, instance_id: int, version_id: int, actor: str) -> StepResult:
+        """Move an unfinished case to another version of its process, if nothing it ran or runs has changed."""
+        loaded = self._load(instance_id)
+        instance = loaded.instance
+        current = self.session.get(ProcessVersion, instance.process_version_id)
+        target = self.session.get(ProcessVersion, version_id)
+        if target is None or current is None or target.process_id != current.process_id:
+            raise MigrationRefused(f"case {instance_id} runs {instance.process_id}; version id {version_id} "
+                                   "is not a version of that process")
+        if instance.status == COMPLETED:
+            raise MigrationRefused(f"case {instance_id} is completed; only running cases move")
+        if target.id == current.id:
+            raise MigrationRefused(f"case {instance_id} already runs version {target.version}")
+        diff = diff_specs(current.spec, target.spec)
+        reasons = unsafe_moves(diff, loaded.books)
+        if reasons:
+            raise MigrationRefused(f"case {instance_id} cannot move to v{target.version}: it ran or is running "
+                                   f"elements that changed: {'; '.join(reasons)}")
+        spec, subprocess_specs = self.specs.parsed(self.session, target.id)
+        now = self.clock.now()
+        with business_time(now):
+            loaded.workflow = rebase(loaded.workflow, loaded.books, spec, subprocess_specs)
+        instance.process_version_id = target.id
+        return self._persist(loaded, now, actor, history.MIGRATED,
+                             {"from_version": current.version, "to_version": target.version,
+                              "diff": diff.summary()}, None, None)
 
     # -- reading ----------------------------------------------------------------------------------------------
     def resolve_task_id(self, given: str) -> str:

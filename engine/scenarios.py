@@ -154,8 +154,7 @@ def _run_step(engine: Engine, clock: FixedClock, case_id: int, step: dict[str, A
         except Exception as error:  # noqa: BLE001 - SpiffWorkflow raises a bare Exception
             raise ScenarioFailed(f"'{text}' is not an ISO 8601 duration") from error
         target = clock.now() + TimerEventDefinition.get_timedelta_from_start(parsed, clock.now())
-        # A timer due exactly at the target fires a microsecond after it (TIMER_RESOLUTION): never move back.
-        engine.run_until(target, lambda moment: clock.set(max(moment, clock.now())))
+        engine.run_until(target, clock.set)
     elif "message" in step:
         message = step["message"] or {}
         engine.deliver_message(str(message.get("name")), message.get("payload") or {},

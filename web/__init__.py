@@ -2,36 +2,70 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from doorstep.config import Settings
+from doorstep.config import PROJECT_DIR, Settings
 from doorstep.services import Services
 
+from . import security
+from .errors import register_errorhandlers
 from .extensions import db
 
+LOCAL = ZoneInfo("Asia/Shanghai")
 
-def create_app(settings: Settings | None = None, overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, extensions, blueprints, error handlers."""
+
+def create_app(settings: Settings | None = None, overrides: dict[str, Any] | None = None,
+               services: Services | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error handlers, template helpers."""
     settings = settings or Settings.from_environment()
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key, SQLALCHEMY_DATABASE_URI=settings.database_url,
-                      DOORSTEP_SETTINGS=settings)
+    app.config.update(SECRET_KEY=settings.secret_key, DOORSTEP_SETTINGS=settings,
+                      NODE_MODULES=Path(PROJECT_DIR) / "node_modules",
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.config.update(overrides or {})
-    register_extensions(app, settings)
+    register_extensions(app, services or Services.from_settings(settings))
     register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
     return app
 
 
-def register_extensions(app: Flask, settings: Settings) -> None:
+def register_extensions(app: Flask, services: Services) -> None:
     """Bind the unbound extensions and the Doorstep services to this app."""
-    db.init_app(app)
-    app.extensions["doorstep"] = Services.from_settings(settings)
+    db.init_app(app, services)
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per resource."""
+    from .assets import bp as assets_bp
+    from .auth import bp as auth_bp
+    from .cases import bp as cases_bp
     from .home import bp as home_bp
+    from .query import bp as query_bp
+    from .reception import bp as reception_bp
+    from .tasks import bp as tasks_bp
 
-    app.register_blueprint(home_bp)
+    for blueprint in (home_bp, auth_bp, tasks_bp, reception_bp, cases_bp, query_bp, assets_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals every page uses: local times, the person, the business time."""
+
+    @app.template_filter("local")
+    def local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        return moment.astimezone(LOCAL).strftime(pattern) if moment is not None else ""
+
+    @app.context_processor
+    def page_context() -> dict[str, Any]:
+        from workflows.reception_desk import desk_seat
+
+        viewer = security.current_viewer()
+        seat = desk_seat(security.current_access()) if viewer is not None else None
+        return {"viewer": viewer, "desk": seat, "business_now": db.services.now(db.session)}

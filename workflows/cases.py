@@ -28,6 +28,8 @@ DEADLINE_KEYS = {  # case data key holding a due time → the deadline's name
     "handling_due_at": "handling",
     "acceptance_due_at": "acceptance",
 }
+# case data key holding when a deadline's work was done; a deadline without one is met by closing the case
+DEADLINE_DONE_KEYS = {"handling": "replied_at", "acceptance": "accepted_at"}
 OVERDUE_MARK = "overdue"  # a timer whose element id contains this marks the case overdue when it fires
 REMEDY_FLAGS = {"solution": "solve_problem", "education": "educate", "assistance": "assist",
                 "legal_action": "handle_by_law"}
@@ -110,7 +112,7 @@ class CaseProjector:
         if instance.status == "completed":
             record.status = CLOSED
             record.closed_at = record.closed_at or instance.completed_at
-        self._settle_deadlines(record)
+        self._settle_deadlines(record, data)
 
     def _new_record(self, instance: Instance) -> CaseRecord:
         return CaseRecord(
@@ -137,8 +139,9 @@ class CaseProjector:
         if isinstance(data.get("headcount"), int) and data["headcount"] > 0:
             record.headcount = data["headcount"]
         record.is_group = self.deadlines.is_group_visit(record.headcount)
-        if isinstance(data.get("repeat_of"), int) and data["repeat_of"] != record.instance_id:
-            record.repeat_of = data["repeat_of"]
+        earlier = data.get("repeat_of")
+        if isinstance(earlier, int) and earlier != record.instance_id and self.session.get(CaseRecord, earlier):
+            record.repeat_of = earlier  # a link to a case that does not exist is ignored, not an error
         petitioner = {k: data[k] for k in ("petitioner_name", "id_number", "phone") if data.get(k)}
         if petitioner and petitioner not in record.petitioners:
             record.petitioners = [*record.petitioners, petitioner]
@@ -155,14 +158,13 @@ class CaseProjector:
                 deadlines[name] = {**deadlines.get(name, {}), "due": data[key]}
         record.deadlines = deadlines
 
-    def _settle_deadlines(self, record: CaseRecord) -> None:
-        """Once a case closes, each deadline was met when it closed on or before the due time."""
-        if record.closed_at is None:
-            return
+    def _settle_deadlines(self, record: CaseRecord, data: dict[str, Any]) -> None:
+        """A deadline was met when its work was done (its done key, else the case closing) by the due time."""
         settled = {}
         for name, entry in record.deadlines.items():
-            due = datetime.fromisoformat(entry["due"])
-            settled[name] = {**entry, "met": record.closed_at <= due and not record.overdue}
+            done_at = data.get(DEADLINE_DONE_KEYS.get(name, ""))
+            done = datetime.fromisoformat(done_at) if isinstance(done_at, str) else record.closed_at
+            settled[name] = entry if done is None else {**entry, "met": done <= datetime.fromisoformat(entry["due"])}
         record.deadlines = settled
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from workflows import DATA_DIR, DomainError
 from workflows.calendar import Deadlines, WorkCalendar, load_deadlines, load_work_calendar
+from workflows.report import ReportError
+from workflows.report import monthly_figures as report_figures
 from workflows.routing import RoutingRules, load_routing_rules
 from workflows.routing import responsible_leader as find_leader
 
@@ -53,7 +55,7 @@ def load_domain_config(data_dir: Path | str = DATA_DIR) -> DomainConfig:
     )
 
 
-def script_helpers(session: Session, config: DomainConfig | None = None) -> dict[str, Callable[..., str]]:
+def script_helpers(session: Session, config: DomainConfig | None = None) -> dict[str, Callable[..., Any]]:
     """Return the helpers by the names scripts call them; `session` serves the org lookups.
 
     Without `config`, the data files shipped in workflows/data/ apply.
@@ -88,6 +90,9 @@ def script_helpers(session: Session, config: DomainConfig | None = None) -> dict
         first = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
         return _iso(calendar.at(first, REPORT_TIME))
 
+    def monthly_figures(month: str) -> dict[str, Any]:
+        return month_figures(session, config, month)
+
     return {
         "add_days": add_days,
         "add_working_days": add_working_days,
@@ -96,7 +101,17 @@ def script_helpers(session: Session, config: DomainConfig | None = None) -> dict
         "responsible_leader": responsible_leader,
         "report_month": report_month,
         "first_day_of_next_month": first_day_of_next_month,
+        "monthly_figures": monthly_figures,
     }
+
+
+def month_figures(session: Session, config: DomainConfig, month: str) -> dict[str, Any]:
+    """The county's figures of a local month ("YYYY-MM"), as the monthly report counts them (workflows/report.py)."""
+    try:
+        return report_figures(session, str(month), zone=config.calendar.timezone,
+                               group_threshold=config.deadlines.group_visit_threshold)
+    except ReportError as error:
+        raise ScriptArgumentError(f"monthly_figures: {error}") from None
 
 
 def _moment(value: Any, calendar: WorkCalendar, helper: str) -> datetime:

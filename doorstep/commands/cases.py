@@ -8,9 +8,11 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from engine import MigrationRefused
 from engine.models import Event, HumanTask, Incident, Instance, ProcessVersion
 
 from ..cli_support import emit, local, parse_json, services, user_errors
+from .bpmn import version_row
 
 
 @click.group()
@@ -65,6 +67,41 @@ def case_show(ctx: click.Context, case_id: int) -> None:
              f"{e.task_ref or ', '.join(e.data.get('timers') or [])}"
              f"{_changes(e.data)}" for e in events]
     emit(ctx, payload, "\n".join(text))
+
+
+@case.command("migrate")
+@click.argument("case_id", type=int, required=False)
+@click.option("--all", "every", is_flag=True, help="Every running case of the process.")
+@click.option("--process", "process_id", help="With --all: the process whose cases move.")
+@click.option("--to", "number", type=int, required=True, help="The version number to move to.")
+@click.option("--as", "actor", required=True, help="Who moves the cases (recorded).")
+@click.pass_context
+@user_errors
+def case_migrate(ctx: click.Context, case_id: int | None, every: bool, process_id: str | None, number: int,
+                 actor: str) -> None:
+    """Move running cases to another version where that is safe; refuse the others with the reason."""
+    if (case_id is None) == (not every) or (every and not process_id):
+        raise click.UsageError("give CASE_ID, or --all with --process")
+    svc = services(ctx)
+    moved, refused = [], []
+    with svc.unit_of_work() as session:
+        ids = [case_id] if case_id is not None else list(session.scalars(
+            select(Instance.id).where(Instance.process_id == process_id, Instance.status != "completed")))
+        process = process_id or svc.engine(session).instance(ids[0]).process_id
+        target = version_row(session, process, number)
+    for one in ids:  # one transaction per case: a refusal never undoes another case's move
+        try:
+            with svc.unit_of_work() as session:
+                svc.engine(session).migrate(one, target.id, actor)
+            moved.append(one)
+        except MigrationRefused as error:
+            refused.append((one, str(error)))
+    lines = [f"case {one}: moved to v{number}" for one in moved] + [f"case {one}: refused — {why}"
+                                                                     for one, why in refused]
+    emit(ctx, {"moved": moved, "refused": [{"case": c, "reason": r} for c, r in refused]},
+         "\n".join(lines) or "no running case to move")
+    if refused and case_id is not None:
+        ctx.exit(1)
 
 
 @click.group()

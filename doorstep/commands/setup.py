@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from engine import SimulatedClock, read_bundle
+from workflows.accounts import ensure_demo_accounts
 from workflows.demo_org import load_demo_county
 from workflows.org_import import import_org_file
 
@@ -45,7 +46,12 @@ def init(ctx: click.Context, demo: bool, start: str | None) -> None:
         with svc.unit_of_work() as session:
             today = svc.now(session).astimezone(SHANGHAI).date()
             lines.append(f"demo county (synthetic names): {load_demo_county(session, today)}")
-    emit(ctx, {"ok": True, "messages": lines}, "\n".join(lines))
+            accounts = ensure_demo_accounts(session, today, svc.now(session))
+        lines.append("demo accounts (log in at /login):")
+        lines += [f"  {a.username:<34} {a.role_name}（{a.place}）{' ' + a.note if a.note else ''}  password: {a.password}"
+                  for a in accounts]
+    emit(ctx, {"ok": True, "messages": lines,
+               "demo_accounts": [a.__dict__ for a in accounts] if demo else []}, "\n".join(lines))
 
 
 @click.command()

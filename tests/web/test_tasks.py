@@ -1,0 +1,168 @@
+"""The task page: the form drawn from its JSON Schema, server-side validation with messages on the fields, domain
+rules, completion, and 403 for tasks of other places or roles."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.models import Event
+from workflows.cases import CaseRecord
+
+from .pages import errors_of, text_of
+
+
+def test_the_form_is_drawn_from_its_schema(browser, desk):
+    case_id = desk.handed_over()
+    task = desk.task(case_id, "assign_unit")
+    page = browser("t01.leader.social").get(f"/tasks/{task.id}")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "交办" in text and "承办单位 *" in text and "办结期限 *" in text and "交办意见" in text
+    assert 'type="date" id="f-deadline" name="deadline"' in page.text
+    assert '<textarea id="f-instructions" name="instructions"' in page.text
+    # the routing rules suggest the unit that handles 社会保障 claims, and every office is offered
+    assert 'name="handling_unit" value="county-hrss" list="units"' in page.text
+    assert '<option value="county-civil-affairs">县民政局</option>' in page.text
+    # beside the form: the case summary, its deadlines and the diagram
+    assert "案件概况" in text and "期限" in text and "流程图" in text
+    assert 'data-xml-url="/cases/%d/diagram/reception.bpmn"' % case_id in page.text
+    assert 'data-xml-url="/cases/%d/diagram/supervision.bpmn"' % case_id in page.text
+
+
+def test_enums_booleans_and_textareas(browser, desk):
+    case_id = desk.visit()
+    cadre = browser("t01.cadre")
+    page = cadre.get(f"/tasks/{desk.task(case_id, 'hear_claim').id}")
+    assert 'type="radio" name="disposition" value="answer"' in page.text
+    assert "当场答复" in page.text and "当场协调办理" in page.text and "登记移交" in page.text
+    desk.complete(case_id, "hear_claim", {"disposition": "coordinate"}, "t01.cadre")
+    coordinate = cadre.get(f"/tasks/{desk.task(case_id, 'coordinate_on_spot').id}")
+    assert 'type="radio" name="resolved" value="true"' in coordinate.text
+    assert 'type="radio" name="resolved" value="false"' in coordinate.text
+
+
+def test_validation_errors_are_shown_on_the_fields_and_the_input_is_kept(browser, desk):
+    case_id = desk.handed_over()
+    task_id = desk.task(case_id, "assign_unit").id
+    leader = browser("t01.leader.social")
+    response = leader.post(f"/tasks/{task_id}", {"handling_unit": "", "deadline": "2026-02-30",
+                                                 "instructions": "请十日内办结并回复"})
+    assert response.status_code == 422
+    errors = errors_of(response)
+    assert errors == {"handling_unit": "请填写承办单位", "deadline": "请输入有效日期（年-月-日）"}
+    assert "请十日内办结并回复</textarea>" in response.text
+    assert 'value="2026-02-30"' in response.text
+    assert 'aria-invalid=true' in response.text
+    assert desk.task(case_id, "assign_unit").status == "open"
+
+
+def test_domain_rules_are_checked_on_submit(browser, desk):
+    case_id = desk.handed_over()
+    task_id = desk.task(case_id, "assign_unit").id
+    leader = browser("t01.leader.social")
+    response = leader.post(f"/tasks/{task_id}", {"handling_unit": "no-such-unit", "deadline": "2026-03-01"})
+    assert response.status_code == 422
+    assert errors_of(response) == {"handling_unit": "没有找到该单位：请从列表中选择，或填写单位代码",
+                                   "deadline": "办结期限不能早于今天（2026-03-02）"}
+    assert 'value="no-such-unit"' in response.text
+
+
+def test_a_valid_submission_completes_the_task_and_returns_to_the_inbox(browser, desk, services):
+    case_id = desk.handed_over()
+    task_id = desk.task(case_id, "assign_unit").id
+    leader = browser("t01.leader.social")
+    response = leader.post(f"/tasks/{task_id}", {"handling_unit": "县人力资源和社会保障局", "deadline": "2026-03-20",
+                                                 "instructions": ""})
+    assert response.status_code == 302 and response.headers["Location"] == "/tasks"
+    inbox = leader.get("/tasks")
+    assert "已提交「交办」" in text_of(inbox) and "下一步：办理并报告" in text_of(inbox)
+    assert desk.open_elements(case_id) == ["handle_case"]
+    with services.unit_of_work() as session:
+        assert session.get(CaseRecord, case_id).handling_unit == "county-hrss"  # the name was stored as its code
+        submitted = session.scalars(select(Event).where(Event.instance_id == case_id, Event.type == "task_completed")
+                                    .order_by(Event.seq.desc())).first().data["submitted"]
+        assert submitted == {"handling_unit": "county-hrss", "deadline": "2026-03-20"}
+    # submitting again is refused without a second step
+    again = leader.post(f"/tasks/{task_id}", {"handling_unit": "county-hrss", "deadline": "2026-03-20"})
+    assert again.status_code == 302 and again.headers["Location"] == f"/cases/{case_id}"
+
+
+def test_the_next_parameter_only_stays_on_this_site(browser, desk):
+    case_id = desk.visit()
+    task_id = desk.task(case_id, "hear_claim").id
+    response = browser("t01.cadre").post(f"/tasks/{task_id}", {"disposition": "hand_over",
+                                                               "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/tasks"
+
+
+def test_if_then_conditional_requirements(browser, desk):
+    bureau = browser("bureau1")
+    case_id = desk.start("petition", {}, "bureau1")
+    task_id = desk.task(case_id, "register").id
+    page = bureau.get(f"/tasks/{task_id}")
+    assert "事项类别为“检举控告”时必填" in page.text
+    assert 'name="confidentiality_requested" value="false" checked' in page.text  # the schema's default
+    data = {"channel": "visit", "category": "accusation", "petitioner_name": "李某", "headcount": "1",
+            "township": "t01", "village": "t01v01", "claim": "举报某单位违规发放补贴", "tier": "county",
+            "confidentiality_requested": "false"}
+    response = bureau.post(f"/tasks/{task_id}", data)
+    assert response.status_code == 422
+    assert errors_of(response) == {"accused_unit": "请填写被检举控告单位或个人"}
+    assert 'value="李某"' in response.text and "举报某单位违规发放补贴</textarea>" in response.text
+    assert bureau.post(f"/tasks/{task_id}", {**data, "accused_unit": "county-hrss"}).status_code == 302
+    assert desk.open_elements(case_id) == ["accept"]
+
+
+def test_an_accusation_is_never_handled_by_the_accused_unit(browser, desk, services):
+    case_id = desk.petition(category="accusation", accused_unit="county-hrss", tier="county",
+                            claim="举报县人社局违规发放补贴")
+    task_id = desk.task(case_id, "accept").id
+    bureau = browser("bureau1")
+    page = bureau.get(f"/tasks/{task_id}")
+    assert 'name="handling_unit" value="county-discipline"' in page.text  # the routing rules never pick the accused
+    refused = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-hrss", "acceptance_notice": "已受理"})
+    assert refused.status_code == 422
+    assert errors_of(refused)["handling_unit"].startswith("检举控告事项不得交被检举控告单位")
+    assert "已受理</textarea>" in refused.text
+    accepted = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-discipline", "acceptance_notice": "已受理"})
+    assert accepted.status_code == 302
+    assert desk.open_elements(case_id) == ["handle"]
+
+
+def test_the_handling_units_form_with_its_if_then(browser, desk):
+    case_id = desk.petition(category="land", tier="county")
+    desk.complete(case_id, "accept", {"handling_unit": "county-hrss", "acceptance_notice": "已受理"}, "bureau1")
+    task_id = desk.task(case_id, "handle").id
+    handler = browser("hrss.handler")
+    response = handler.post(f"/tasks/{task_id}", {"handling_action": "extend", "handling_note": "需补充测量",
+                                                  "extension_days": "45"})
+    assert response.status_code == 422
+    assert errors_of(response) == {"extension_reason": "请填写延期理由", "extension_days": "不能大于30"}
+    not_a_number = handler.post(f"/tasks/{task_id}", {"handling_action": "done", "handling_note": "已办结",
+                                                      "extension_days": "三十"})
+    assert errors_of(not_a_number) == {"extension_days": "请输入整数"}
+    assert 'value="三十"' in not_a_number.text
+
+
+def test_another_places_task_is_403_on_every_route(browser, desk):
+    case_id = desk.visit()
+    task_id = desk.task(case_id, "hear_claim").id
+    for username in ("t02.cadre", "t01v01.secretary", "auditor1", "designer1", "hrss.handler"):
+        person = browser(username)
+        assert person.get(f"/tasks/{task_id}").status_code == 403, username
+        assert person.post(f"/tasks/{task_id}", {"disposition": "answer"}).status_code == 403, username
+    assert desk.task(case_id, "hear_claim").status == "open"
+    page = browser("t02.cadre").get(f"/tasks/{task_id}")
+    assert "无权访问" in page.text and "hear_claim" not in page.text
+
+
+def test_an_unknown_task_is_404(browser):
+    assert browser("t01.cadre").get("/tasks/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_a_completed_task_leads_to_its_case(browser, desk):
+    case_id = desk.visit()
+    task = desk.task(case_id, "hear_claim")
+    desk.complete(case_id, "hear_claim", {"disposition": "hand_over"}, "t01.cadre")
+    response = browser("t01.cadre").get(f"/tasks/{task.id}")
+    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case_id}"

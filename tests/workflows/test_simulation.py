@@ -1,0 +1,145 @@
+"""The county simulator: deterministic for a seed, and nothing but the engine's own calls behind the records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.cli import main
+from engine import Engine, FixedClock, SimulatedClock, SpecStore, read_bundle
+from engine.db import Base, open_database
+from engine.models import Event, HumanTask, Instance
+from workflows.cases import CaseProjector, CaseRecord
+from workflows.demo_org import load_demo_county
+from workflows.roles import BY_LANE
+from workflows.script_helpers import packaged_config, script_helpers
+from workflows.simulation import Rates, SimulationError, simulate
+
+ROOT = Path(__file__).resolve().parents[2]
+START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 in Xupu
+SMALL = Rates().scaled(0.08)  # about 15 online messages, 2 visits and 8 grid reports in a month
+
+
+def prepare(session: Session) -> None:
+    """Deploy the diagrams, load the demo county and put the database on a simulated clock at START."""
+    Base.metadata.create_all(session.get_bind())
+    SpecStore().deploy(session, read_bundle([ROOT / "bpmn"]), "test", START, set(BY_LANE))
+    SimulatedClock.install(session, START)
+    load_demo_county(session, START.date(), days=40)
+    session.commit()
+
+
+def engine_for(session: Session, specs: SpecStore | None = None) -> Engine:
+    """The engine as the services build it: simulated clock, domain helpers, case projection."""
+    projector = CaseProjector(session, "test-secret", packaged_config().deadlines)
+    return Engine(session, SimulatedClock(session), specs or SpecStore(), helpers=script_helpers(session),
+                  observers=(projector,))
+
+
+def run(session: Session, seed: int = 7, months: int = 1, rates: Rates = SMALL, **kwargs: Any):
+    return simulate(session, engine_for(session), months, seed, rates=rates, commit=session.commit, **kwargs)
+
+
+def records(session: Session) -> list[dict[str, Any]]:
+    """Every case record as plain values, in id order."""
+    columns = [c.key for c in CaseRecord.__table__.columns]
+    return [{key: getattr(record, key) for key in columns}
+            for record in session.scalars(select(CaseRecord).order_by(CaseRecord.instance_id))]
+
+
+def fresh_session(path: Path) -> Session:
+    db = open_database(f"sqlite:///{path}")
+    return sessionmaker(db, expire_on_commit=False)()
+
+
+def test_the_same_seed_gives_the_same_summary_and_the_same_case_records(tmp_path: Path):
+    results = []
+    for seed, name in ((11, "first.db"), (11, "second.db"), (12, "other.db")):
+        with fresh_session(tmp_path / name) as session:
+            prepare(session)
+            summary = run(session, seed=seed)
+            results.append((summary.outcome(), records(session)))
+    (first_summary, first_records), (second_summary, second_records), (_, other_records) = results
+    assert first_summary == second_summary
+    assert first_records == second_records
+    assert len(first_records) > 10
+    assert other_records != first_records
+
+
+def test_every_case_comes_from_engine_steps(session: Session):
+    prepare(session)
+    summary = run(session, seed=3)
+
+    assert summary.incidents == []
+    assert {"reception", "online_message", "grid_visit", "monthly_report"} <= set(summary.routes)
+    assert summary.steps > summary.timers > 0
+    instances = {row.id: row for row in session.scalars(select(Instance))}
+    events = dict(session.execute(select(Event.instance_id, func.count()).group_by(Event.instance_id)).all())
+    started = set(session.scalars(select(Event.instance_id).where(Event.type == "started")))
+    cases = records(session)
+    assert len(cases) == len(instances)
+    for case in cases:
+        instance = instances[case["instance_id"]]
+        assert case["instance_id"] in started
+        assert events[instance.id] == instance.event_count >= 1
+        assert case["registered_at"] == instance.started_at
+        assert (case["status"] == "closed") == (instance.status == "completed")
+    completed = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "completed"))
+    task_events = session.scalar(select(func.count()).select_from(Event).where(Event.type == "task_completed"))
+    assert completed == task_events > 0
+    assert sum(counts["started"] for counts in summary.routes.values()) == len(cases)
+    assert SimulatedClock(session).now() == datetime(2025, 4, 3, 1, 0, tzinfo=UTC)
+    # Staff act in their lanes as the people of the org.
+    actors = dict(session.execute(select(HumanTask.element_id, HumanTask.completed_by)
+                                  .where(HumanTask.status == "completed")).all())
+    lanes = dict(session.execute(select(HumanTask.element_id, HumanTask.lane)).all())
+    assert lanes["record_issue"] == "网格员" and actors["record_issue"].endswith(".worker")
+    assert lanes["respond"] == "县信访局" and actors["respond"].startswith("bureau")
+    assert actors["publish"].startswith("bureau")  # the monthly report ran on 1 April
+
+
+def test_a_second_run_goes_on_from_where_the_clock_stands(session: Session):
+    prepare(session)
+    run(session, seed=4)
+    open_before = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "open"))
+    second = run(session, seed=4)
+    assert second.start.isoformat().startswith("2025-04-03T09:00")
+    assert open_before > 0 and second.steps > 0 and second.incidents == []
+
+
+def test_a_database_on_the_system_clock_is_refused(session: Session):
+    Base.metadata.create_all(session.get_bind())
+    engine = Engine(session, FixedClock(START), SpecStore())
+    with pytest.raises(SimulationError, match="simulated-clock"):
+        simulate(session, engine, 1, 1)
+
+
+def test_rates_scale_the_volumes_not_the_shares():
+    half = Rates().scaled(0.5)
+    assert (half.visits, half.online_messages, half.repeats) == (166.5, 919.5, Rates().repeats)
+
+
+def test_doorstep_simulate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", f"sqlite:///{tmp_path / 'sim.db'}")
+    monkeypatch.setenv("DOORSTEP_BPMN_DIR", str(ROOT / "bpmn"))
+    runner = CliRunner()
+    no_clock = runner.invoke(main, ["init"], catch_exceptions=False)
+    assert no_clock.exit_code == 0
+    refused = runner.invoke(main, ["simulate", "--months", "1"])
+    assert refused.exit_code == 1 and "simulated-clock" in refused.output
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
+    ready = runner.invoke(main, ["init", "--demo", "--simulated-clock", "2025-03-03T09:00:00+08:00"])
+    assert ready.exit_code == 0, ready.output
+    result = runner.invoke(main, ["simulate", "--months", "1", "--seed", "2", "--scale", "0.05"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "网上群众路线 (online_message)" in result.output
+    assert "steps per second" in result.output and "overdue cases" in result.output
+    report = runner.invoke(main, ["report", "monthly", "2025-03"], catch_exceptions=False)
+    assert report.exit_code == 0 and "零信访村（社区）" in report.output

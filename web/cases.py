@@ -1,0 +1,87 @@
+"""Cases: the list a person may see, a case's page (details, holders, deadlines, history, diagram), unmasking."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request
+from sqlalchemy import select
+
+from engine.models import Incident
+from workflows.access import visible_cases
+from workflows.case_diagram import diagram_xml, diagrams
+from workflows.case_view import deadline_rows, holders_now, record_reveal, summarize, timeline
+from workflows.cases import CaseRecord
+from workflows.inbox import process_names
+from workflows.script_helpers import packaged_config
+from workflows.task_work import AccessDenied
+
+from .extensions import db
+from .security import current_access, login_required
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.get("/cases")
+@login_required
+def index() -> str:
+    """The newest cases this person may see, optionally searched by number or claim text."""
+    search = request.args.get("q", "")
+    return render_template("cases.html", cases=visible_cases(current_access(), search), search=search,
+                           processes=process_names(db.session),
+                           categories={c.code: c.name for c in packaged_config().routing.categories.values()})
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def show(case_id: int) -> str:
+    """A case's page, personal data masked."""
+    return _case_page(_visible_case(case_id), revealed=False)
+
+
+@bp.post("/cases/<int:case_id>/reveal")
+@login_required
+def reveal(case_id: int) -> Response:
+    """Show the case's personal data unmasked, and record who viewed it."""
+    case = _visible_case(case_id)
+    if not current_access().may_reveal(case):
+        raise AccessDenied("您的岗位无权查看完整的身份证号和电话")
+    record_reveal(db.engine(), case, current_access().viewer.username)
+    db.session.commit()
+    response = Response(_case_page(case, revealed=True), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/cases/<int:case_id>/diagram/<process_id>.bpmn")
+@login_required
+def diagram(case_id: int, process_id: str) -> Response:
+    """The BPMN XML of the case's process (or of a process it called), as deployed with its version."""
+    case = _visible_case(case_id)
+    engine = db.engine()
+    content = diagram_xml(db.session, engine, engine.instance(case.instance_id), process_id)
+    if content is None:
+        abort(404)
+    return Response(content, mimetype="application/xml")
+
+
+def _visible_case(case_id: int) -> CaseRecord:
+    case = db.session.get(CaseRecord, case_id)
+    if case is None:
+        abort(404)
+    if not current_access().may_see_case(case):
+        raise AccessDenied("此案件不属于您的职责范围")
+    return case
+
+
+def _case_page(case: CaseRecord, revealed: bool) -> str:
+    session, engine, access = db.session, db.engine(), current_access()
+    now = db.services.now(session)
+    instance = engine.instance(case.instance_id)
+    tasks = engine.open_tasks(case.instance_id)
+    incidents = session.scalars(select(Incident).where(Incident.instance_id == case.instance_id,
+                                                       Incident.status == "open")).all()
+    return render_template(
+        "case.html", case=case, instance=instance, summary=summarize(session, case, revealed),
+        holders=holders_now(session, case, tasks, now), deadlines=deadline_rows(case, tasks, now),
+        events=timeline(session, engine, instance, case, revealed), diagrams=diagrams(session, engine, instance, now),
+        incidents=incidents, may_reveal=access.may_reveal(case), read_only=access.is_read_only(case),
+        actionable={t.id for t in tasks if access.may_act_on_task(t, case)})

@@ -1,0 +1,75 @@
+"""The petitioner's query page (public): follow a case by its query code and rate it once; no personal data."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from workflows.petitioner_query import (
+    SATISFACTION,
+    QueryError,
+    TooManyAttempts,
+    find_case,
+    public_view,
+    rate,
+)
+
+from .extensions import db
+
+bp = Blueprint("query", __name__)
+
+
+@bp.get("/query")
+def form() -> str:
+    """The query form."""
+    return render_template("query.html", view=None, code="", error=None, satisfaction=SATISFACTION)
+
+
+@bp.post("/query")
+def lookup() -> tuple[str, int]:
+    """Look the code up; a wrong code counts against this address (10 per 15 minutes)."""
+    session = db.session
+    code = request.form.get("code", "")
+    now = db.services.now(session)
+    try:
+        case = find_case(session, _client(), code, now)
+    except TooManyAttempts as refused:
+        session.rollback()
+        return _page(None, code, str(refused)), 429
+    except QueryError as wrong:
+        session.commit()  # the failed attempt is kept
+        return _page(None, code, str(wrong)), 404
+    view = public_view(session, case, now)
+    session.commit()
+    return _page(view, code, None), 200
+
+
+@bp.post("/query/rate")
+def rate_case() -> tuple[str, int]:
+    """Give the satisfaction rating, once per case."""
+    session = db.session
+    code = request.form.get("code", "")
+    now = db.services.now(session)
+    try:
+        case = find_case(session, _client(), code, now)
+    except TooManyAttempts as refused:
+        session.rollback()
+        return _page(None, code, str(refused)), 429
+    except QueryError as wrong:
+        session.commit()
+        return _page(None, code, str(wrong)), 404
+    try:
+        rate(session, db.engine(), case, request.form.get("satisfaction", ""), request.form.get("comment", ""))
+    except QueryError as refused:
+        session.rollback()
+        return _page(public_view(session, case, now), code, str(refused)), 409
+    session.commit()
+    return _page(public_view(session, case, now), code, None, "感谢您的评价！"), 200
+
+
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _page(view: object, code: str, error: str | None, notice: str | None = None) -> str:
+    return render_template("query.html", view=view, code=code, error=error, notice=notice,
+                           satisfaction=SATISFACTION)

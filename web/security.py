@@ -1,0 +1,115 @@
+"""Who is asking: the logged-in person (Flask session), the CSRF token of every form, `login_required`.
+
+CSRF: each browser session gets a random token, put in every form as `csrf_token` (or sent by scripts in the
+`X-CSRF-Token` header); every state-changing request must bring it back, compared in constant time. Blueprints
+authenticated by API token instead of the session cookie are listed in `CSRF_EXEMPT_BLUEPRINTS`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from workflows.access import Access, Viewer, load_viewer
+
+from .extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+LOCAL = ZoneInfo("Asia/Shanghai")
+CSRF_KEY = "csrf"
+USER_KEY = "user"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def init_app(app: Flask) -> None:
+    """Check the CSRF token before every state-changing request and offer `csrf_token()` to templates."""
+    app.config.setdefault("CSRF_EXEMPT_BLUEPRINTS", set())
+    app.before_request(_check_csrf)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def csrf_token() -> str:
+    """The CSRF token of this browser session (created on first use)."""
+    token = session.get(CSRF_KEY)
+    if not isinstance(token, str) or not token:
+        token = session[CSRF_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+def _check_csrf() -> None:
+    if request.method not in UNSAFE_METHODS or request.blueprint in current_app.config["CSRF_EXEMPT_BLUEPRINTS"]:
+        return
+    expected = session.get(CSRF_KEY)
+    given = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    if not isinstance(expected, str) or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        abort(400, description="页面已过期或表单来源不明（CSRF 校验失败）：请刷新页面后重新提交。")
+
+
+def log_in(username: str) -> None:
+    """Start a fresh session for `username` (a new CSRF token too, so an old one cannot be replayed)."""
+    session.clear()
+    session[USER_KEY] = username
+    session[CSRF_KEY] = secrets.token_urlsafe(32)
+    session.permanent = False
+
+
+def log_out() -> None:
+    """Forget who is logged in."""
+    session.clear()
+
+
+def current_viewer() -> Viewer | None:
+    """The logged-in person with positions and today's duty, or None."""
+    if "viewer" not in g:
+        username = session.get(USER_KEY)
+        viewer = None
+        if isinstance(username, str):
+            today = db.services.now(db.session).astimezone(LOCAL).date()
+            viewer = load_viewer(db.session, username, today)
+        g.viewer = viewer
+    return cast(Viewer | None, g.viewer)
+
+
+def current_access() -> Access:
+    """The access rules for the logged-in person (login_required views only)."""
+    if "access" not in g:
+        viewer = current_viewer()
+        if viewer is None:
+            abort(401)
+        g.access = Access(db.session, viewer)
+    return cast(Access, g.access)
+
+
+def login_required(view: F) -> F:
+    """Send people who are not logged in to the login page, and back here afterwards."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_viewer() is None:
+            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A redirect target from a form or query: only paths of this site, never another host."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def redirect_next(default: str) -> Response:
+    """Redirect to the form's `next` path when it is safe, else to `default`."""
+    return redirect(safe_next(request.form.get("next") or request.args.get("next"), default))

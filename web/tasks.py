@@ -1,0 +1,148 @@
+"""My tasks: the inbox, a task's page with its form, claiming, releasing and completing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from engine import Conflict, TaskNotReady
+from workflows.case_diagram import diagrams
+from workflows.case_view import deadline_rows, holders_now, summarize
+from workflows.forms import parse_form
+from workflows.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS, InboxFilter
+from workflows.inbox import inbox as build_inbox
+from workflows.org_models import OrgUnit
+from workflows.task_work import (
+    AccessDenied,
+    SubmissionInvalid,
+    TaskContext,
+    check_submission,
+    claim,
+    complete,
+    load_task,
+    release,
+    suggested_values,
+)
+
+from .extensions import db
+from .security import current_access, login_required, redirect_next
+
+bp = Blueprint("tasks", __name__)
+
+
+@bp.get("/tasks", endpoint="inbox")
+@login_required
+def inbox_page() -> str:
+    """The open tasks this person may act on, filtered and sorted as asked."""
+    wanted = InboxFilter.from_args(request.args)
+    box = build_inbox(current_access(), db.services.now(db.session), wanted)
+    return render_template("inbox.html", box=box, wanted=wanted, due_choices=DUE_CHOICES,
+                           claim_choices=CLAIM_CHOICES, sorts=SORTS, link=_filter_link(wanted))
+
+
+def _filter_link(wanted: InboxFilter) -> Any:
+    """A function that gives the inbox URL with some filter values changed (empty means "all")."""
+
+    def link(**changes: str) -> str:
+        args = {name: getattr(wanted, name) for name in ("due", "category", "place", "process", "claim", "sort")}
+        args.update(changes)
+        return url_for("tasks.inbox", **{k: v for k, v in args.items() if v and not (k == "sort" and v == "due")})
+
+    return link
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def show(task_id: str) -> str | Response:
+    """A task's page: its form beside the case summary, deadlines and diagram."""
+    context = load_task(db.session, db.engine(), current_access(), task_id)
+    if context.task.status != "open":
+        flash(f"任务「{context.task.name}」已经办结或撤销", "info")
+        return redirect(url_for("cases.show", case_id=context.task.instance_id))
+    return _task_page(context, suggested_values(db.session, context), {})
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def submit(task_id: str) -> str | Response | tuple[str, int]:
+    """Check the submitted form; complete the task or show the form again with the messages on the fields."""
+    session, engine, access = db.session, db.engine(), current_access()
+    now = db.services.now(session)
+    context = load_task(session, engine, access, task_id)
+    if context.task.status != "open":
+        flash(f"任务「{context.task.name}」已经办结或撤销，未重复提交", "info")
+        return redirect(url_for("cases.show", case_id=context.task.instance_id))
+    if not access.may_act_on_task(context.task, context.case):
+        raise AccessDenied(f"此任务已由 {context.task.claimed_by} 认领，您不能提交" if context.task.claimed_by
+                           else "此任务不属于您的职责范围")
+    values, parse_errors, typed = parse_form(context.form, request.form)
+    errors = {**check_submission(session, context, dict(values), now), **parse_errors}
+    try:
+        if errors:
+            raise SubmissionInvalid(errors)
+        result = complete(session, engine, access, task_id, values, now)
+    except SubmissionInvalid as invalid:
+        session.rollback()
+        return _task_page(context, typed, invalid.errors), 422
+    except (TaskNotReady, Conflict):
+        session.rollback()
+        flash("该任务刚被他人处理，请查看最新状态", "error")
+        return redirect(url_for("cases.show", case_id=context.task.instance_id))
+    following = [t.name or t.element_id for t in engine.open_tasks(result.instance.id)]
+    session.commit()
+    number = context.case.case_number if context.case else f"#{context.task.instance_id}"
+    flash(f"已提交「{context.task.name}」（案件 {number}）。" +
+          (f"下一步：{'、'.join(following)}" if following else
+           "案件已办结" if result.instance.status == "completed" else "案件等待下一步"), "success")
+    return redirect_next(url_for("tasks.inbox"))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim_task(task_id: str) -> Response:
+    """Take a task, so that nobody else works on it at the same time."""
+    try:
+        task = claim(db.session, db.engine(), current_access(), task_id)
+    except TaskNotReady:
+        db.session.rollback()
+        flash("该任务已被他人认领", "error")
+        return redirect_next(url_for("tasks.inbox"))
+    db.session.commit()
+    flash(f"已认领「{task.name}」", "success")
+    return redirect_next(url_for("tasks.inbox"))
+
+
+@bp.post("/tasks/<task_id>/release")
+@login_required
+def release_task(task_id: str) -> Response:
+    """Give a claimed task back to everyone who may act on it."""
+    try:
+        task = release(db.session, db.engine(), current_access(), task_id)
+    except TaskNotReady:
+        db.session.rollback()
+        flash("您没有认领该任务", "error")
+        return redirect_next(url_for("tasks.inbox"))
+    db.session.commit()
+    flash(f"已释放「{task.name}」", "success")
+    return redirect_next(url_for("tasks.inbox"))
+
+
+def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, str]) -> str:
+    session, engine, access = db.session, db.engine(), current_access()
+    now = db.services.now(session)
+    instance = engine.instance(context.task.instance_id)
+    open_tasks = engine.open_tasks(instance.id)
+    offices = []
+    if context.form.field("handling_unit") is not None:
+        offices = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.kind == "office")
+                                  .order_by(OrgUnit.code).limit(500)).all()
+    return render_template(
+        "task.html", context=context, task=context.task, form=context.form, values=values, errors=errors,
+        may_act=access.may_act_on_task(context.task, context.case),
+        summary=summarize(session, context.case, revealed=False) if context.case else None,
+        deadlines=deadline_rows(context.case, open_tasks, now) if context.case else [],
+        holders=holders_now(session, context.case, open_tasks, now) if context.case else [],
+        diagrams=diagrams(session, engine, instance, now), offices=offices, instance=instance)

@@ -1,0 +1,331 @@
+"""Who may see and act on which task and case: roles (BPMN lanes) AND place, never the accused.
+
+The rules, in one place for the web pages and the JSON API alike:
+
+* **Task.** A person may act on an open task when a position of theirs has the role of the task's lane and
+  covers the task's place (`HumanTask.scope`, an org unit code): the position's territory — its unit, or for an
+  office the area the office belongs to — is the place itself or lies above it. Three lanes follow other rules:
+  - the reception room's lanes (坐班村支书 / 乡镇信访干部 of process `reception`) belong to whoever the rota puts on
+    duty today at the township of the task, in the lane the rota gives them (a township cadre keeps the township's
+    乡镇信访干部 tasks too);
+  - 承办单位 tasks belong to the staff of the case's handling unit only;
+  - 分管领导 tasks of a case that names its leader belong to that leader only.
+  Whoever claimed a task keeps it until they complete or release it.
+* **Case.** A person may see a case when they are staff of its place (a position of a place role covering the
+  case's most specific place), the staff of its handling unit, its leader, anyone who worked on it or may act
+  on one of its open tasks, the county petition bureau, or an auditor (read only).
+* **Confidential cases** (accusations, 检举控告): nobody holding a position at the accused unit or inside it, and
+  not the accused person, sees the case or any of its tasks (信访工作条例 Art. 30).
+* **Personal data** (ID numbers, phones; names of confidential cases) is masked for everyone. Those who need it
+  may unmask it, which is recorded: the county petition bureau, the staff of the case's handling unit, its
+  leader, and whoever may act on one of its open tasks now. Auditors and place staff who merely read do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.models import HumanTask, Instance
+from workflows.cases import CaseRecord
+from workflows.org import units_by_code
+from workflows.org_models import OrgUnit, Person, Position, RotaEntry
+from workflows.roles import BY_CODE, BY_LANE
+
+RECEPTION_PROCESS = "reception"
+SECRETARY_LANE, CADRE_LANE = BY_CODE["duty_secretary"].name, BY_CODE["township_cadre"].name
+HANDLING_LANE, LEADER_LANE = BY_CODE["handling_unit"].name, BY_CODE["responsible_leader"].name
+RECEPTION_LANES = (SECRETARY_LANE, CADRE_LANE)
+# Roles whose positions make a person staff of the places under them (they may read those places' cases).
+PLACE_ROLES = frozenset({"grid_worker", "village_cadre", "duty_secretary", "township_cadre", "responsible_leader",
+                         "four_teams", "mediation_panel"})
+COUNTY_WIDE_READERS = frozenset({"county_bureau", "auditor"})
+REVEALERS = frozenset({"county_bureau"})
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One position as access rules see it: the role and the territory it covers."""
+
+    role: str
+    unit_code: str
+    unit_name: str
+    unit_path: str
+    area_path: str  # the unit's own path, or for an office the path of the area it belongs to
+    domain: str = ""
+
+    @property
+    def lane(self) -> str:
+        """The BPMN lane name of the role."""
+        return BY_CODE[self.role].name
+
+
+@dataclass(frozen=True)
+class DutySeat:
+    """A place in a township's reception room today, in the lane the rota gives."""
+
+    township_code: str
+    township_name: str
+    township_path: str
+    lane: str
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A logged-in person with their positions and today's reception duty."""
+
+    username: str
+    display_name: str
+    day: date
+    seats: tuple[Seat, ...]
+    duty: tuple[DutySeat, ...] = ()
+
+    @property
+    def roles(self) -> set[str]:
+        """The role codes this person holds."""
+        return {seat.role for seat in self.seats}
+
+    @property
+    def lanes(self) -> set[str]:
+        """Every lane this person may work in somewhere (positions and today's duty)."""
+        return {seat.lane for seat in self.seats} | {duty.lane for duty in self.duty}
+
+    def has_role(self, *codes: str) -> bool:
+        """Whether the person holds any of these roles."""
+        return any(seat.role in codes for seat in self.seats)
+
+    @property
+    def office_codes(self) -> set[str]:
+        """Codes of the handling units (承办单位) this person works for."""
+        return {seat.unit_code for seat in self.seats if seat.role == "handling_unit"}
+
+
+def load_viewer(session: Session, username: str, day: date) -> Viewer | None:
+    """The viewer for `username` on local `day`, or None when no such person exists."""
+    person = session.scalar(select(Person).where(Person.username == username))
+    if person is None:
+        return None
+    rows = session.execute(select(Position, OrgUnit).join(OrgUnit, OrgUnit.id == Position.org_unit_id)
+                           .where(Position.person_id == person.id).order_by(Position.id)).all()
+    seats = tuple(Seat(p.role, u.code, u.name, u.path, _area_path(u), p.domain) for p, u in rows if p.role in BY_CODE)
+    entries = session.execute(select(RotaEntry, OrgUnit).join(OrgUnit, OrgUnit.id == RotaEntry.township_id)
+                              .where(RotaEntry.day == day,
+                                     or_(RotaEntry.secretary_id == person.id, RotaEntry.cadre_id == person.id))
+                              .order_by(OrgUnit.code)).all()
+    duty = []
+    for entry, town in entries:
+        if entry.secretary_id == person.id:
+            duty.append(DutySeat(town.code, town.name, town.path, SECRETARY_LANE))
+        if entry.cadre_id == person.id:
+            duty.append(DutySeat(town.code, town.name, town.path, CADRE_LANE))
+    return Viewer(person.username, person.display_name, day, seats, tuple(duty))
+
+
+def _area_path(unit: OrgUnit) -> str:
+    """The territory a unit stands for: an area itself; an office, the area above it."""
+    if unit.kind != "office":
+        return unit.path
+    parts = unit.path.strip("/").split("/")
+    return "/" + "/".join(parts[:-1]) + "/" if len(parts) > 1 else unit.path
+
+
+def _covers(area_path: str, place_path: str | None) -> bool:
+    """Whether a territory covers a place; a task without a place belongs to the county level."""
+    if place_path is None:
+        return area_path.count("/") == 2  # "/xupu/": the root of the tree
+    return place_path.startswith(area_path)
+
+
+@dataclass
+class Access:
+    """Answers access questions for one viewer, caching what it looks up within one request."""
+
+    session: Session
+    viewer: Viewer
+    _paths: dict[str, str | None] = field(default_factory=dict)
+    _accused: dict[int, tuple[tuple[str, ...], str | None]] = field(default_factory=dict)
+    _worked: dict[int, bool] = field(default_factory=dict)
+
+    # -- tasks ----------------------------------------------------------------------------------------------
+    def may_see_task(self, task: HumanTask, case: CaseRecord | None) -> bool:
+        """Whether the task page may be shown to the viewer (also while someone else holds the task)."""
+        if self._excluded(case):
+            return False
+        if task.claimed_by == self.viewer.username:
+            return True
+        return self._eligible(task, case)
+
+    def may_act_on_task(self, task: HumanTask, case: CaseRecord | None) -> bool:
+        """Whether the viewer may claim, release or complete the task now."""
+        if task.status != "open" or task.claimed_by not in (None, self.viewer.username):
+            return False
+        return self.may_see_task(task, case)
+
+    def _eligible(self, task: HumanTask, case: CaseRecord | None) -> bool:
+        lane = task.lane or ""
+        role = BY_LANE.get(lane)
+        if role is None or not role.is_staff:
+            return False  # e.g. 信访人: the petitioner acts through the public query page
+        place = self.place_path(task.scope or _case_place(case))
+        if task.process_id == RECEPTION_PROCESS and lane in RECEPTION_LANES:
+            on_duty = any(d.lane == lane and place is not None and place.startswith(d.township_path)
+                          for d in self.viewer.duty)
+            if on_duty or lane == SECRETARY_LANE:
+                return on_duty
+        if role.code == "handling_unit":
+            return case is not None and case.handling_unit is not None and \
+                case.handling_unit in self._office_keys()
+        if role.code == "responsible_leader" and case is not None and case.leader:
+            return case.leader == self.viewer.username
+        return any(seat.role == role.code and _covers(seat.area_path, place) for seat in self.viewer.seats)
+
+    def office_keys(self) -> set[str]:
+        """Codes and names of the handling units the viewer works for."""
+        return self._office_keys()
+
+    def _office_keys(self) -> set[str]:
+        return {key for seat in self.viewer.seats if seat.role == "handling_unit"
+                for key in (seat.unit_code, seat.unit_name)}
+
+    # -- cases ----------------------------------------------------------------------------------------------
+    def may_see_case(self, case: CaseRecord) -> bool:
+        """Whether the viewer may read the case page."""
+        if self._excluded(case):
+            return False
+        if self.viewer.has_role(*COUNTY_WIDE_READERS):
+            return True
+        if self._assigned(case):
+            return True
+        place = self.place_path(_case_place(case))
+        if any(seat.role in PLACE_ROLES and _covers(seat.area_path, place) for seat in self.viewer.seats):
+            return True
+        return any(self.may_see_task(task, case) for task in self._open_tasks(case))
+
+    def may_reveal(self, case: CaseRecord) -> bool:
+        """Whether the viewer may unmask the case's personal data (each time recorded as an event)."""
+        if self._excluded(case):
+            return False
+        if self.viewer.has_role(*REVEALERS):
+            return True
+        if case.handling_unit is not None and case.handling_unit in self._office_keys():
+            return True
+        if case.leader == self.viewer.username:
+            return True
+        return any(self.may_act_on_task(task, case) for task in self._open_tasks(case))
+
+    def is_read_only(self, case: CaseRecord) -> bool:
+        """Whether the viewer only reads the case (an auditor with no part in it)."""
+        return self.viewer.has_role("auditor") and not self._assigned(case)
+
+    def _assigned(self, case: CaseRecord) -> bool:
+        if case.leader == self.viewer.username:
+            return True
+        if case.handling_unit is not None and case.handling_unit in self._office_keys():
+            return True
+        return self._worked_on(case.instance_id)
+
+    def _worked_on(self, instance_id: int) -> bool:
+        if instance_id not in self._worked:
+            me = self.viewer.username
+            started = self.session.scalar(select(Instance.id).where(Instance.id == instance_id,
+                                                                    Instance.started_by == me))
+            touched = self.session.scalar(select(HumanTask.id).where(
+                HumanTask.instance_id == instance_id,
+                or_(HumanTask.claimed_by == me, HumanTask.completed_by == me)).limit(1))
+            self._worked[instance_id] = started is not None or touched is not None
+        return self._worked[instance_id]
+
+    def _open_tasks(self, case: CaseRecord) -> list[HumanTask]:
+        return list(self.session.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance_id,
+                                                                 HumanTask.status == "open")))
+
+    # -- confidentiality ------------------------------------------------------------------------------------
+    def _excluded(self, case: CaseRecord | None) -> bool:
+        """Whether a confidential case must be kept from the viewer: they are, or work in, the accused."""
+        if case is None or not case.confidential or not case.accused_unit:
+            return False
+        paths, accused_person = self._accused_of(case)
+        if accused_person == self.viewer.username:
+            return True
+        return any(seat.unit_path.startswith(path) for seat in self.viewer.seats for path in paths)
+
+    def _accused_of(self, case: CaseRecord) -> tuple[tuple[str, ...], str | None]:
+        if case.instance_id not in self._accused:
+            self._accused[case.instance_id] = accused_paths(self.session, case.accused_unit or "")
+        return self._accused[case.instance_id]
+
+    # -- places ---------------------------------------------------------------------------------------------
+    def place_path(self, code: str | None) -> str | None:
+        """The path of a place given by its unit code (None when unknown)."""
+        if not code:
+            return None
+        if code not in self._paths:
+            self.preload_places([code])
+        return self._paths.get(code)
+
+    def preload_places(self, codes: Iterable[str | None]) -> None:
+        """Look up the paths of many places at once."""
+        wanted = {c for c in codes if c and c not in self._paths}
+        if wanted:
+            found = units_by_code(self.session, wanted)
+            self._paths.update({code: found[code].path if code in found else None for code in wanted})
+
+
+def visible_cases(access: Access, search: str = "", limit: int = 50) -> list[CaseRecord]:
+    """The newest cases the viewer may see (narrowed in SQL, then checked one by one with `may_see_case`)."""
+    viewer, me = access.viewer, access.viewer.username
+    place = func.coalesce(CaseRecord.grid, CaseRecord.village, CaseRecord.township)
+    query = select(CaseRecord).outerjoin(OrgUnit, OrgUnit.code == place)
+    if not viewer.has_role(*COUNTY_WIDE_READERS):
+        worked = select(HumanTask.instance_id).where(or_(HumanTask.claimed_by == me, HumanTask.completed_by == me))
+        started = select(Instance.id).where(Instance.started_by == me)
+        reachable = select(HumanTask.instance_id).where(HumanTask.status == "open",
+                                                        HumanTask.lane.in_(sorted(viewer.lanes)))
+        conditions = [OrgUnit.path.startswith(seat.area_path, autoescape=True)
+                      for seat in viewer.seats if seat.role in PLACE_ROLES]
+        conditions += [CaseRecord.leader == me, CaseRecord.instance_id.in_(worked),
+                       CaseRecord.instance_id.in_(started), CaseRecord.instance_id.in_(reachable)]
+        offices = access.office_keys()
+        if offices:
+            conditions.append(CaseRecord.handling_unit.in_(sorted(offices)))
+        query = query.where(or_(*conditions))
+    text = search.strip()
+    if text:
+        query = query.where(or_(CaseRecord.case_number.contains(text, autoescape=True),
+                                CaseRecord.claim.contains(text, autoescape=True)))
+    found: list[CaseRecord] = []
+    for case in access.session.scalars(query.order_by(CaseRecord.registered_at.desc()).limit(limit * 4)):
+        if access.may_see_case(case):
+            found.append(case)
+            if len(found) == limit:
+                break
+    return found
+
+
+def accused_units(session: Session, accused: str) -> tuple[list[OrgUnit], str | None]:
+    """The units of an accused unit (by code or exact name) or person (their positions'), and the username."""
+    text = accused.strip()
+    if not text:
+        return [], None
+    units = list(session.scalars(select(OrgUnit).where(or_(OrgUnit.code == text, OrgUnit.name == text))))
+    person = session.scalar(select(Person).where(Person.username == text))
+    if person is not None:
+        units += session.scalars(select(OrgUnit).join(Position, Position.org_unit_id == OrgUnit.id)
+                                 .where(Position.person_id == person.id))
+    return units, person.username if person is not None else None
+
+
+def accused_paths(session: Session, accused: str) -> tuple[tuple[str, ...], str | None]:
+    """The org paths of an accused unit or person (see `accused_units`), and the accused username."""
+    units, username = accused_units(session, accused)
+    return tuple(sorted({unit.path for unit in units})), username
+
+
+def _case_place(case: CaseRecord | None) -> str | None:
+    if case is None:
+        return None
+    return case.grid or case.village or case.township

@@ -1,0 +1,183 @@
+"""Staff accounts: a login for a person, with a hashed password and an optional hashed API token.
+
+Passwords are hashed with werkzeug.security (scrypt); API tokens are random and stored as SHA-256 digests, so
+neither can be read back from the database. The demo accounts give one person per role of the demo county a
+known password, so that a demo can be walked through every route.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.db import Base
+from workflows import DomainError
+from workflows.org import UnknownPerson, get_person, holders
+from workflows.org_models import OrgUnit, Person, Position, RotaEntry
+from workflows.roles import BY_CODE
+from workflows.routing import RoutingError, choose_handling_unit, load_routing_rules, responsible_leader
+
+DEMO_PASSWORD = "xupu-demo-2022"
+MIN_PASSWORD_LENGTH = 8
+# Checked when a username has no account, so that a wrong username takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("no such account, only here to spend the same time")
+
+
+class AccountError(DomainError):
+    """An account cannot be created or changed as asked."""
+
+
+class Account(Base):
+    """The login of one person."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+    person: Mapped[Person] = relationship()
+
+
+def set_password(session: Session, username: str, password: str, now: datetime) -> Account:
+    """Create the account of `username`, or change its password (the caller commits)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _store_hash(session, username, generate_password_hash(password), now)
+
+
+def _store_hash(session: Session, username: str, password_hash: str, now: datetime) -> Account:
+    try:
+        person = get_person(session, username)
+    except UnknownPerson as exc:
+        raise AccountError(str(exc)) from exc
+    account = session.scalar(select(Account).where(Account.person_id == person.id))
+    if account is None:
+        account = Account(person=person, password_hash=password_hash, created_at=now)
+        session.add(account)
+    else:
+        account.password_hash = password_hash
+    session.flush()
+    return account
+
+
+def authenticate(session: Session, username: str, password: str) -> Person | None:
+    """Return the person when `password` is theirs, else None (same work for unknown names)."""
+    account = session.scalar(select(Account).join(Person).where(Person.username == username.strip()))
+    if account is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return account.person if check_password_hash(account.password_hash, password) else None
+
+
+def issue_api_token(session: Session, username: str) -> str:
+    """Give the account of `username` a new API token and return it; only its digest is stored."""
+    account = session.scalar(select(Account).join(Person).where(Person.username == username))
+    if account is None:
+        raise AccountError(f"{username} has no account: set a password first")
+    token = secrets.token_urlsafe(32)
+    account.api_token_hash = _token_digest(token)
+    session.flush()
+    return token
+
+
+def authenticate_token(session: Session, token: str) -> Person | None:
+    """Return the person whose API token this is, else None."""
+    if not token:
+        return None
+    digest = _token_digest(token)
+    account = session.scalar(select(Account).where(Account.api_token_hash == digest))
+    if account is None or account.api_token_hash is None or not hmac.compare_digest(account.api_token_hash, digest):
+        return None
+    return account.person
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo login: who, in which role and where, and the password."""
+
+    username: str
+    display_name: str
+    role: str
+    role_name: str
+    place: str
+    password: str
+    note: str = ""
+
+
+# The claim category the demo route uses: its leader and handling unit get the demo accounts.
+DEMO_CATEGORY = "social_security"
+
+
+def ensure_demo_accounts(session: Session, day: date, now: datetime,
+                         password: str = DEMO_PASSWORD) -> list[DemoAccount]:
+    """Give one person per role a known password; the duty secretary is the one on duty on `day` (or after).
+
+    The people are chosen from the stored org: the first township with a rota entry on `day` is the demo
+    township; its leader for social security claims and the unit that handles them take part in the demo route.
+    """
+    picks: list[tuple[str, Person, str, str]] = []  # role, person, place, note
+    # On a day without duty (a weekend), the secretary of the next workday with a rota.
+    entry = session.scalar(select(RotaEntry).join(OrgUnit, OrgUnit.id == RotaEntry.township_id)
+                           .where(RotaEntry.day >= day).order_by(RotaEntry.day, OrgUnit.code).limit(1))
+    if entry is None:
+        raise AccountError(f"nobody is on duty on or after {day}: generate the rota before the demo accounts")
+    town = entry.township
+    picks.append(("duty_secretary", entry.secretary, town.name, f"{entry.day} 在{town.name}接访室坐班"))
+    picks.append(("township_cadre", entry.cadre, town.name, f"{entry.day} 在{town.name}接访室值班"))
+    rules = load_routing_rules()
+    category = rules.category(DEMO_CATEGORY)
+    try:
+        leader = responsible_leader(session, rules, town.code, category.code)
+        picks.append(("responsible_leader", leader, town.name, f"督办{category.name}等事项"))
+    except RoutingError:
+        _add_first(session, picks, "responsible_leader", town)
+    try:
+        unit = choose_handling_unit(session, rules, category.code, town.code)
+        handler = holders(session, "handling_unit", unit)
+        if handler:
+            picks.append(("handling_unit", handler[0], unit.name, f"承办{category.name}事项"))
+    except RoutingError:
+        pass
+    if not any(role == "handling_unit" for role, *_ in picks):
+        _add_first(session, picks, "handling_unit", None)
+    for role in ("county_bureau", "case_leader", "auditor", "designer"):
+        _add_first(session, picks, role, None)
+    for role in ("grid_worker", "village_cadre", "four_teams", "mediation_panel"):
+        _add_first(session, picks, role, town, avoid={p.id for _, p, *_ in picks})
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    shared_hash = generate_password_hash(password)  # one public demo password: hashed once, not per person
+    accounts = []
+    for role, person, place, note in picks:
+        _store_hash(session, person.username, shared_hash, now)
+        accounts.append(DemoAccount(person.username, person.display_name, role, BY_CODE[role].name, place,
+                                    password, note))
+    return accounts
+
+
+def _add_first(session: Session, picks: list[tuple[str, Person, str, str]], role: str, within: OrgUnit | None,
+               avoid: set[int] | None = None) -> None:
+    """Add the first holder of `role` (inside `within`, if given), preferring people not picked yet."""
+    query = (select(Person, OrgUnit).join(Position, Position.person_id == Person.id)
+             .join(OrgUnit, OrgUnit.id == Position.org_unit_id).where(Position.role == role))
+    if within is not None:
+        query = query.where(OrgUnit.path.startswith(within.path, autoescape=True))
+    rows = session.execute(query.order_by(OrgUnit.path, Person.username).limit(20)).all()
+    rows = sorted(rows, key=lambda row: row[0].id in (avoid or set()))
+    if rows:
+        person, unit = rows[0]
+        picks.append((role, person, unit.name, ""))

@@ -1,0 +1,171 @@
+"""The petitioner's side (信访工作条例 Art. 21): follow a case by its query code and rate the outcome once.
+
+Nothing here shows personal data: a query answers with the case's number, category, stage, deadlines and
+outcome only. Guessing codes does not work: codes are 12 characters keyed by the deployment's secret
+(`workflows.cases.query_code`), and each client address may fail only `MAX_FAILURES` times per `WINDOW`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Index, String, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine import Engine
+from engine.db import Base
+from engine.models import HumanTask
+from workflows import DomainError
+from workflows.cases import CLOSED, CaseRecord
+from workflows.inbox import process_names
+from workflows.script_helpers import packaged_config
+
+MAX_FAILURES = 10
+WINDOW = timedelta(minutes=15)
+PETITIONER = "petitioner"  # the actor of what a petitioner does through the query page
+PETITIONER_LANE = "信访人"
+RATED_EVENT = "satisfaction_rated"
+SATISFACTION = {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
+                "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
+OUTCOMES = {"support": "支持", "explain": "解释说明", "reject": "不予支持"}
+DEADLINE_NAMES = {"supervision": "督办办结期限", "handling": "办理期限", "acceptance": "受理告知期限"}
+_CODE = re.compile(r"[^A-Z2-7]")
+
+
+class QueryError(DomainError):
+    """A query or rating cannot be done as asked; the message is for the petitioner (Chinese)."""
+
+
+class TooManyAttempts(QueryError):
+    """This client address failed too often recently."""
+
+
+class AlreadyRated(QueryError):
+    """The case has been rated already."""
+
+
+class NotRateable(QueryError):
+    """The case cannot be rated yet."""
+
+
+class QueryAttempt(Base):
+    """A failed query code lookup, by client address (kept for `WINDOW`)."""
+
+    __tablename__ = "query_attempt"
+    __table_args__ = (Index("ix_query_attempt_client_at", "client", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime]
+
+
+@dataclass
+class PublicDeadline:
+    """A deadline as the petitioner sees it."""
+
+    name: str
+    due: datetime
+    state: str  # 已按期办结 / 未按期办结 / 已超期 / 未到期
+
+
+@dataclass
+class PublicCase:
+    """What a query code shows: no names, ID numbers, phones or places below the township."""
+
+    case_number: str
+    query_code: str
+    process_name: str
+    category: str
+    registered_at: datetime
+    status: str
+    stage: str
+    deadlines: list[PublicDeadline] = field(default_factory=list)
+    outcome: str = ""
+    satisfaction: str = ""
+    closed_at: datetime | None = None
+    rateable: bool = False
+    overdue: bool = False
+
+
+def normalize_code(text: str) -> str:
+    """A query code as typed (spaces, dashes, lower case) in its stored form."""
+    return _CODE.sub("", text.upper())
+
+
+def check_allowed(session: Session, client: str, now: datetime) -> None:
+    """Raise TooManyAttempts when `client` failed `MAX_FAILURES` times within the last `WINDOW`."""
+    session.execute(delete(QueryAttempt).where(QueryAttempt.attempted_at < now - WINDOW))
+    failures = session.scalar(select(func.count(QueryAttempt.id)).where(
+        QueryAttempt.client == client[:64], QueryAttempt.attempted_at >= now - WINDOW)) or 0
+    if failures >= MAX_FAILURES:
+        raise TooManyAttempts(f"查询失败次数过多，请{int(WINDOW.total_seconds() // 60)}分钟后再试")
+
+
+def find_case(session: Session, client: str, code: str, now: datetime) -> CaseRecord:
+    """The case with this query code; a wrong code counts as a failure of `client` (QueryError)."""
+    check_allowed(session, client, now)
+    normalized = normalize_code(code)
+    case = session.scalar(select(CaseRecord).where(CaseRecord.query_code == normalized)) if normalized else None
+    if case is None:
+        session.add(QueryAttempt(client=client[:64], attempted_at=now))
+        session.flush()
+        raise QueryError("查询码不正确，请核对后重新输入")
+    return case
+
+
+def public_view(session: Session, case: CaseRecord, now: datetime) -> PublicCase:
+    """What the petitioner may see of a case."""
+    categories = packaged_config().routing.categories
+    open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance_id,
+                                                              HumanTask.status == "open")
+                                      .order_by(HumanTask.created_at)))
+    closed = case.status == CLOSED
+    stage = "已办结" if closed else ("、".join(t.name or t.element_id for t in open_tasks) or "办理中")
+    deadlines = []
+    for name, entry in sorted(case.deadlines.items()):
+        try:
+            due = datetime.fromisoformat(entry["due"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if "met" in entry:
+            state = "已按期办结" if entry["met"] else "未按期办结"
+        else:
+            state = "已超期" if due < now else "未到期"
+        deadlines.append(PublicDeadline(DEADLINE_NAMES.get(name, name), due, state))
+    return PublicCase(
+        case_number=case.case_number, query_code=case.query_code,
+        process_name=process_names(session).get(case.process_id, case.process_id),
+        category=categories[case.category].name if case.category in categories else "",
+        registered_at=case.registered_at, status="已办结" if closed else "办理中", stage=stage,
+        deadlines=deadlines, outcome=OUTCOMES.get(case.outcome or "", ""),
+        satisfaction=SATISFACTION.get(case.satisfaction or "", ""), closed_at=case.closed_at,
+        rateable=_rate_task(open_tasks) is not None or (closed and not case.satisfaction),
+        overdue=case.overdue)
+
+
+def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, comment: str = "") -> None:
+    """Record the petitioner's rating once: through the case's open rating task if it has one, else as an event."""
+    if satisfaction not in SATISFACTION:
+        raise QueryError("请选择满意度")
+    if case.satisfaction:
+        raise AlreadyRated("该事项已经评价过，不能重复评价")
+    data: dict[str, Any] = {"satisfaction": satisfaction}
+    if comment.strip():
+        data["rating_comment"] = comment.strip()[:500]
+    task = _rate_task(list(session.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance_id,
+                                                                   HumanTask.status == "open"))))
+    if task is not None:
+        engine.complete_task(task.id, data, PETITIONER)
+    elif case.status == CLOSED:
+        engine.record(case.instance_id, RATED_EVENT, PETITIONER, data)
+    else:
+        raise NotRateable("事项办结后才能评价")
+    case.satisfaction = satisfaction
+    session.flush()
+
+
+def _rate_task(tasks: list[HumanTask]) -> HumanTask | None:
+    return next((t for t in tasks if t.lane == PETITIONER_LANE and t.element_id == "rate"), None)

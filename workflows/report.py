@@ -1,0 +1,395 @@
+"""The monthly report (一月一通报): what each village, township and the county received and how it was handled.
+
+Every figure comes from `case_record` through indexed aggregate queries (never from workflow state), for the
+local month in the county's time zone, next to the previous month and the same month a year earlier.
+
+How each figure is counted (口径):
+- Intake, by the month the case was registered (`registered_at`), over petition channels only (来访, 来信, 来电,
+  网上信访; a grid worker's report is counted apart as 网格上报 and is not a petition):
+  - 来访批次 / 来访人次: visits, and the heads summed over them (`headcount`);
+  - 来信 / 来电 / 网上信访: letters, phone calls and online messages, in 件;
+  - 集体访: visits whose headcount reaches the group threshold (deadlines.yaml `group_visit_threshold`);
+  - 重复信访: petitions linked by `repeat_of` to an earlier case (of any month);
+  - 越级访: visits registered by the county bureau (the `petition` route, not a township reception room) that
+    are not linked to an earlier case — the visitor went past the township without a lower-tier attempt.
+    Accusations (检举控告) go to the county by law (Art. 30) and never count as 越级;
+  - 当场化解率: visits answered or resolved on the spot / visits.
+- Handling, over every case with a channel (grid reports included):
+  - 办结 and 按期办结率: cases closed in the month; on time when the case was never marked overdue;
+  - 超期: cases marked overdue that were on the books in the month (registered before its end and not closed
+    before its start). The mark is read as it stands when the report is made;
+  - 延期: cases closed in the month whose handling period was extended;
+  - 满意度: the ratings of the cases closed in the month (非常满意 … 非常不满意).
+- 零信访村（社区）: villages of the org with no petition registered in the month (the reward list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from workflows import DomainError
+from workflows.cases import CaseRecord
+from workflows.org import UnknownUnit, find_unit
+from workflows.org_models import OrgUnit
+
+PETITION_CHANNELS = ("visit", "letter", "phone", "online")
+COUNTED_CHANNELS = (*PETITION_CHANNELS, "grid")
+COUNTY_ROUTE = "petition"  # cases registered at the county bureau
+EXEMPT_FROM_BYPASS = ("accusation",)
+SATISFACTION_LEVELS = ("very_satisfied", "satisfied", "basic", "dissatisfied", "very_dissatisfied")
+SATISFACTION_NAMES = {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
+                      "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
+SATISFACTION_ALIASES = {"basic": ("basic", "basically_satisfied")}  # the online feedback form spells it out
+
+
+class ReportError(DomainError):
+    """A report that cannot be made as asked (a month not written YYYY-MM, an unknown township)."""
+
+
+@dataclass
+class Figures:
+    """The counts of one place in one month; rates are derived from them."""
+
+    visit_batches: int = 0
+    visit_persons: int = 0
+    letters: int = 0
+    phone_calls: int = 0
+    online_messages: int = 0
+    grid_reports: int = 0
+    group_visits: int = 0
+    repeat_petitions: int = 0
+    bypass_visits: int = 0
+    on_the_spot: int = 0
+    closed: int = 0
+    closed_overdue: int = 0
+    overdue: int = 0
+    extended: int = 0
+    very_satisfied: int = 0
+    satisfied: int = 0
+    basic: int = 0
+    dissatisfied: int = 0
+    very_dissatisfied: int = 0
+
+    @property
+    def petitions(self) -> int:
+        """Petitions received: visits (批次), letters, calls and online messages (件)."""
+        return self.visit_batches + self.letters + self.phone_calls + self.online_messages
+
+    @property
+    def on_the_spot_rate(self) -> float | None:
+        """Share of visits answered or resolved on the spot, or None without visits."""
+        return _ratio(self.on_the_spot, self.visit_batches)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share of the month's closed cases never marked overdue, or None when none closed."""
+        return _ratio(self.closed - self.closed_overdue, self.closed)
+
+    @property
+    def rated(self) -> int:
+        """How many closed cases carry a satisfaction rating."""
+        return sum(getattr(self, level) for level in SATISFACTION_LEVELS)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """Share of ratings that are 基本满意 or better, or None without ratings."""
+        return _ratio(self.very_satisfied + self.satisfied + self.basic, self.rated)
+
+    def add(self, other: Figures) -> None:
+        """Add another place's counts to these."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def value(self, metric: str) -> float | int | None:
+        """A count or a derived rate by name."""
+        return getattr(self, metric)  # type: ignore[no-any-return]
+
+
+# What the report shows, in order: (metric, Chinese heading, is a rate).
+METRICS: tuple[tuple[str, str, bool], ...] = (
+    ("petitions", "信访总量", False),
+    ("visit_batches", "来访批次", False),
+    ("visit_persons", "来访人次", False),
+    ("letters", "来信(件)", False),
+    ("phone_calls", "来电(件)", False),
+    ("online_messages", "网上信访(件)", False),
+    ("group_visits", "集体访(批)", False),
+    ("repeat_petitions", "重复信访(件)", False),
+    ("bypass_visits", "越级访(批)", False),
+    ("on_the_spot_rate", "当场化解率", True),
+    ("closed", "办结(件)", False),
+    ("on_time_rate", "按期办结率", True),
+    ("overdue", "超期(件)", False),
+    ("extended", "延期(件)", False),
+    ("satisfaction_rate", "满意率", True),
+    *((level, SATISFACTION_NAMES[level], False) for level in SATISFACTION_LEVELS),
+    ("grid_reports", "网格上报(件)", False),
+)
+
+
+@dataclass
+class PlaceFigures:
+    """One place's figures this month, the month before and the same month a year earlier."""
+
+    level: str
+    code: str
+    name: str
+    township: str | None
+    current: Figures = field(default_factory=Figures)
+    previous: Figures = field(default_factory=Figures)
+    year_ago: Figures = field(default_factory=Figures)
+
+    def change(self, metric: str, against: str) -> float | int | None:
+        """This month's value minus the previous month's ("previous") or last year's ("year_ago")."""
+        now, then = self.current.value(metric), getattr(self, against).value(metric)
+        if now is None or then is None:
+            return None
+        return now - then
+
+
+@dataclass
+class MonthlyReport:
+    """The 通报 of one month for the county or one township."""
+
+    month: str
+    scope: PlaceFigures
+    townships: list[PlaceFigures]
+    villages: list[PlaceFigures]
+    zero_petition_villages: list[PlaceFigures]
+    previous_month: str
+    year_ago_month: str
+    group_threshold: int
+
+    @property
+    def village_count(self) -> int:
+        """How many villages the scope holds."""
+        return len(self.villages)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A local calendar month as a half-open UTC range."""
+
+    label: str
+    start: datetime
+    end: datetime
+
+
+def month_period(month: str, zone: ZoneInfo) -> Period:
+    """The month "YYYY-MM" in the county's time zone, as [start, end) in UTC."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError:
+        raise ReportError(f"'{month}' is not a month written YYYY-MM (e.g. 2025-03)") from None
+    following = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
+    return Period(f"{year:04d}-{number:02d}", _local_midnight(first, zone), _local_midnight(following, zone))
+
+
+def shift_month(month: str, by: int) -> str:
+    """The month `by` months after "YYYY-MM" (before, when negative)."""
+    year, number = (int(part) for part in month.split("-"))
+    index = year * 12 + number - 1 + by
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def monthly_report(session: Session, month: str, *, township: str | None = None,
+                   zone: ZoneInfo | None = None, group_threshold: int = 5) -> MonthlyReport:
+    """Compute the report of `month` ("YYYY-MM") for the county, or for one township (code or name)."""
+    zone = zone or ZoneInfo("Asia/Shanghai")
+    town = _township(session, township) if township else None
+    periods = {"current": month_period(month, zone), "previous": month_period(shift_month(month, -1), zone),
+               "year_ago": month_period(shift_month(month, -12), zone)}
+    places = _places(session, town)
+    scope_place = places[town.code] if town is not None else places[""]
+    for slot, period in periods.items():
+        for (town_code, village_code), figures in _figures(session, period, town, group_threshold).items():
+            getattr(_owner(places, scope_place, town_code, village_code), slot).add(figures)
+    villages = [p for p in places.values() if p.level == "village"]
+    townships = [p for p in places.values() if p.level == "township" and p is not scope_place]
+    # Roll villages up into their townships, then townships into the county.
+    for child in (*villages, *townships):
+        parent = places.get(child.township or "") if child.level == "village" else scope_place
+        if parent is not None and parent is not child:
+            for slot in periods:
+                getattr(parent, slot).add(getattr(child, slot))
+    zero = [v for v in villages if v.current.petitions == 0]
+    return MonthlyReport(periods["current"].label, scope_place, townships,
+                         villages, zero, periods["previous"].label, periods["year_ago"].label, group_threshold)
+
+
+def monthly_figures(session: Session, month: str, *, zone: ZoneInfo | None = None,
+                    group_threshold: int = 5) -> dict[str, Any]:
+    """The month's county figures in JSON-friendly form, for the monthly-report diagram's scripts."""
+    report = monthly_report(session, month, zone=zone, group_threshold=group_threshold)
+    now = report.scope.current
+    return {
+        "month": report.month,
+        "petitions": now.petitions,
+        "visit_batches": now.visit_batches,
+        "visit_persons": now.visit_persons,
+        "items": {"visit": now.visit_batches, "letter": now.letters, "phone": now.phone_calls,
+                  "online": now.online_messages, "grid": now.grid_reports},
+        "county": figures_dict(now),
+        "previous_month": figures_dict(report.scope.previous),
+        "year_ago": figures_dict(report.scope.year_ago),
+        "townships": {p.code: {"name": p.name, "petitions": p.current.petitions,
+                               "visit_batches": p.current.visit_batches, "overdue": p.current.overdue}
+                      for p in report.townships},
+        "village_count": report.village_count,
+        "zero_petition_villages": [v.code for v in report.zero_petition_villages],
+        "zero_petition_count": len(report.zero_petition_villages),
+    }
+
+
+def figures_dict(figures: Figures) -> dict[str, Any]:
+    """Counts and rates of one place and month, keyed by metric name."""
+    values: dict[str, Any] = asdict(figures)
+    for metric, _title, is_rate in METRICS:
+        if is_rate or metric == "petitions":
+            values[metric] = figures.value(metric)
+    values["rated"] = figures.rated
+    return values
+
+
+def report_dict(report: MonthlyReport) -> dict[str, Any]:
+    """The whole report in JSON-friendly form (for --format json and the web page)."""
+
+    def place(p: PlaceFigures) -> dict[str, Any]:
+        return {"level": p.level, "code": p.code, "name": p.name, "township": p.township,
+                "current": figures_dict(p.current), "previous": figures_dict(p.previous),
+                "year_ago": figures_dict(p.year_ago)}
+
+    return {
+        "month": report.month, "previous_month": report.previous_month, "year_ago_month": report.year_ago_month,
+        "group_threshold": report.group_threshold,
+        "scope": place(report.scope),
+        "townships": [place(p) for p in report.townships],
+        "villages": [place(p) for p in report.villages],
+        "zero_petition_villages": [{"code": v.code, "name": v.name, "township": v.township}
+                                   for v in report.zero_petition_villages],
+    }
+
+
+# -- queries -----------------------------------------------------------------------------------------------------
+
+def _figures(session: Session, period: Period, town: OrgUnit | None,
+             threshold: int) -> dict[tuple[str | None, str | None], Figures]:
+    """Figures of one period by (township, village) code, from three aggregate queries."""
+    found: dict[tuple[str | None, str | None], Figures] = {}
+    for query in (_intake(period, threshold), _closed(period), _overdue(period)):
+        if town is not None:
+            query = query.where(CaseRecord.township == town.code)
+        for row in session.execute(query):
+            values = row._mapping
+            figures = found.setdefault((values["township"], values["village"]), Figures())
+            for key, value in values.items():
+                if key not in ("township", "village"):
+                    setattr(figures, key, getattr(figures, key) + int(value or 0))
+    return found
+
+
+def _count(condition: Any, amount: Any = 1) -> Any:
+    return func.sum(case((condition, amount), else_=0))
+
+
+def _intake(period: Period, threshold: int) -> Select[Any]:
+    r = CaseRecord
+    visit = r.channel == "visit"
+    bypass = and_(visit, r.process_id == COUNTY_ROUTE, r.repeat_of.is_(None),
+                  or_(r.category.is_(None), r.category.not_in(EXEMPT_FROM_BYPASS)))
+    return (select(r.township, r.village,
+                   _count(visit).label("visit_batches"),
+                   _count(visit, r.headcount).label("visit_persons"),
+                   _count(r.channel == "letter").label("letters"),
+                   _count(r.channel == "phone").label("phone_calls"),
+                   _count(r.channel == "online").label("online_messages"),
+                   _count(r.channel == "grid").label("grid_reports"),
+                   _count(and_(visit, r.headcount >= threshold)).label("group_visits"),
+                   _count(and_(r.channel.in_(PETITION_CHANNELS), r.repeat_of.is_not(None))).label("repeat_petitions"),
+                   _count(bypass).label("bypass_visits"),
+                   _count(and_(visit, r.on_the_spot)).label("on_the_spot"))
+            .where(r.registered_at >= period.start, r.registered_at < period.end,
+                   r.channel.in_(COUNTED_CHANNELS))
+            .group_by(r.township, r.village))
+
+
+def _closed(period: Period) -> Select[Any]:
+    r = CaseRecord
+    ratings = [_count(r.satisfaction.in_(SATISFACTION_ALIASES.get(level, (level,)))).label(level)
+               for level in SATISFACTION_LEVELS]
+    return (select(r.township, r.village, func.count().label("closed"),
+                   _count(r.overdue).label("closed_overdue"), _count(r.extended).label("extended"), *ratings)
+            .where(r.closed_at >= period.start, r.closed_at < period.end, r.channel.in_(COUNTED_CHANNELS))
+            .group_by(r.township, r.village))
+
+
+def _overdue(period: Period) -> Select[Any]:
+    r = CaseRecord
+    return (select(r.township, r.village, func.count().label("overdue"))
+            .where(r.overdue.is_(True), r.registered_at < period.end,
+                   or_(r.closed_at.is_(None), r.closed_at >= period.start), r.channel.in_(COUNTED_CHANNELS))
+            .group_by(r.township, r.village))
+
+
+# -- places ------------------------------------------------------------------------------------------------------
+
+def _places(session: Session, town: OrgUnit | None) -> dict[str, PlaceFigures]:
+    """The scope's places keyed by code: the county under "", its townships, its villages (code order)."""
+    places: dict[str, PlaceFigures] = {}
+    if town is None:
+        county = session.scalar(select(OrgUnit).where(OrgUnit.level == "county", OrgUnit.kind == "area",
+                                                      OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id).limit(1))
+        places[""] = PlaceFigures("county", county.code if county else "", county.name if county else "全县", None)
+        prefix = county.path if county else "/"
+    else:
+        places[town.code] = PlaceFigures("township", town.code, town.name, None)
+        prefix = town.path
+    rows = session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.path)
+                           .where(OrgUnit.kind == "area", OrgUnit.level.in_(("township", "village")),
+                                  OrgUnit.path.startswith(prefix, autoescape=True))
+                           .order_by(OrgUnit.path))
+    for code, name, level, path in rows:
+        if code in places:
+            continue
+        parts = path.strip("/").split("/")
+        parent = parts[-2] if level == "village" and len(parts) >= 2 else None
+        places[code] = PlaceFigures(level, code, name, parent)
+    return places
+
+
+def _owner(places: dict[str, PlaceFigures], scope: PlaceFigures, town_code: str | None,
+           village_code: str | None) -> PlaceFigures:
+    """Where a group of records counts: its village, else its township (village unknown), else the scope."""
+    for code, level in ((village_code, "village"), (town_code, "township")):
+        place = places.get(code or "")
+        if code and place is not None and place.level == level:
+            return place
+    return scope
+
+
+def _township(session: Session, name: str) -> OrgUnit:
+    try:
+        return find_unit(session, name, level="township")
+    except UnknownUnit as error:
+        raise ReportError(str(error)) from error
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def sorted_by_petitions(places: Iterable[PlaceFigures]) -> list[PlaceFigures]:
+    """Places with the most petitions first, then by code."""
+    return sorted(places, key=lambda p: (-p.current.petitions, p.code))

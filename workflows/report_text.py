@@ -1,0 +1,183 @@
+"""The monthly report as it is posted (通报, plain text for A4) and as CSV for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Sequence
+
+from workflows.report import METRICS, SATISFACTION_LEVELS, SATISFACTION_NAMES, MonthlyReport, PlaceFigures
+
+LEVEL_NAMES = {"county": "县", "township": "乡镇", "village": "村（社区）"}
+# Columns of the township and village tables: (metric, heading).
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("petitions", "信访总量"), ("visit_batches", "来访批次"), ("visit_persons", "来访人次"),
+    ("letters", "来信"), ("phone_calls", "来电"), ("online_messages", "网上"), ("group_visits", "集体访"),
+    ("repeat_petitions", "重复访"), ("bypass_visits", "越级访"), ("on_the_spot_rate", "当场化解率"),
+    ("on_time_rate", "按期办结率"), ("overdue", "超期"), ("extended", "延期"),
+)
+RATES = {metric for metric, _title, is_rate in METRICS if is_rate}
+NOTES = (
+    "信访总量＝来访批次＋来信＋来电＋网上信访件数；网格员下访发现的问题另计为网格上报，不计入信访总量。",
+    "集体访：来访人数达到{threshold}人及以上；重复信访：与此前已登记事项关联的同一人同一诉求。",
+    "越级访：未经乡镇接访、直接到县信访局登记且无前次登记的来访（检举控告依法由县级受理，不计入）。",
+    "当场化解率＝当场答复或当场协调化解的来访批次÷来访批次；按期办结率＝本月办结中未超期件数÷本月办结件数。",
+    "超期：本月在办或本月办结事项中已标记超期的件数；延期：本月办结事项中经批准延期的件数。",
+    "零信访村（社区）：本月无来访、来信、来电、网上信访登记的村（社区），列入一月一兑现奖励名单。",
+)
+
+
+def report_text(report: MonthlyReport) -> str:
+    """The 通报 with Chinese headings, laid out for printing."""
+    year, month = report.month.split("-")
+    scope = report.scope
+    title = f"{scope.name}信访工作情况通报"
+    lines = [_center(title), _center(f"（{int(year)}年{int(month)}月）"), ""]
+    lines += ["一、总体情况", _summary_sentence(report), ""]
+    overview = [["指标", "本月", f"上月({report.previous_month})", "环比",
+                 f"去年同月({report.year_ago_month})", "同比"]]
+    for metric, title_text, _is_rate in METRICS:
+        overview.append([title_text, _value(scope, "current", metric), _value(scope, "previous", metric),
+                         _change(scope, metric, "previous"), _value(scope, "year_ago", metric),
+                         _change(scope, metric, "year_ago")])
+    lines += _table(overview) + [""]
+    section = 2
+    if report.townships:
+        lines += [f"{_number(section)}、各乡镇情况"]
+        lines += _table(_place_rows(report.townships, "乡镇")) + [""]
+        section += 1
+    active = [v for v in report.villages if v.current.petitions or v.previous.petitions]
+    active.sort(key=lambda v: (-v.current.petitions, v.code))
+    lines += [f"{_number(section)}、各村（社区）信访情况（本月或上月有信访的{len(active)}个）"]
+    lines += _table(_place_rows(active, "村（社区）", with_township=report), text_columns=2) + [""]
+    section += 1
+    zero = report.zero_petition_villages
+    share = _percent(_share(len(zero), report.village_count))
+    lines += [f"{_number(section)}、零信访村（社区）（一月一兑现奖励名单）",
+              f"本月{len(zero)}个村（社区）零信访，占{report.village_count}个的{share}。"]
+    lines += _zero_lines(report)
+    lines += ["", "说明："] + [f"{index}. {note.format(threshold=report.group_threshold)}"
+                              for index, note in enumerate(NOTES, 1)]
+    return "\n".join(lines) + "\n"
+
+
+def report_csv(report: MonthlyReport) -> str:
+    """One row per place (the scope, its townships, its villages), each figure with last month and last year."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["月份", "层级", "乡镇", "代码", "名称"]
+    for metric, title, _is_rate in METRICS:
+        unit = "(%)" if metric in RATES else ""
+        header += [f"{title}{unit}", f"{title}{unit}-上月", f"{title}{unit}-去年同月"]
+    writer.writerow(header)
+    names = {p.code: p.name for p in (report.scope, *report.townships)}
+    for place in (report.scope, *report.townships, *report.villages):
+        row: list[object] = [report.month, LEVEL_NAMES.get(place.level, place.level),
+                             names.get(place.township or "", "") if place.level == "village" else "",
+                             place.code, place.name]
+        for metric, _title, _is_rate in METRICS:
+            row += [_csv_value(getattr(place, slot).value(metric), metric)
+                    for slot in ("current", "previous", "year_ago")]
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def _summary_sentence(report: MonthlyReport) -> str:
+    now, scope = report.scope.current, report.scope
+    sentence = (f"本月共受理信访事项{now.petitions}件（批），环比{_signed(scope.change('petitions', 'previous'))}，"
+                f"同比{_signed(scope.change('petitions', 'year_ago'))}。其中来访{now.visit_batches}批"
+                f"{now.visit_persons}人次（集体访{now.group_visits}批、越级访{now.bypass_visits}批），"
+                f"来信{now.letters}件，来电{now.phone_calls}件，网上信访{now.online_messages}件；"
+                f"重复信访{now.repeat_petitions}件。当场化解率{_percent(now.on_the_spot_rate)}，"
+                f"办结{now.closed}件，按期办结率{_percent(now.on_time_rate)}，超期{now.overdue}件，延期{now.extended}件。"
+                f"群众评价{now.rated}件，满意率{_percent(now.satisfaction_rate)}（"
+                + "、".join(f"{SATISFACTION_NAMES[level]}{getattr(now, level)}" for level in SATISFACTION_LEVELS)
+                + f"）。网格员下访上报问题{now.grid_reports}件。")
+    return "    " + sentence
+
+
+def _place_rows(places: Sequence[PlaceFigures], heading: str,
+                with_township: MonthlyReport | None = None) -> list[list[str]]:
+    towns = {p.code: p.name for p in with_township.townships} if with_township else {}
+    if with_township is not None and with_township.scope.level == "township":
+        towns[with_township.scope.code] = with_township.scope.name
+    header = (["乡镇"] if with_township else []) + [heading] + [title for _m, title in TABLE_COLUMNS] + ["环比", "同比"]
+    rows = [header]
+    for place in places:
+        row = ([towns.get(place.township or "", place.township or "")] if with_township else []) + [place.name]
+        row += [_value(place, "current", metric) for metric, _title in TABLE_COLUMNS]
+        row += [_signed(place.change("petitions", "previous")), _signed(place.change("petitions", "year_ago"))]
+        rows.append(row)
+    return rows
+
+
+def _zero_lines(report: MonthlyReport) -> list[str]:
+    by_town: dict[str, list[str]] = {}
+    for village in report.zero_petition_villages:
+        by_town.setdefault(village.township or "", []).append(village.name)
+    names = {p.code: p.name for p in (report.scope, *report.townships)}
+    return [f"  {names.get(code, code)}（{len(villages)}个）：{'、'.join(villages)}"
+            for code, villages in by_town.items()]
+
+
+def _value(place: PlaceFigures, slot: str, metric: str) -> str:
+    value = getattr(place, slot).value(metric)
+    return _percent(value) if metric in RATES else str(value)
+
+
+def _change(place: PlaceFigures, metric: str, against: str) -> str:
+    delta = place.change(metric, against)
+    if delta is None:
+        return "—"
+    if metric in RATES:
+        return f"{delta * 100:+.1f}个百分点"
+    before = getattr(place, against).value(metric)
+    relative = f"（{delta / before:+.1%}）" if before else ""
+    return f"{delta:+d}{relative}"
+
+
+def _signed(delta: float | int | None) -> str:
+    return "—" if delta is None else f"{int(delta):+d}"
+
+
+def _percent(value: float | int | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _csv_value(value: float | int | None, metric: str) -> object:
+    if value is None:
+        return ""
+    return round(value * 100, 1) if metric in RATES else value
+
+
+def _number(n: int) -> str:
+    return "一二三四五六七八九十"[n - 1]
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    space = " " * (width - _width(text))
+    return space + text if right else text + space
+
+
+def _table(rows: list[list[str]], text_columns: int = 1) -> list[str]:
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for number, row in enumerate(rows):
+        cells = [_pad(cell, widths[i], right=i >= text_columns and number > 0) for i, cell in enumerate(row)]
+        out.append("  ".join(cells).rstrip())
+        if number == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def _center(text: str, width: int = 80) -> str:
+    return " " * max((width - _width(text)) // 2, 0) + text

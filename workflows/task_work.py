@@ -1,0 +1,189 @@
+"""Working on a task: read its form, suggest values, check a submission (schema and domain rules), complete it.
+
+The web pages and the JSON API both go through these functions, so every way in checks the same access rules
+(`workflows.access`) and the same rules of the domain before the engine runs the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import Engine, StepResult, TaskNotFound
+from engine.models import HumanTask, ProcessVersion
+from workflows import DomainError
+from workflows.access import Access, accused_units
+from workflows.cases import CaseRecord
+from workflows.forms import Form, FormDefinitionError, read_form, validate
+from workflows.org import are_related
+from workflows.org_models import OrgUnit
+from workflows.routing import RoutingError, choose_handling_unit
+from workflows.script_helpers import packaged_config
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+EMPTY_FORM = {"type": "object", "title": "确认完成", "properties": {}}
+
+
+class AccessDenied(DomainError):
+    """The person may not see or act on this task or case."""
+
+
+class SubmissionInvalid(DomainError):
+    """A submission breaks the form's schema or a rule of the domain; `errors` maps fields to messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+
+
+@dataclass
+class TaskContext:
+    """A task with what working on it needs: its case record, case data and form."""
+
+    task: HumanTask
+    case: CaseRecord | None
+    data: dict[str, Any]
+    form: Form
+    version: ProcessVersion
+
+
+def load_task(session: Session, engine: Engine, access: Access, task_id: str) -> TaskContext:
+    """Load a task the viewer may see, with its case and form; TaskNotFound or AccessDenied otherwise."""
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise TaskNotFound(f"no task {task_id}")
+    case = session.get(CaseRecord, task.instance_id)
+    if not access.may_see_task(task, case):
+        raise AccessDenied("此任务不属于您的职责范围")
+    instance = engine.instance(task.instance_id)
+    version = session.get(ProcessVersion, instance.process_version_id)
+    assert version is not None
+    return TaskContext(task, case, engine.case_data(task.instance_id) if task.status == "open" else {},
+                       task_form(session, engine, version, task), version)
+
+
+def task_form(session: Session, engine: Engine, version: ProcessVersion, task: HumanTask) -> Form:
+    """The task's form, read from the files deployed with the case's version (an empty form when it has none)."""
+    if not task.form:
+        return read_form(EMPTY_FORM, "form")
+    content = engine.specs.file(session, version, task.form)
+    if content is None:
+        raise FormDefinitionError(f"{task.form}: not deployed with {version.process_id} v{version.version}")
+    return read_form(content, task.form)
+
+
+def suggested_values(session: Session, context: TaskContext) -> dict[str, str]:
+    """Values to start the form with: schema defaults, and the routing rules' handling unit."""
+    values = context.form.defaults()
+    if context.form.field("handling_unit") is not None:
+        category = context.data.get("category") or (context.case.category if context.case else None)
+        township = context.data.get("township") or (context.case.township if context.case else None)
+        accused = context.data.get("accused_unit") or (context.case.accused_unit if context.case else None)
+        if isinstance(category, str) and isinstance(township, str):
+            try:
+                unit = choose_handling_unit(session, packaged_config().routing, category, township,
+                                            accused_unit=accused if _is_unit(session, accused) else None)
+                values["handling_unit"] = unit.code
+            except RoutingError:
+                pass
+    return values
+
+
+def check_submission(session: Session, context: TaskContext, values: dict[str, Any], now: datetime) -> dict[str, str]:
+    """Errors of a submission, field by field: the form's schema first, then the rules of the domain.
+
+    Rules: a handling unit must be a unit of the org (its code is stored) and, for a confidential case
+    (检举控告), neither the accused unit nor a unit above or below it (信访工作条例 Art. 30); a deadline date is
+    not in the past; a village lies in the township given.
+    """
+    errors = validate(context.form, values)
+    if "handling_unit" in values and "handling_unit" not in errors:
+        message = _check_handling_unit(session, context, values)
+        if message:
+            errors["handling_unit"] = message
+    deadline = context.form.field("deadline")
+    if deadline is not None and deadline.widget == "date" and isinstance(values.get("deadline"), str) \
+            and "deadline" not in errors:
+        today = now.astimezone(LOCAL).date()
+        if values["deadline"] < today.isoformat():
+            errors["deadline"] = f"办结期限不能早于今天（{today.isoformat()}）"
+    if isinstance(values.get("village"), str) and isinstance(values.get("township"), str) \
+            and "village" not in errors:
+        message = village_in_township(session, values["village"], values["township"])
+        if message:
+            errors["village"] = message
+    return errors
+
+
+def _check_handling_unit(session: Session, context: TaskContext, values: dict[str, Any]) -> str | None:
+    text = str(values["handling_unit"]).strip()
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == text)) or \
+        session.scalar(select(OrgUnit).where(OrgUnit.name == text).limit(1))
+    if unit is None:
+        return "没有找到该单位：请从列表中选择，或填写单位代码"
+    values["handling_unit"] = unit.code
+    case, data = context.case, context.data
+    confidential = bool(data.get("confidential")) or data.get("category") == "accusation" or \
+        (case is not None and case.confidential)
+    accused = data.get("accused_unit") or (case.accused_unit if case is not None else None)
+    if confidential and isinstance(accused, str) and accused.strip():
+        units, _ = accused_units(session, accused)
+        if any(are_related(unit, other) for other in units):
+            return "检举控告事项不得交被检举控告单位或其上下级单位承办，请另选承办单位"
+    return None
+
+
+def village_in_township(session: Session, village: str, township: str) -> str | None:
+    """A message when `village` is not a village of `township` (both unit codes), else None."""
+    town = session.scalar(select(OrgUnit).where(OrgUnit.code == township, OrgUnit.level == "township"))
+    place = session.scalar(select(OrgUnit).where(OrgUnit.code == village, OrgUnit.level == "village"))
+    if town is None:
+        return "没有这个乡镇"
+    if place is None or not place.path.startswith(town.path):
+        return f"该村（社区）不属于{town.name}"
+    return None
+
+
+def complete(session: Session, engine: Engine, access: Access, task_id: str, values: Mapping[str, Any],
+             now: datetime) -> StepResult:
+    """Complete a task the viewer may act on, after checking the submission; raises SubmissionInvalid."""
+    context = load_task(session, engine, access, task_id)
+    if not access.may_act_on_task(context.task, context.case):
+        raise AccessDenied(_why_not(context.task, access))
+    submitted = dict(values)
+    errors = check_submission(session, context, submitted, now)
+    if errors:
+        raise SubmissionInvalid(errors)
+    return engine.complete_task(task_id, submitted, access.viewer.username)
+
+
+def claim(session: Session, engine: Engine, access: Access, task_id: str) -> HumanTask:
+    """Claim a task the viewer may act on."""
+    context = load_task(session, engine, access, task_id)
+    if not access.may_act_on_task(context.task, context.case):
+        raise AccessDenied(_why_not(context.task, access))
+    return engine.claim(task_id, access.viewer.username)
+
+
+def release(session: Session, engine: Engine, access: Access, task_id: str) -> HumanTask:
+    """Give back a task the viewer claimed."""
+    load_task(session, engine, access, task_id)
+    return engine.release(task_id, access.viewer.username)
+
+
+def _why_not(task: HumanTask, access: Access) -> str:
+    if task.status != "open":
+        return "此任务已经办结或撤销"
+    if task.claimed_by not in (None, access.viewer.username):
+        return f"此任务已由 {task.claimed_by} 认领"
+    return "此任务不属于您的职责范围"
+
+
+def _is_unit(session: Session, code: Any) -> bool:
+    return isinstance(code, str) and session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)) is not None
