@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -35,14 +34,15 @@ from .errors import (
     UnknownInstance,
 )
 from .models import HumanTask, Incident, Instance, MessageWait, ProcessVersion
+from .projection import DONE_TASK, OPEN_TASK, project_message_waits, project_tasks
 from .sandbox import restricted_script_engine
+from .snapshot import Snapshot, next_timer
+from .snapshot import case_data as read_case_data
 from .specs import SpecStore
-from .state import ACTIVATED, OPEN, Bookkeeping, StateCodec, canonical_json, state_digest
+from .state import Bookkeeping, StateCodec, canonical_json, state_digest
 from .versions import diff_specs, rebase, unsafe_moves
 
 RUNNING, INCIDENT, COMPLETED = "running", "incident", "completed"
-OPEN_TASK, DONE_TASK, CANCELLED_TASK = "open", "completed", "cancelled"
-FORM_PROPERTY = "formJsonSchemaFilename"
 # SpiffWorkflow fires a timer only once the clock is strictly past its due time.
 TIMER_RESOLUTION = timedelta(microseconds=1)
 
@@ -223,8 +223,7 @@ class Engine:
             with business_time(now):
                 event = BpmnEvent(definition, body, definition.calculate_correlations(
                     self.script_engine, definition.correlation_properties, body))
-                failure = self._run(lambda ev=event, lw=loaded: (lw.workflow.send_event(ev),
-                                                                   lw.workflow.do_engine_steps()))
+                failure = self._run(functools.partial(_deliver, loaded.workflow, event))
             results.append(self._persist(loaded, now, actor, history.MESSAGE_RECEIVED,
                                          {"message": name, "payload": body, "correlation": keys},
                                          loaded.books.ref_of(waiting), failure))
@@ -322,7 +321,7 @@ class Engine:
 
     def case_data(self, instance_id: int) -> dict[str, Any]:
         """The current case data of an instance (deserializes its state)."""
-        return _case_data(self._load(instance_id).workflow)
+        return read_case_data(self._load(instance_id).workflow)
 
     def open_tasks(self, instance_id: int | None = None, lane: str | None = None) -> list[HumanTask]:
         """Open human tasks from the projection, oldest first."""
@@ -360,7 +359,7 @@ class Engine:
         spec, subprocess_specs = self.specs.parsed(self.session, instance.process_version_id)
         workflow, books = self.codec.load(instance.state, spec, subprocess_specs)
         workflow.script_engine = self.script_engine
-        return _Loaded(instance, workflow, books, _case_data(workflow))
+        return _Loaded(instance, workflow, books, read_case_data(workflow))
 
     @staticmethod
     def _still_waiting(loaded: _Loaded, task_id: str) -> bool:
@@ -398,7 +397,7 @@ class Engine:
         instance, workflow, books = loaded.instance, loaded.workflow, loaded.books
         snapshot = Snapshot.of(workflow)
         books.name_new_tasks(snapshot.activated)
-        after = _case_data(workflow, snapshot)
+        after = read_case_data(workflow, snapshot)
         changes = {k: [loaded.before.get(k), after.get(k)] for k in sorted(set(loaded.before) | set(after))
                    if loaded.before.get(k) != after.get(k)}
         digest = state_digest(workflow, books, snapshot.open)
@@ -419,10 +418,10 @@ class Engine:
             instance.completed_at = now
             result.events.append(history.record(self.session, instance, history.COMPLETED, actor, now, digest,
                                                 {"data": _jsonable(workflow.data or after)}))
-        self._project_tasks(instance, snapshot, books, now)
+        project_tasks(self.session, instance, snapshot, books, now, self.task_scope)
         waiting = workflow.waiting_events()
-        instance.next_timer_at = _next_timer(waiting)
-        self._project_message_waits(instance, waiting, books)
+        instance.next_timer_at = next_timer(waiting)
+        project_message_waits(self.session, instance, waiting, books)
         instance.updated_at = now
         instance.state = self.codec.dump(workflow, books)
         for observer in self.observers:
@@ -453,41 +452,6 @@ class Engine:
         self._flush()
         return incident
 
-    def _project_tasks(self, instance: Instance, snapshot: Snapshot, books: Bookkeeping, now: datetime) -> None:
-        """Keep the human-task table in step, using the ids the state remembers instead of a query."""
-        ready = {str(t.id): t for t in snapshot.ready_manual}
-        for task_id in books.projected:
-            if task_id not in ready:
-                row = self.session.get(HumanTask, task_id)
-                if row is not None and row.status == OPEN_TASK:
-                    row.status = CANCELLED_TASK
-        for task_id, task in ready.items():
-            if task_id in books.projected:
-                row = self.session.get(HumanTask, task_id)
-                if row is not None:
-                    row.due_at = _due_time(task)
-                continue
-            spec = task.task_spec
-            properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
-            self.session.add(HumanTask(
-                id=task_id, instance_id=instance.id, process_id=instance.process_id,
-                element_id=str(spec.bpmn_id), ref=books.ref_of(task) or str(spec.bpmn_id),
-                name=spec.bpmn_name, lane=spec.lane, form=properties.get(FORM_PROPERTY),
-                scope=self.task_scope(task.data), status=OPEN_TASK, due_at=_due_time(task), created_at=now))
-        books.projected = sorted(ready)
-
-    def _project_message_waits(self, instance: Instance, waiting: list[Any], books: Bookkeeping) -> None:
-        wanted = sorted({pending.name for pending in waiting if pending.event_type == "MessageEventDefinition"})
-        if wanted == books.messages:
-            return
-        for name in set(books.messages) - set(wanted):
-            row = self.session.get(MessageWait, (instance.id, name))
-            if row is not None:
-                self.session.delete(row)
-        for name in set(wanted) - set(books.messages):
-            self.session.add(MessageWait(instance_id=instance.id, message_name=name))
-        books.messages = wanted
-
     def _flush(self) -> None:
         try:
             self.session.flush()
@@ -500,79 +464,9 @@ class Engine:
             raise
 
 
-@dataclass
-class Snapshot:
-    """The tasks of a workflow sorted by what the engine needs of them, from one walk over the tree."""
-
-    activated: list[Task]
-    open: list[Task]
-    ready_manual: list[Task]
-    errored: list[Task]
-
-    @classmethod
-    def of(cls, workflow: BpmnWorkflow) -> Snapshot:
-        snapshot = cls([], [], [], [])
-        for task in workflow.get_tasks(state=ACTIVATED):
-            snapshot.activated.append(task)
-            if task.has_state(OPEN):
-                snapshot.open.append(task)
-            if task.has_state(TaskState.READY) and task.task_spec.manual:
-                snapshot.ready_manual.append(task)
-            if task.has_state(TaskState.ERROR):
-                snapshot.errored.append(task)
-        return snapshot
-
-
-def _case_data(workflow: BpmnWorkflow, snapshot: Snapshot | None = None) -> dict[str, Any]:
-    """The data a person would call the case's: the open work's (merged over parallel branches, in tree order),
-    else the last finished task's. A call activity's own data is older than its called process's, so it counts
-    only when nothing inside is open."""
-    open_tasks = snapshot.open if snapshot is not None else workflow.get_tasks(state=OPEN)
-    named = [t for t in open_tasks if getattr(t.task_spec, "bpmn_id", None) is not None]
-    inner = [t for t in named if not isinstance(t.task_spec, SubWorkflowTask)]
-    merged: dict[str, Any] = {}
-    for task in inner or named:
-        merged.update(task.data)
-    if merged or named:
-        return merged
-    if workflow.last_task is not None:
-        return dict(workflow.last_task.data)
-    return dict(workflow.data)
-
-
-def _due_time(task: Task) -> datetime | None:
-    """A task's due time is the latest timer attached to it as a boundary event (reminders come earlier)."""
-    parent = task.parent
-    due: datetime | None = None
-    for sibling in parent.children if parent is not None else []:
-        definition = getattr(sibling.task_spec, "event_definition", None)
-        value = sibling.internal_data.get("event_value") if sibling is not task else None
-        if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
-            moment = _parse_moment(value)
-            if moment is not None and (due is None or moment > due):
-                due = moment
-    return due
-
-
-def _next_timer(waiting: list[Any]) -> datetime | None:
-    moments = []
-    for pending in waiting:
-        if "Timer" in pending.event_type or "TimeDate" in pending.event_type or "Cycle" in pending.event_type:
-            value = pending.value
-            if isinstance(value, dict):
-                value = value.get("next")
-            if isinstance(value, str):
-                moment = _parse_moment(value)
-                if moment is not None:
-                    moments.append(moment)
-    return min(moments) if moments else None
-
-
-def _parse_moment(value: str) -> datetime | None:
-    try:
-        return TimerEventDefinition.get_datetime(value).astimezone(UTC)
-    except ValueError:
-        return None
+def _deliver(workflow: BpmnWorkflow, event: BpmnEvent) -> None:
+    workflow.send_event(event)
+    workflow.do_engine_steps()
 
 
 def _json_object(value: Any, what: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import CodeType
 from typing import Any
 
@@ -103,7 +103,7 @@ def _compile(source: str, mode: str) -> CodeType:
 _UNDERSCORE = re.compile(r'"([^"]+)" is an invalid (?:attribute|variable) name because it starts with "_"')
 
 
-def _first_error(errors: tuple[str, ...] | list[str]) -> tuple[int, str]:
+def _first_error(errors: Sequence[str]) -> tuple[int, str]:
     for text in errors:
         match = _LINE.search(text)
         if match:

@@ -1,0 +1,55 @@
+"""Tables kept in step with each case so that lists never deserialize workflow state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .models import HumanTask, Instance, MessageWait
+from .snapshot import Snapshot, due_time
+from .state import Bookkeeping
+
+OPEN_TASK, DONE_TASK, CANCELLED_TASK = "open", "completed", "cancelled"
+FORM_PROPERTY = "formJsonSchemaFilename"
+
+
+def project_tasks(session: Session, instance: Instance, snapshot: Snapshot, books: Bookkeeping, now: datetime,
+                  task_scope: Callable[[dict[str, Any]], str | None]) -> None:
+    """Keep the human-task table in step, using the ids the state remembers instead of a query."""
+    ready = {str(t.id): t for t in snapshot.ready_manual}
+    for task_id in books.projected:
+        if task_id not in ready:
+            row = session.get(HumanTask, task_id)
+            if row is not None and row.status == OPEN_TASK:
+                row.status = CANCELLED_TASK
+    for task_id, task in ready.items():
+        if task_id in books.projected:
+            row = session.get(HumanTask, task_id)
+            if row is not None:
+                row.due_at = due_time(task)
+            continue
+        spec = task.task_spec
+        properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
+        session.add(HumanTask(
+            id=task_id, instance_id=instance.id, process_id=instance.process_id,
+            element_id=str(spec.bpmn_id), ref=books.ref_of(task) or str(spec.bpmn_id),
+            name=spec.bpmn_name, lane=spec.lane, form=properties.get(FORM_PROPERTY),
+            scope=task_scope(task.data), status=OPEN_TASK, due_at=due_time(task), created_at=now))
+    books.projected = sorted(ready)
+
+
+def project_message_waits(session: Session, instance: Instance, waiting: list[Any], books: Bookkeeping) -> None:
+    """Keep the message_wait rows in step with the messages the case waits for."""
+    wanted = sorted({pending.name for pending in waiting if pending.event_type == "MessageEventDefinition"})
+    if wanted == books.messages:
+        return
+    for name in set(books.messages) - set(wanted):
+        row = session.get(MessageWait, (instance.id, name))
+        if row is not None:
+            session.delete(row)
+    for name in set(wanted) - set(books.messages):
+        session.add(MessageWait(instance_id=instance.id, message_name=name))
+    books.messages = wanted
