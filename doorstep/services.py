@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import Clock, Engine, SimulatedClock, SpecStore, SystemClock
+from engine import Clock, Engine, SimulatedClock, SpecStore, StepResult, SystemClock
 from workflows.cases import CaseProjector
 from workflows.roles import BY_LANE
 from workflows.script_helpers import packaged_config, script_helpers
@@ -56,6 +59,31 @@ class Services:
         projector = CaseProjector(session, self.settings.secret_key, packaged_config().deadlines)
         return Engine(session, clock or self.clock(session), self.specs, helpers=script_helpers(session),
                       task_scope=task_scope, observers=(projector,))
+
+    def fire_due_timers(self) -> list[StepResult]:
+        """Fire every timer due now, one transaction per case, so one conflict never undoes another's timers."""
+        fired = []
+        while True:
+            with self.unit_of_work() as session:
+                result = self.engine(session).fire_next_due()
+            if result is None:
+                return fired
+            fired.append(result)
+
+    def run_timer_thread(self, interval: float) -> threading.Thread:
+        """Fire due timers every `interval` seconds in a daemon thread (the embedded, one-process deployment)."""
+
+        def loop() -> None:
+            while True:
+                try:
+                    self.fire_due_timers()
+                except Exception:  # noqa: BLE001 - a failed round is logged and retried next round
+                    logging.getLogger("doorstep.timers").exception("firing due timers failed")
+                time.sleep(interval)
+
+        thread = threading.Thread(target=loop, name="doorstep-timers", daemon=True)
+        thread.start()
+        return thread
 
     def lanes(self) -> set[str]:
         """Lane names the diagrams may use: the roles of the domain."""

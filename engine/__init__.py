@@ -17,13 +17,14 @@ from .errors import (
     UnknownProcess,
     ValidationFailed,
 )
-from .runtime import COMPLETED, INCIDENT, RUNNING, Engine, StepResult
+from .runtime import COMPLETED, INCIDENT, RUNNING, Engine, Progress, StepResult
 from .specs import DeployedVersion, SpecStore, read_bundle
 from .validation import validate_bundle
 
 __all__ = [
     "COMPLETED", "INCIDENT", "RUNNING", "Clock", "ClockError", "Conflict", "DeployedVersion", "Engine",
-    "EngineError", "FixedClock", "InvalidTaskData", "MigrationRefused", "NoMessageWaiting", "Problem", "ScriptRefused",
+    "EngineError", "FixedClock", "InvalidTaskData", "MigrationRefused", "NoMessageWaiting", "Problem",
+    "Progress", "ScriptRefused",
     "SimulatedClock", "SpecStore", "StepResult", "SystemClock", "TaskNotFound", "TaskNotReady",
     "UnknownIncident", "UnknownInstance", "UnknownProcess", "ValidationFailed", "business_time",
     "read_bundle", "validate_bundle",

@@ -49,9 +49,14 @@ def open_database(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
     db = create_engine(url, **kwargs)
+    configure_connections(db)
+    return db
+
+
+def configure_connections(db: Engine) -> None:
+    """Give every new SQLite connection foreign keys, WAL and relaxed syncing (PostgreSQL needs nothing)."""
     if db.dialect.name == "sqlite":
         event.listen(db, "connect", _configure_sqlite)
-    return db
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -39,7 +39,7 @@ from .sandbox import restricted_script_engine
 from .snapshot import Snapshot, next_timer
 from .snapshot import case_data as read_case_data
 from .specs import SpecStore
-from .state import Bookkeeping, StateCodec, canonical_json, state_digest
+from .state import OPEN, Bookkeeping, StateCodec, canonical_json, element_key, state_digest
 from .versions import diff_specs, rebase, unsafe_moves
 
 RUNNING, INCIDENT, COMPLETED = "running", "incident", "completed"
@@ -59,6 +59,15 @@ class StepResult:
 
 
 Observer = Callable[["StepResult"], None]
+
+
+@dataclass
+class Progress:
+    """Where a case stands: how often each element ran, which are open (and in what state), flows taken."""
+
+    counts: dict[str, int]
+    open: dict[str, list[str]]  # element → states of its open tasks ("ready", "waiting", "error"...)
+    flows: list[str]  # "process:source->target"
 
 
 @dataclass
@@ -334,11 +343,21 @@ class Engine:
 
     def element_counts(self, instance_id: int) -> dict[str, int]:
         """How many times each element ran (or is running) in an instance."""
-        return dict(self._load(instance_id).books.counts)
+        return self.progress(instance_id).counts
 
     def taken_flows(self, instance_id: int) -> list[str]:
         """Every sequence flow an instance has taken, as "process:source->target"."""
-        return list(self._load(instance_id).books.flows)
+        return self.progress(instance_id).flows
+
+    def progress(self, instance_id: int) -> Progress:
+        """Where a case stands on its diagram: run counts, open elements with their states, flows taken."""
+        loaded = self._load(instance_id)
+        open_elements: dict[str, list[str]] = {}
+        for task in loaded.workflow.get_tasks(state=OPEN):
+            key = element_key(task)
+            if key is not None:
+                open_elements.setdefault(key, []).append(TaskState.get_name(task.state).lower())
+        return Progress(dict(loaded.books.counts), open_elements, list(loaded.books.flows))
 
     # -- internals --------------------------------------------------------------------------------------------
     def _task_row(self, task_id: str) -> HumanTask:

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from doorstep.config import PROJECT_DIR, Settings
+from doorstep.database import session_factory
 from doorstep.services import Services
+from engine.db import configure_connections
 
 from . import security
 from .errors import register_errorhandlers
-from .extensions import db
+from .extensions import db, services
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -25,20 +27,33 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     settings = settings or Settings.from_environment()
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, DOORSTEP_SETTINGS=settings,
+                      SQLALCHEMY_DATABASE_URI=settings.database_url,
+                      SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
                       NODE_MODULES=Path(PROJECT_DIR) / "node_modules",
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.config.update(overrides or {})
-    register_extensions(app, services or Services.from_settings(settings))
+    register_extensions(app, settings, services)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     return app
 
 
-def register_extensions(app: Flask, services: Services) -> None:
-    """Bind the unbound extensions and the Doorstep services to this app."""
-    db.init_app(app, services)
+def register_extensions(app: Flask, settings: Settings, given: Services | None) -> None:
+    """Bind Flask-SQLAlchemy, then build the Doorstep services on its engine (reusing a given spec cache)."""
+    db.init_app(app)
+    with app.app_context():
+        configure_connections(db.engine)
+        built = Services(settings, db.engine, session_factory(db.engine))
+    if given is not None:
+        built.specs = given.specs
+    app.extensions["doorstep"] = built
     security.init_app(app)
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """SQLite waits for a busy file instead of failing at once; other databases need nothing here."""
+    return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
 
 
 def register_blueprints(app: Flask) -> None:
@@ -68,4 +83,4 @@ def register_template_helpers(app: Flask) -> None:
 
         viewer = security.current_viewer()
         seat = desk_seat(security.current_access()) if viewer is not None else None
-        return {"viewer": viewer, "desk": seat, "business_now": db.services.now(db.session)}
+        return {"viewer": viewer, "desk": seat, "business_now": services().now(db.session)}

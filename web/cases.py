@@ -14,7 +14,7 @@ from workflows.inbox import process_names
 from workflows.script_helpers import packaged_config
 from workflows.task_work import AccessDenied
 
-from .extensions import db
+from .extensions import db, services, workflow_engine
 from .security import current_access, login_required
 
 bp = Blueprint("cases", __name__)
@@ -44,7 +44,7 @@ def reveal(case_id: int) -> Response:
     case = _visible_case(case_id)
     if not current_access().may_reveal(case):
         raise AccessDenied("您的岗位无权查看完整的身份证号和电话")
-    record_reveal(db.engine(), case, current_access().viewer.username)
+    record_reveal(workflow_engine(), case, current_access().viewer.username)
     db.session.commit()
     response = Response(_case_page(case, revealed=True), mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
@@ -56,7 +56,7 @@ def reveal(case_id: int) -> Response:
 def diagram(case_id: int, process_id: str) -> Response:
     """The BPMN XML of the case's process (or of a process it called), as deployed with its version."""
     case = _visible_case(case_id)
-    engine = db.engine()
+    engine = workflow_engine()
     content = diagram_xml(db.session, engine, engine.instance(case.instance_id), process_id)
     if content is None:
         abort(404)
@@ -73,8 +73,8 @@ def _visible_case(case_id: int) -> CaseRecord:
 
 
 def _case_page(case: CaseRecord, revealed: bool) -> str:
-    session, engine, access = db.session, db.engine(), current_access()
-    now = db.services.now(session)
+    session, engine, access = db.session, workflow_engine(), current_access()
+    now = services().now(session)
     instance = engine.instance(case.instance_id)
     tasks = engine.open_tasks(case.instance_id)
     incidents = session.scalars(select(Incident).where(Incident.instance_id == case.instance_id,

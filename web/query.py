@@ -13,7 +13,7 @@ from workflows.petitioner_query import (
     rate,
 )
 
-from .extensions import db
+from .extensions import db, services, workflow_engine
 
 bp = Blueprint("query", __name__)
 
@@ -29,7 +29,7 @@ def lookup() -> tuple[str, int]:
     """Look the code up; a wrong code counts against this address (10 per 15 minutes)."""
     session = db.session
     code = request.form.get("code", "")
-    now = db.services.now(session)
+    now = services().now(session)
     try:
         case = find_case(session, _client(), code, now)
     except TooManyAttempts as refused:
@@ -48,7 +48,7 @@ def rate_case() -> tuple[str, int]:
     """Give the satisfaction rating, once per case."""
     session = db.session
     code = request.form.get("code", "")
-    now = db.services.now(session)
+    now = services().now(session)
     try:
         case = find_case(session, _client(), code, now)
     except TooManyAttempts as refused:
@@ -58,7 +58,7 @@ def rate_case() -> tuple[str, int]:
         session.commit()
         return _page(None, code, str(wrong)), 404
     try:
-        rate(session, db.engine(), case, request.form.get("satisfaction", ""), request.form.get("comment", ""))
+        rate(session, workflow_engine(), case, request.form.get("satisfaction", ""), request.form.get("comment", ""))
     except QueryError as refused:
         session.rollback()
         return _page(public_view(session, case, now), code, str(refused)), 409

@@ -20,7 +20,7 @@ from workflows.reception_desk import (
 from workflows.script_helpers import packaged_config
 from workflows.task_work import SubmissionInvalid
 
-from .extensions import db
+from .extensions import db, services, workflow_engine
 from .security import current_access, login_required
 
 bp = Blueprint("reception", __name__)
@@ -39,16 +39,16 @@ def desk() -> str:
 @login_required
 def register() -> str | Response | tuple[str, int]:
     """Register a visit: start a reception case and complete 登记来访 in one transaction."""
-    session, engine = db.session, db.engine()
+    session, engine = db.session, workflow_engine()
     try:
-        result = register_visit(session, engine, current_access(), request.form, db.services.now(session))
+        result = register_visit(session, engine, current_access(), request.form, services().now(session))
     except SubmissionInvalid as invalid:
         session.rollback()
         typed = request.form.to_dict()
         rows = sum(1 for i in range(MAX_ROWS) if any(typed.get(f"p-{i}-{k}") for k in ("petitioner_name",
                                                                                        "id_number", "phone")))
         return _desk_page(typed, invalid.errors, max(rows, 1)), 422
-    following = [t.name for t in engine.open_tasks(result.instance.id)]
+    following = [t.name or t.element_id for t in engine.open_tasks(result.instance.id)]
     record = session.get(CaseRecord, result.instance.id)
     session.commit()
     number = record.case_number if record else f"#{result.instance.id}"
@@ -59,8 +59,8 @@ def register() -> str | Response | tuple[str, int]:
 
 
 def _desk_page(typed: dict[str, Any], errors: dict[str, str], rows: int) -> str:
-    session, engine, access = db.session, db.engine(), current_access()
-    now = db.services.now(session)
+    session, engine, access = db.session, workflow_engine(), current_access()
+    now = services().now(session)
     seat = desk_seat(access)
     if seat is None:
         return render_template("reception.html", seat=None)

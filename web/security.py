@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from workflows.access import Access, Viewer, load_viewer
 
-from .extensions import db
+from .extensions import db, services
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -72,7 +72,7 @@ def current_viewer() -> Viewer | None:
         username = session.get(USER_KEY)
         viewer = None
         if isinstance(username, str):
-            today = db.services.now(db.session).astimezone(LOCAL).date()
+            today = services().now(db.session).astimezone(LOCAL).date()
             viewer = load_viewer(db.session, username, today)
         g.viewer = viewer
     return cast(Viewer | None, g.viewer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -9,7 +10,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from engine import Conflict, TaskNotReady
-from workflows.case_diagram import diagrams
+from engine.models import HumanTask
+from workflows.case_diagram import DiagramView, diagrams
 from workflows.case_view import deadline_rows, holders_now, summarize
 from workflows.forms import parse_form
 from workflows.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS, InboxFilter
@@ -27,7 +29,7 @@ from workflows.task_work import (
     suggested_values,
 )
 
-from .extensions import db
+from .extensions import db, services, workflow_engine
 from .security import current_access, login_required, redirect_next
 
 bp = Blueprint("tasks", __name__)
@@ -38,7 +40,7 @@ bp = Blueprint("tasks", __name__)
 def inbox_page() -> str:
     """The open tasks this person may act on, filtered and sorted as asked."""
     wanted = InboxFilter.from_args(request.args)
-    box = build_inbox(current_access(), db.services.now(db.session), wanted)
+    box = build_inbox(current_access(), services().now(db.session), wanted)
     return render_template("inbox.html", box=box, wanted=wanted, due_choices=DUE_CHOICES,
                            claim_choices=CLAIM_CHOICES, sorts=SORTS, link=_filter_link(wanted))
 
@@ -58,7 +60,7 @@ def _filter_link(wanted: InboxFilter) -> Any:
 @login_required
 def show(task_id: str) -> str | Response:
     """A task's page: its form beside the case summary, deadlines and diagram."""
-    context = load_task(db.session, db.engine(), current_access(), task_id)
+    context = load_task(db.session, workflow_engine(), current_access(), task_id)
     if context.task.status != "open":
         flash(f"任务「{context.task.name}」已经办结或撤销", "info")
         return redirect(url_for("cases.show", case_id=context.task.instance_id))
@@ -69,8 +71,8 @@ def show(task_id: str) -> str | Response:
 @login_required
 def submit(task_id: str) -> str | Response | tuple[str, int]:
     """Check the submitted form; complete the task or show the form again with the messages on the fields."""
-    session, engine, access = db.session, db.engine(), current_access()
-    now = db.services.now(session)
+    session, engine, access = db.session, workflow_engine(), current_access()
+    now = services().now(session)
     context = load_task(session, engine, access, task_id)
     if context.task.status != "open":
         flash(f"任务「{context.task.name}」已经办结或撤销，未重复提交", "info")
@@ -105,7 +107,7 @@ def submit(task_id: str) -> str | Response | tuple[str, int]:
 def claim_task(task_id: str) -> Response:
     """Take a task, so that nobody else works on it at the same time."""
     try:
-        task = claim(db.session, db.engine(), current_access(), task_id)
+        task = claim(db.session, workflow_engine(), current_access(), task_id)
     except TaskNotReady:
         db.session.rollback()
         flash("该任务已被他人认领", "error")
@@ -120,7 +122,7 @@ def claim_task(task_id: str) -> Response:
 def release_task(task_id: str) -> Response:
     """Give a claimed task back to everyone who may act on it."""
     try:
-        task = release(db.session, db.engine(), current_access(), task_id)
+        task = release(db.session, workflow_engine(), current_access(), task_id)
     except TaskNotReady:
         db.session.rollback()
         flash("您没有认领该任务", "error")
@@ -131,11 +133,11 @@ def release_task(task_id: str) -> Response:
 
 
 def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, str]) -> str:
-    session, engine, access = db.session, db.engine(), current_access()
-    now = db.services.now(session)
+    session, engine, access = db.session, workflow_engine(), current_access()
+    now = services().now(session)
     instance = engine.instance(context.task.instance_id)
     open_tasks = engine.open_tasks(instance.id)
-    offices = []
+    offices: Sequence[Any] = []
     if context.form.field("handling_unit") is not None:
         offices = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.kind == "office")
                                   .order_by(OrgUnit.code).limit(500)).all()
@@ -145,4 +147,11 @@ def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, s
         summary=summarize(session, context.case, revealed=False) if context.case else None,
         deadlines=deadline_rows(context.case, open_tasks, now) if context.case else [],
         holders=holders_now(session, context.case, open_tasks, now) if context.case else [],
-        diagrams=diagrams(session, engine, instance, now), offices=offices, instance=instance)
+        diagrams=_task_first(diagrams(session, engine, instance, now), context.task), offices=offices,
+        instance=instance)
+
+
+def _task_first(views: list[DiagramView], task: HumanTask) -> list[DiagramView]:
+    """The diagrams with the one the task is drawn in first (a called process's task: that process)."""
+    process = task.ref.split("#")[0].rpartition("/")[0] or None
+    return sorted(views, key=lambda view: view.process_id != process) if process else views

@@ -91,8 +91,9 @@ class Viewer:
 
     @property
     def lanes(self) -> set[str]:
-        """Every lane this person may work in somewhere (positions and today's duty)."""
-        return {seat.lane for seat in self.seats} | {duty.lane for duty in self.duty}
+        """Every lane name (aliases too) this person may work in somewhere: positions and today's duty."""
+        roles = self.roles
+        return {name for name, role in BY_LANE.items() if role.code in roles} | {duty.lane for duty in self.duty}
 
     def has_role(self, *codes: str) -> bool:
         """Whether the person holds any of these roles."""

@@ -136,20 +136,20 @@ def ensure_demo_accounts(session: Session, day: date, now: datetime,
     if entry is None:
         raise AccountError(f"nobody is on duty on or after {day}: generate the rota before the demo accounts")
     town = entry.township
-    picks.append(("duty_secretary", entry.secretary, town.name, f"{entry.day} 在{town.name}接访室坐班"))
-    picks.append(("township_cadre", entry.cadre, town.name, f"{entry.day} 在{town.name}接访室值班"))
+    picks.append(("duty_secretary", entry.secretary, town.name, f" {entry.day} 在{town.name}接访室坐班"))
+    picks.append(("township_cadre", entry.cadre, town.name, f" {entry.day} 在{town.name}接访室值班"))
     rules = load_routing_rules()
     category = rules.category(DEMO_CATEGORY)
     try:
         leader = responsible_leader(session, rules, town.code, category.code)
-        picks.append(("responsible_leader", leader, town.name, f"督办{category.name}等事项"))
+        picks.append(("responsible_leader", leader, town.name, f" 督办{category.name}等事项"))
     except RoutingError:
         _add_first(session, picks, "responsible_leader", town)
     try:
         unit = choose_handling_unit(session, rules, category.code, town.code)
         handler = holders(session, "handling_unit", unit)
         if handler:
-            picks.append(("handling_unit", handler[0], unit.name, f"承办{category.name}事项"))
+            picks.append(("handling_unit", handler[0], unit.name, f" 承办{category.name}事项"))
     except RoutingError:
         pass
     if not any(role == "handling_unit" for role, *_ in picks):

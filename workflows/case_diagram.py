@@ -11,15 +11,16 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.models import DeploymentFile, HumanTask, Incident, Instance, ProcessVersion, StoredFile
-from engine.state import OPEN, element_key
+from workflows.cases import OVERDUE_MARK
 from workflows.inbox import process_names
 
 MARK_NAMES = {"completed": "已完成", "active": "进行中", "overdue": "超期", "errored": "故障"}
@@ -62,6 +63,7 @@ class DiagramView:
     file_name: str
     marks: dict[str, ElementMark]
     flows: list[tuple[str, str]]
+    called: bool = False  # a process the case's own process calls (a call activity's)
 
     def marks_json(self) -> str:
         """The marks and taken flows for the bpmn-js page script."""
@@ -71,18 +73,16 @@ class DiagramView:
 
 def diagrams(session: Session, engine: Engine, instance: Instance, now: datetime) -> list[DiagramView]:
     """The diagrams of a case with completed / active / overdue / errored marks and run counts per element."""
-    counts = engine.element_counts(instance.id)
+    progress = engine.progress(instance.id)
+    counts = progress.counts
     spec, subprocess_specs = engine.specs.parsed(session, instance.process_version_id)
-    workflow, _ = engine.codec.load(instance.state, spec, subprocess_specs)
-    open_states: dict[str, list[str]] = defaultdict(list)
-    for task in workflow.get_tasks(state=OPEN):
-        key = element_key(task)
-        if key is not None:
-            open_states[key].append("errored" if task.has_state(TaskState.ERROR) else "active")
+    open_states = {key: ["errored" if state == "error" else "active" for state in states]
+                   for key, states in progress.open.items()}
     late = _late_elements(session, instance.id, now)
     errored = {(i.task_ref or i.element_id or "").split("#")[0] for i in session.scalars(
         select(Incident).where(Incident.instance_id == instance.id, Incident.status == "open"))}
     names = element_names(engine, session, instance.process_version_id)
+    deadline_timers = _deadline_timers(spec, subprocess_specs)
     marks: dict[str, ElementMark] = {}
     for key in set(counts) | set(open_states):
         states = []
@@ -91,13 +91,13 @@ def diagrams(session: Session, engine: Engine, instance: Instance, now: datetime
             states.append("completed")
         if "active" in open_states.get(key, []):
             states.append("active")
-        if key in late or ("overdue" in key.rsplit("/", 1)[-1] and count > 0):
+        if key in late or (key in deadline_timers and "completed" in states):
             states.append("overdue")
         if key in errored or "errored" in open_states.get(key, []):
             states.append("errored")
         marks[key] = ElementMark(key, names.get(key, key), count, states)
     flows: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for flow in engine.taken_flows(instance.id):
+    for flow in progress.flows:
         process, _, edge = flow.partition(":")
         source, _, target = edge.partition("->")
         flows[process].append((source, target))
@@ -112,8 +112,20 @@ def diagrams(session: Session, engine: Engine, instance: Instance, now: datetime
         prefix = f"{process_id}/"
         views.append(DiagramView(process_id, process_titles.get(process_id, process_id), files.get(process_id, ""),
                                  {k[len(prefix):]: m for k, m in marks.items() if k.startswith(prefix)},
-                                 flows.get(process_id, [])))
+                                 flows.get(process_id, []), called=True))
     return views
+
+
+def _deadline_timers(spec: Any, subprocess_specs: dict[str, Any]) -> set[str]:
+    """Keys of the timer events that mark a case overdue when they fire (their id holds `OVERDUE_MARK`)."""
+    found = set()
+    for prefix, process in [("", spec), *[(f"{pid}/", sub) for pid, sub in subprocess_specs.items()]]:
+        for task_spec in process.task_specs.values():
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            definition = getattr(task_spec, "event_definition", None)
+            if bpmn_id and OVERDUE_MARK in bpmn_id and isinstance(definition, TimerEventDefinition):
+                found.add(f"{prefix}{bpmn_id}")
+    return found
 
 
 def _late_elements(session: Session, instance_id: int, now: datetime) -> set[str]:

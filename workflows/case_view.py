@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.models import Event, HumanTask, Instance, ProcessVersion
+from workflows.access import CADRE_LANE, HANDLING_LANE, LEADER_LANE, SECRETARY_LANE
 from workflows.case_diagram import deployed_files, element_names
 from workflows.cases import CaseRecord, mask_id_number, mask_phone
 from workflows.forms import FormDefinitionError, read_form
@@ -35,6 +36,7 @@ EVENT_NAMES = {"started": "立案", "task_completed": "完成任务", "task_clai
                "incident_resolved": "故障已排除", "incident_retried": "重试失败", "completed": "流程结束",
                REVEAL_EVENT: "查看完整个人信息", "satisfaction_rated": "信访人评价"}
 PERSONAL_KEYS = ("id_number", "phone")
+ACTOR_NAMES = {"timer": "系统（定时）", "system": "系统", "petitioner": "信访人"}
 Labels = dict[str, tuple[str, dict[str, str]]]  # field name → (title, choice value → label)
 PLACE_KEYS = ("township", "village", "grid", "handling_unit", "accused_unit")
 EXTRA_LABELS: Labels = {"petitioners": ("信访人", {})}
@@ -77,7 +79,7 @@ class CaseSummary:
 
 def summarize(session: Session, case: CaseRecord, revealed: bool) -> CaseSummary:
     """The case's details; personal data masked unless `revealed`."""
-    categories = packaged_config().routing.categories
+    categories = {code: category.name for code, category in packaged_config().routing.categories.items()}
     units = units_by_code(session, [c for c in (case.township, case.village, case.grid, case.handling_unit) if c])
     people = display_names(session, [case.leader] if case.leader else [])
     petitioners = []
@@ -89,7 +91,7 @@ def summarize(session: Session, case: CaseRecord, revealed: bool) -> CaseSummary
     return CaseSummary(
         case=case, process_name=process_names(session).get(case.process_id, case.process_id),
         channel=CHANNELS.get(case.channel or "", case.channel or ""),
-        category=categories[case.category].name if case.category in categories else (case.category or ""),
+        category=categories.get(case.category or "", case.category or ""),
         places=[units[c].name if c in units else c for c in (case.township, case.village, case.grid) if c],
         petitioners=petitioners,
         handling_unit=units[case.handling_unit].name if case.handling_unit in units else (case.handling_unit or ""),
@@ -133,13 +135,13 @@ def holders_now(session: Session, case: CaseRecord, tasks: list[HumanTask], now:
     for task in tasks:
         if task.claimed_by:
             who = f"{names.get(task.claimed_by, task.claimed_by)}（已认领）"
-        elif task.lane == "坐班村支书" and entry is not None:
+        elif task.lane == SECRETARY_LANE and entry is not None:
             who = f"今日坐班：{entry.secretary.display_name}"
-        elif task.lane == "乡镇信访干部" and entry is not None:
+        elif task.lane == CADRE_LANE and entry is not None:
             who = f"今日值班：{entry.cadre.display_name}"
-        elif task.lane == "分管领导" and case.leader:
+        elif task.lane == LEADER_LANE and case.leader:
             who = names.get(case.leader, case.leader)
-        elif task.lane == "承办单位" and case.handling_unit:
+        elif task.lane == HANDLING_LANE and case.handling_unit:
             who = unit[case.handling_unit].name if case.handling_unit in unit else case.handling_unit
         else:
             who = f"{task.lane or ''}（待认领）"
@@ -225,8 +227,9 @@ def timeline(session: Session, engine: Engine, instance: Instance, case: CaseRec
         if event.type == "incident_raised":
             details = [("故障", str(event.data.get("message", "")))]
         label = EVENT_NAMES.get(event.type, event.type)
-        entries.append(TimelineEntry(event.seq, event.business_time, event.type, label,
-                                     people.get(event.actor, event.actor), names.get(element, element), details))
+        actor = people.get(event.actor) or ACTOR_NAMES.get(event.actor, event.actor)
+        entries.append(TimelineEntry(event.seq, event.business_time, event.type, label, actor,
+                                     names.get(element, element), details))
     return entries
 
 

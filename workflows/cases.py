@@ -12,7 +12,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine import StepResult
@@ -34,6 +34,7 @@ OVERDUE_MARK = "overdue"  # a timer whose element id contains this marks the cas
 REMEDY_FLAGS = {"solution": "solve_problem", "education": "educate", "assistance": "assist",
                 "legal_action": "handle_by_law"}
 ON_THE_SPOT = {"answer", "coordinate"}
+PETITIONER_KEYS = ("petitioner_name", "id_number", "phone")
 OPEN, CLOSED = "open", "closed"
 
 
@@ -44,6 +45,12 @@ class CaseRecord(Base):
     __table_args__ = (
         Index("ix_case_record_registered", "registered_at"),
         Index("ix_case_record_place", "township", "village"),
+        # The monthly report (workflows/report.py): cases closed in a month, and overdue cases on the books.
+        Index("ix_case_record_closed", "closed_at"),
+        Index("ix_case_record_township_registered", "township", "registered_at"),
+        Index("ix_case_record_township_closed", "township", "closed_at"),
+        Index("ix_case_record_overdue", "closed_at", "registered_at", sqlite_where=text("overdue = 1"),
+              postgresql_where=text("overdue = true")),  # partial: few cases are overdue
     )
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), primary_key=True)
@@ -142,9 +149,13 @@ class CaseProjector:
         earlier = data.get("repeat_of")
         if isinstance(earlier, int) and earlier != record.instance_id and self.session.get(CaseRecord, earlier):
             record.repeat_of = earlier  # a link to a case that does not exist is ignored, not an error
-        petitioner = {k: data[k] for k in ("petitioner_name", "id_number", "phone") if data.get(k)}
-        if petitioner and petitioner not in record.petitioners:
-            record.petitioners = [*record.petitioners, petitioner]
+        listed = data.get("petitioners")
+        if isinstance(listed, list) and all(isinstance(p, dict) for p in listed) and listed:
+            record.petitioners = listed  # a visit registered with several petitioners names them all
+        else:
+            petitioner = {k: data[k] for k in PETITIONER_KEYS if data.get(k)}
+            if petitioner and petitioner not in record.petitioners:
+                record.petitioners = [*record.petitioners, petitioner]
         if data.get("disposition") in ON_THE_SPOT and (data.get("disposition") == "answer" or data.get("resolved")):
             record.on_the_spot = True
         if data.get("extension_days") and data.get("extension_approved"):

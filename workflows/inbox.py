@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -124,7 +124,7 @@ def visible_open_tasks(access: Access, now: datetime) -> list[InboxItem]:
     return describe(access.session, visible, viewer.username, now)
 
 
-def describe(session: Session, rows: list[tuple[HumanTask, CaseRecord | None]], username: str,
+def describe(session: Session, rows: Sequence[tuple[HumanTask, CaseRecord | None]], username: str,
              now: datetime) -> list[InboxItem]:
     """Turn task rows into inbox items with names of processes, categories and places."""
     names = process_names(session)
@@ -143,7 +143,7 @@ def describe(session: Session, rows: list[tuple[HumanTask, CaseRecord | None]], 
         category = case.category if case else None
         items.append(InboxItem(
             task=task, case=case, process_name=names.get(task.process_id, task.process_id),
-            category_name=categories[category].name if category in categories else (category or ""),
+            category_name=categories[category].name if category and category in categories else (category or ""),
             township_code=township, place_name=" ".join(place_parts),
             overdue=due is not None and due < now,
             due_today=due is not None and due >= now and due.astimezone(LOCAL).date() == today,

@@ -138,7 +138,7 @@ def public_view(session: Session, case: CaseRecord, now: datetime) -> PublicCase
     return PublicCase(
         case_number=case.case_number, query_code=case.query_code,
         process_name=process_names(session).get(case.process_id, case.process_id),
-        category=categories[case.category].name if case.category in categories else "",
+        category=categories[case.category].name if case.category and case.category in categories else "",
         registered_at=case.registered_at, status="已办结" if closed else "办理中", stage=stage,
         deadlines=deadlines, outcome=OUTCOMES.get(case.outcome or "", ""),
         satisfaction=SATISFACTION.get(case.satisfaction or "", ""), closed_at=case.closed_at,

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import Engine, StepResult
 from engine.models import HumanTask
-from engine.runtime import FORM_PROPERTY
-from workflows.access import RECEPTION_PROCESS, SECRETARY_LANE, Access, DutySeat
+from workflows.access import CADRE_LANE, RECEPTION_LANES, RECEPTION_PROCESS, SECRETARY_LANE, Access, DutySeat
 from workflows.cases import CaseRecord
 from workflows.forms import Form, FormDefinitionError, parse_form, read_form
 from workflows.org import descendants, get_unit
@@ -28,6 +27,7 @@ from workflows.task_work import AccessDenied, SubmissionInvalid, check_submissio
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 REGISTER_TASK = "register_visit"
+FORM_PROPERTY = "formJsonSchemaFilename"  # the spiff-arena property naming a user task's form (bpmn/CONVENTIONS.md)
 PETITIONER_FIELDS = ("petitioner_name", "id_number", "phone")
 MAX_ROWS = 10
 
@@ -87,11 +87,7 @@ def register_visit(session: Session, engine: Engine, access: Access, posted: Map
     if errors:
         raise SubmissionInvalid(errors)
     values["petitioners"] = people
-    result = engine.complete_task(task.id, values, access.viewer.username)
-    record = session.get(CaseRecord, result.instance.id)
-    if record is not None:
-        record.petitioners = people
-    return result
+    return engine.complete_task(task.id, values, access.viewer.username)
 
 
 def register_form(session: Session, engine: Engine) -> Form:
@@ -133,7 +129,7 @@ def todays_visits(session: Session, access: Access, seat: DutySeat, now: datetim
     midnight = datetime.combine(today, time(0), LOCAL)
     waiting = select(HumanTask.instance_id).where(HumanTask.status == "open",
                                                   HumanTask.process_id == RECEPTION_PROCESS,
-                                                  HumanTask.lane.in_(("坐班村支书", "乡镇信访干部")))
+                                                  HumanTask.lane.in_(RECEPTION_LANES))
     cases = session.scalars(select(CaseRecord).where(
         CaseRecord.process_id == RECEPTION_PROCESS, CaseRecord.township == seat.township_code,
         or_(CaseRecord.registered_at >= midnight, CaseRecord.instance_id.in_(waiting)))
@@ -160,9 +156,9 @@ def _next_step(case: CaseRecord, tasks: list[HumanTask], entry: RotaEntry | None
     parts = []
     for task in tasks:
         who = ""
-        if entry is not None and task.lane == "坐班村支书":
+        if entry is not None and task.lane == SECRETARY_LANE:
             who = f"：{entry.secretary.display_name}"
-        elif entry is not None and task.lane == "乡镇信访干部":
+        elif entry is not None and task.lane == CADRE_LANE:
             who = f"：{entry.cadre.display_name}"
         elif task.claimed_by:
             who = f"：{task.claimed_by}"

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflows import DomainError
@@ -282,9 +282,9 @@ def report_dict(report: MonthlyReport) -> dict[str, Any]:
 
 def _figures(session: Session, period: Period, town: OrgUnit | None,
              threshold: int) -> dict[tuple[str | None, str | None], Figures]:
-    """Figures of one period by (township, village) code, from three aggregate queries."""
+    """Figures of one period by (township, village) code, from four aggregate queries."""
     found: dict[tuple[str | None, str | None], Figures] = {}
-    for query in (_intake(period, threshold), _closed(period), _overdue(period)):
+    for query in (_intake(period, threshold), _closed(period), *_overdue(period)):
         if town is not None:
             query = query.where(CaseRecord.township == town.code)
         for row in session.execute(query):
@@ -331,12 +331,13 @@ def _closed(period: Period) -> Select[Any]:
             .group_by(r.township, r.village))
 
 
-def _overdue(period: Period) -> Select[Any]:
+def _overdue(period: Period) -> tuple[Select[Any], Select[Any]]:
+    """Overdue cases closed in or after the month, and those still open (two ranges of a partial index)."""
     r = CaseRecord
-    return (select(r.township, r.village, func.count().label("overdue"))
-            .where(r.overdue.is_(True), r.registered_at < period.end,
-                   or_(r.closed_at.is_(None), r.closed_at >= period.start), r.channel.in_(COUNTED_CHANNELS))
+    base = (select(r.township, r.village, func.count().label("overdue"))
+            .where(r.overdue == true(), r.registered_at < period.end, r.channel.in_(COUNTED_CHANNELS))
             .group_by(r.township, r.village))
+    return base.where(r.closed_at >= period.start), base.where(r.closed_at.is_(None))
 
 
 # -- places ------------------------------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ CATEGORIES: dict[str, tuple[float, tuple[str, ...]]] = {  # share of claims, and
 OUTCOMES = (("explain", 0.62), ("support", 0.30), ("reject", 0.08))
 SATISFACTION = (("very_satisfied", 0.34), ("satisfied", 0.40), ("basic", 0.15), ("dissatisfied", 0.08),
                 ("very_dissatisfied", 0.03))
-HEADCOUNTS = ((1, 0.52), (2, 0.17), (3, 0.09), (4, 0.06), (5, 0.05), (6, 0.035), (7, 0.03), (8, 0.025),
-              (10, 0.02), (12, 0.015), (15, 0.01), (20, 0.005))  # mean ≈ 2.87 (955 / 333)
+HEADCOUNTS = ((1, 0.55), (2, 0.19), (3, 0.10), (4, 0.05), (5, 0.03), (6, 0.02), (8, 0.02), (10, 0.015),
+              (15, 0.01), (20, 0.009), (30, 0.007), (50, 0.004))  # mean ≈ 2.75 (2021: 955 / 333 = 2.87)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭罗郑梁谢宋唐许韩邓冯曹彭曾肖田董袁潘蒋蔡余杜叶程魏吕丁任沈姚向舒米"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建国红玉兰志文斌波辉春梅海燕琴云飞德顺福生贵"
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -299,7 +299,7 @@ class Staff:
 
     def handle_case(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         unit = self.unit(p)
-        return Act(self.within(task, now, late=0.12, usual_days=15), self.county.handler(unit),
+        return Act(self.within(task, now, late=0.08, usual_days=15), self.county.handler(unit),
                    {"handling_result": "已核实情况并办理", "outcome": self.pick(OUTCOMES)})
 
     def check_result(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
@@ -351,7 +351,7 @@ class Staff:
             return Act(self.within(task, now, late=0.0, usual_days=50), actor,
                        {"handling_action": "extend", "handling_note": "情况复杂，需进一步调查核实",
                         "extension_reason": "涉及多个部门，需现场勘验", "extension_days": self.rng.randint(15, 30)})
-        return Act(self.within(task, now, late=0.07, usual_days=40, late_days=(1, 20)), actor,
+        return Act(self.within(task, now, late=0.05, usual_days=40, late_days=(1, 20)), actor,
                    {"handling_action": "done", "handling_note": "已调查核实并形成处理意见"})
 
     def approve_extension(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
@@ -452,23 +452,23 @@ class Staff:
     def respond(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         unit = self.county.unit(p.category, p.township, _accused(p))
         p.extras["unit"] = unit
-        return Act(self.within(task, now, late=0.04, usual_days=1, late_days=(0.1, 1), online=True), self.bureau(),
+        return Act(self.within(task, now, late=0.015, usual_days=1, late_days=(0.1, 1), online=True), self.bureau(),
                    {"response": "您的留言已收到，正在转交办理", "category": p.category, "responsible_unit": unit})
 
     def claim_message(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         handling = "assign" if p.category == "accusation" or self.chance(0.12) else "answer"
         if handling == "assign":
             p.tier, p.channel = "county", "online"
-        return Act(self.within(task, now, late=0.04, usual_days=3, late_days=(0.2, 2), online=True),
+        return Act(self.within(task, now, late=0.015, usual_days=3, late_days=(0.2, 2), online=True),
                    self.county.handler(self.unit(p)), {"handling": handling, "claim_note": "本单位认领"})
 
     def answer(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        return Act(self.within(task, now, late=0.05, usual_days=5, late_days=(0.2, 3), online=True),
+        return Act(self.within(task, now, late=0.02, usual_days=5, late_days=(0.2, 3), online=True),
                    self.county.handler(self.unit(p)), {"answer": "已按政策解答", "policy_basis": "相关政策文件"})
 
     def feedback(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         level = self.pick(SATISFACTION)
-        return Act(self.within(task, now, late=0.04, usual_days=1, late_days=(0.1, 2), online=True),
+        return Act(self.within(task, now, late=0.015, usual_days=1, late_days=(0.1, 2), online=True),
                    self.county.handler(self.unit(p)),
                    {"feedback": "已将办理结果反馈留言人", "satisfaction": level,
                     "feedback_method": self.pick((("message_board", 0.5), ("wechat_group", 0.3), ("phone", 0.2)))})

@@ -195,6 +195,7 @@ class Simulator:
         self.packaged: set[int] = set()
         self.planned: set[str] = set()
         self.serial = 0
+        self.workdays: dict[int, int] = {}
         # The next timer of each case, as its instance row said after the last step: the engine is asked to
         # fire timers only when one can be due, which saves a query before most actions.
         self.timer_queue: list[tuple[datetime, int]] = []
@@ -299,15 +300,20 @@ class Simulator:
         day = self.calendar.local_day(now)
         season = SEASON[day.month - 1]
         workday = self.calendar.is_workday(day)
-        r = self.rates
+        r, workdays = self.rates, self._workdays(day.year)
         arrivals: list[tuple[str, float]] = [("online", r.online_messages / 365)]
         if workday:
-            arrivals += [("visit", r.visits / 250), ("letter", r.letters / 250), ("phone", r.phone_calls / 250),
-                         ("grid", r.grid_reports / 250)]
+            arrivals += [("visit", r.visits / workdays), ("letter", r.letters / workdays),
+                         ("phone", r.phone_calls / workdays), ("grid", r.grid_reports / workdays)]
         for channel, rate in arrivals:
             for _ in range(_poisson(self.rng, rate * season)):
                 self._plan(self._arrival_time(day, channel), "arrive", channel)
         self._plan(self.calendar.at(day + timedelta(days=1), time(0, 0)), "day", None)
+
+    def _workdays(self, year: int) -> int:
+        if year not in self.workdays:
+            self.workdays[year] = len(self.calendar.workdays(date(year, 1, 1), date(year, 12, 31)))
+        return self.workdays[year]
 
     def _arrival_time(self, day: date, channel: str) -> datetime:
         opens, hours = (7.0, 16.0) if channel == "online" else (8.5, 8.0)

@@ -48,7 +48,7 @@ def init(ctx: click.Context, demo: bool, start: str | None) -> None:
             lines.append(f"demo county (synthetic names): {load_demo_county(session, today)}")
             accounts = ensure_demo_accounts(session, today, svc.now(session))
         lines.append("demo accounts (log in at /login):")
-        lines += [f"  {a.username:<34} {a.role_name}（{a.place}）{' ' + a.note if a.note else ''}  password: {a.password}"
+        lines += [f"  {a.username:<28} password: {a.password}  {a.role_name}（{a.place}）{a.note}"
                   for a in accounts]
     emit(ctx, {"ok": True, "messages": lines,
                "demo_accounts": [a.__dict__ for a in accounts] if demo else []}, "\n".join(lines))
@@ -63,13 +63,7 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
     """Fire due timers on the real clock until stopped (Ctrl-C)."""
     svc = services(ctx)
     while True:
-        fired = 0
-        while True:  # one transaction per case, so one conflict never undoes another case's timers
-            with svc.unit_of_work() as session:
-                result = svc.engine(session).fire_next_due()
-            if result is None:
-                break
-            fired += 1
+        for result in svc.fire_due_timers():
             click.echo(f"{local(datetime.now(UTC))} case {result.instance.id}: "
                        f"fired {', '.join(result.events[0].data.get('timers') or []) or 'timer'}")
         if once:
@@ -83,13 +77,18 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
 @click.command()
 @click.option("--host", help="Address to listen on (default DOORSTEP_HOST or 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default DOORSTEP_PORT or 5000).")
+@click.option("--timers/--no-timers", default=True, show_default=True,
+              help="Also fire due timers in this process (turn off when `doorstep worker` runs elsewhere).")
+@click.option("--timer-interval", default=10.0, show_default=True, help="Seconds between looks for due timers.")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the web application."""
+def serve(ctx: click.Context, host: str | None, port: int | None, timers: bool, timer_interval: float) -> None:
+    """Run the web application (and, by default, fire due timers in the same process)."""
     from web import create_app
 
     settings = Settings.from_environment()
     app = create_app(settings=settings)
+    if timers:
+        app.extensions["doorstep"].run_timer_thread(timer_interval)
     address = f"http://{host or settings.host}:{port or settings.port}/"
     click.echo(f"Doorstep is running at {address}  (Ctrl-C to stop)")
     app.run(host=host or settings.host, port=port or settings.port, debug=False)

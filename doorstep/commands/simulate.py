@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from engine import SimulatedClock
@@ -26,7 +28,7 @@ def simulate_command(ctx: click.Context, months: int, seed: int, scale: float) -
                                   "`doorstep init --demo --simulated-clock START` to simulate")
         engine = svc.engine(session, SimulatedClock(session))
         with click.progressbar(length=simulated_days(session, months), label="simulating days",
-                               file=click.get_text_stream("stderr")) as bar:
+                               file=sys.stderr) as bar:
             summary = simulate(session, engine, months, seed, rates=Rates().scaled(scale),
                                commit=session.commit, progress=bar.update)
     emit(ctx, {**summary.outcome(), "wall_seconds": summary.wall_seconds,

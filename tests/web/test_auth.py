@@ -157,3 +157,15 @@ def test_the_home_page_sends_people_where_they_belong(client, browser):
     assert client.get("/").headers["Location"] == "/login"
     assert browser("t01.cadre").get("/").headers["Location"] == "/tasks"
     assert "工作人员登录" in text_of(client.get("/login"))
+
+
+def test_every_post_route_refuses_a_missing_token(browser, desk, app):
+    case_id = desk.visit()
+    task_id = desk.task(case_id, "hear_claim").id
+    cadre = browser("t01.cadre")
+    posts = [rule.rule for rule in app.url_map.iter_rules() if "POST" in (rule.methods or set())]
+    urls = {rule.replace("<task_id>", task_id).replace("<int:case_id>", str(case_id)) for rule in posts}
+    assert len(urls) >= 9
+    for url in sorted(urls):
+        assert cadre.post(url, {"disposition": "answer", "code": "X"}, csrf=False).status_code == 400, url
+    assert desk.open_elements(case_id) == ["hear_claim"]

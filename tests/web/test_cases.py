@@ -190,6 +190,7 @@ def test_marks_of_overdue_and_errored_elements(browser, services, desk):
     marks = _marks(services, late)
     assert "overdue" in marks["supervision/handle_case"]["states"]
     assert marks["supervision/overdue_timer"]["states"] == ["completed", "overdue"]
+    assert marks["supervision/report_overdue"]["states"] == ["active"]  # the bureau's task, not itself late
     page = browser("bureau1").get(f"/cases/{late}")
     assert "已超期" in page.text
     broken = desk.handed_over(category="no_such_category")  # the leader cannot be found: an incident

@@ -102,7 +102,7 @@ def test_the_cadre_answers_on_the_spot_from_the_desk_and_the_secretary_records_t
     assert f'action="/tasks/{hear.id}"' in page.text
     assert 'name="disposition" value="answer"' in page.text and 'value="hand_over"' in page.text
     response = cadre.post(f"/tasks/{hear.id}", {"disposition": "answer", "note": "政策明确，当场解释",
-                                                "next": "/reception#case-%d" % case_id})
+                                                "next": f"/reception#case-{case_id}"})
     assert response.status_code == 302 and response.headers["Location"] == f"/reception#case-{case_id}"
     assert desk.open_elements(case_id) == ["record_answer"]
     answer = desk.task(case_id, "record_answer")

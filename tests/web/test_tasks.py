@@ -25,8 +25,8 @@ def test_the_form_is_drawn_from_its_schema(browser, desk):
     assert '<option value="county-civil-affairs">县民政局</option>' in page.text
     # beside the form: the case summary, its deadlines and the diagram
     assert "案件概况" in text and "期限" in text and "流程图" in text
-    assert 'data-xml-url="/cases/%d/diagram/reception.bpmn"' % case_id in page.text
-    assert 'data-xml-url="/cases/%d/diagram/supervision.bpmn"' % case_id in page.text
+    assert f'data-xml-url="/cases/{case_id}/diagram/reception.bpmn"' in page.text
+    assert f'data-xml-url="/cases/{case_id}/diagram/supervision.bpmn"' in page.text
 
 
 def test_enums_booleans_and_textareas(browser, desk):

@@ -23,7 +23,8 @@ from workflows.simulation import Rates, SimulationError, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 in Xupu
-SMALL = Rates().scaled(0.08)  # about 15 online messages, 2 visits and 8 grid reports in a month
+# A small county month: about 12 online messages, 5 visits, 7 grid reports, 3 letters and calls.
+SMALL = Rates(visits=60, online_messages=150, grid_reports=90, letters=25, phone_calls=12)
 
 
 def prepare(session: Session) -> None:
