@@ -6,7 +6,7 @@ report of a month. PostgreSQL runs in its own database (`doorstep_bench`, create
 dropped afterwards) on the server of DOORSTEP_BENCH_PG_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/test); --no-postgres skips it.
 
-Run: python bench/report.py [--records 1000000] [--month 2025-06] [--no-postgres]
+Run: python bench/report.py [--records 1000000] [--month 2025-06] [--no-sqlite] [--no-postgres]
 """
 
 from __future__ import annotations
@@ -146,14 +146,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--month", default="2025-06")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        db = open_database(f"sqlite:///{Path(folder) / 'bench.db'}")
-        try:
-            run("SQLite", db, args.records, args.month)
-        finally:
-            db.dispose()
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            db = open_database(f"sqlite:///{Path(folder) / 'bench.db'}")
+            try:
+                run("SQLite", db, args.records, args.month)
+            finally:
+                db.dispose()
     if args.no_postgres:
         return
     url = postgres_database(os.environ.get("DOORSTEP_BENCH_PG_URL", DEFAULT_PG))

@@ -13,6 +13,7 @@ from .commands.clock import clock
 from .commands.report import report
 from .commands.setup import init, org, serve, worker
 from .commands.simulate import simulate_command
+from .commands.tokens import token
 
 
 @click.group()
@@ -25,7 +26,7 @@ def main(ctx: click.Context, as_json: bool) -> None:
     ctx.obj["services"] = None
 
 
-for command in (init, org, bpmn, case, task, clock, worker, serve, audit, simulate_command, report):
+for command in (init, org, bpmn, case, task, clock, worker, serve, audit, simulate_command, report, token):
     main.add_command(command)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +22,26 @@ class Settings:
 
     @classmethod
     def from_environment(cls) -> Settings:
-        """Read DOORSTEP_* variables; default to a SQLite file under ./instance."""
-        default_db = Path(os.environ.get("DOORSTEP_INSTANCE_DIR", PROJECT_DIR / "instance")) / "doorstep.db"
+        """Read DOORSTEP_* variables; default to a SQLite file and a generated secret key under ./instance."""
+        instance_dir = Path(os.environ.get("DOORSTEP_INSTANCE_DIR", PROJECT_DIR / "instance"))
         return cls(
-            database_url=os.environ.get("DOORSTEP_DATABASE_URL", f"sqlite:///{default_db}"),
+            database_url=os.environ.get("DOORSTEP_DATABASE_URL", f"sqlite:///{instance_dir / 'doorstep.db'}"),
             bpmn_dir=Path(os.environ.get("DOORSTEP_BPMN_DIR", PROJECT_DIR / "bpmn")),
-            secret_key=os.environ.get("DOORSTEP_SECRET_KEY", "dev-only-change-me"),
+            secret_key=os.environ.get("DOORSTEP_SECRET_KEY") or instance_secret(instance_dir),
             host=os.environ.get("DOORSTEP_HOST", "127.0.0.1"),
             port=int(os.environ.get("DOORSTEP_PORT", "5000")),
         )
+
+
+def instance_secret(instance_dir: Path) -> str:
+    """The deployment's own random secret (sessions, query codes), made once and kept in the instance folder.
+
+    A shared default key would make every deployment's query codes the same and guessable.
+    """
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -2,7 +2,7 @@
 
 import importlib
 
-MODEL_MODULES = ("engine.models", "workflows.org_models", "workflows.cases", "workflows.accounts",
+MODEL_MODULES = ("engine.models", "engine.drafts", "workflows.org_models", "workflows.cases", "workflows.accounts",
                  "workflows.petitioner_query")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from . import history
 from .clock import business_time
 from .models import ChainDigest, Event, Instance, ProcessVersion
+from .runtime import Progress
 from .sandbox import playback_helpers, restricted_script_engine
-from .snapshot import Snapshot
+from .snapshot import Snapshot, case_data
 from .state import SERIALIZER, Bookkeeping, StateCodec, canonical_json, compact, state_digest
 from .versions import rebase
 
@@ -139,18 +140,78 @@ def _check_chain(case: CaseHistory) -> Divergence | None:
     return None
 
 
-class _Replay:
-    """Re-executes a case's inputs on the specs it ran on, with the helper answers it recorded."""
+@dataclass
+class StepView:
+    """A case as its re-execution stood right after one recorded event: what an auditor steps through."""
 
-    def __init__(self, case: CaseHistory, helper_names: set[str]):
+    number: int  # the event's place in the history, from 1
+    event: dict[str, Any]  # the recorded event
+    version: int | None  # the diagram version the re-executed case runs on (None before it started)
+    digest: str  # the re-executed state digest
+    progress: Progress  # run counts per element, open elements with their states, flows taken so far
+    data: dict[str, Any]  # the case data at this point
+    changes: dict[str, Any]  # what the event changed, as recorded: key → [before, after]
+    refused: Divergence | None = None  # why the re-execution could not go past this event
+
+    @property
+    def divergence(self) -> Divergence | None:
+        """Where this step disagrees with the record: an input that could not be applied, or another state."""
+        if self.refused is not None:
+            return self.refused
+        if self.digest != self.event["state_digest"]:
+            return _state_divergence(self.event, self.digest)
+        return None
+
+
+def replay_steps(case: CaseHistory, helper_names: set[str] | None = None) -> Iterator[StepView]:
+    """Re-execute a history and yield the case after each event, lazily (memory stays flat however long it is).
+
+    Steps whose state disagrees with the record are yielded too, marked by `divergence`; the steps end early only
+    at an input that cannot be applied at all.
+    """
+    replay = _Replay(case, helper_names or set(), watch=True)
+    for number, (event, refused) in enumerate(replay.run(), 1):
+        progress, data = replay.view
+        yield StepView(number, event, replay.version, replay.digest, progress, data,
+                       dict(event["data"].get("changes") or {}), refused)
+
+
+class _Replay:
+    """Re-executes a case's inputs on the specs it ran on, with the helper answers it recorded.
+
+    With `watch`, it also keeps, after every applied input, where the case stands and its data (the step view).
+    """
+
+    def __init__(self, case: CaseHistory, helper_names: set[str], watch: bool = False):
         self.case = case
         self.helper_names = helper_names
+        self.watch = watch
         self.workflow: BpmnWorkflow | None = None
         self.books = Bookkeeping()
         self.digest = ""
+        self.version: int | None = None
+        self.view: tuple[Progress, dict[str, Any]] = (Progress({}, {}, []), {})
 
     def specs(self, version_id: int) -> tuple[Any, dict[str, Any]]:
         return parsed_spec(self.case.specs[version_id])
+
+    def run(self) -> Iterator[tuple[dict[str, Any], Divergence | None]]:
+        """Re-execute every event in order, yielding each with why it could not be applied (then stopping)."""
+        for event in self.case.events:
+            refused = self._apply_recorded(event)
+            yield event, refused
+            if refused is not None:
+                return
+
+    def _apply_recorded(self, event: dict[str, Any]) -> Divergence | None:
+        if event["type"] not in INPUT_EVENTS:
+            return None  # changes no workflow state
+        if event["version"] not in self.case.specs:
+            return Divergence(event["seq"], "diagram version", f"version {event['version']}", "no such version")
+        problem = self.apply(event)
+        if problem is not None:
+            return Divergence(event["seq"], f"re-executing {event['type']}", "the recorded input to apply", problem)
+        return None
 
     def apply(self, event: dict[str, Any]) -> str | None:
         """Re-execute one input event; return why it could not be applied, if it could not."""
@@ -173,6 +234,9 @@ class _Replay:
             snapshot = Snapshot.of(self.workflow)
             self.books.name_new_tasks(snapshot.activated)
             self.digest = state_digest(self.workflow, self.books, snapshot.open)
+            if self.watch:  # read before pruning: the case data may sit on a finished task
+                self.view = (Progress.of(self.workflow, self.books, snapshot.open),
+                             json.loads(canonical_json(case_data(self.workflow, snapshot))))
             compact(self.workflow, self.books)  # as the engine does when it stores the state
         return problem
 
@@ -185,6 +249,7 @@ class _Replay:
     def _start(self, event: dict[str, Any], engine: Any) -> str | None:
         spec, subprocess_specs = self.specs(event["version"])
         self.workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+        self.version = event["version"]
         self.workflow.task_tree.data.update(event["data"].get("data") or {})
         self.workflow.do_engine_steps()
         return None
@@ -223,6 +288,7 @@ class _Replay:
         assert self.workflow is not None
         spec, subprocess_specs = self.specs(event["version"])
         self.workflow = rebase(self.workflow, self.books, spec, subprocess_specs)
+        self.version = event["version"]
         return None
 
     def _retry(self, event: dict[str, Any], _engine: Any) -> str | None:
@@ -234,20 +300,15 @@ class _Replay:
         return None
 
 
+
 def _replay(case: CaseHistory, helper_names: set[str], digests: list[str]) -> Divergence | None:
     replay = _Replay(case, helper_names)
-    for event in case.events:
-        if event["type"] in INPUT_EVENTS:
-            if event["version"] not in case.specs:
-                return Divergence(event["seq"], "diagram version", f"version {event['version']}", "no such version")
-            problem = replay.apply(event)
-            if problem is not None:
-                return Divergence(event["seq"], f"re-executing {event['type']}", "the recorded input to apply",
-                                  problem)
+    for event, refused in replay.run():
+        if refused is not None:
+            return refused
         digests.append(replay.digest)
         if replay.digest != event["state_digest"]:
-            return Divergence(event["seq"], f"state after {event['type']} {event['task'] or ''}".rstrip(),
-                              event["state_digest"], replay.digest)
+            return _state_divergence(event, replay.digest)
     if case.state is not None and case.events and replay.workflow is not None:
         spec, subprocess_specs = replay.specs(case.events[-1]["version"])
         try:
@@ -258,6 +319,11 @@ def _replay(case: CaseHistory, helper_names: set[str], digests: list[str]) -> Di
         if stored_digest != case.events[-1]["state_digest"]:
             return Divergence(None, "stored workflow state", case.events[-1]["state_digest"], stored_digest)
     return None
+
+
+def _state_divergence(event: dict[str, Any], found: str) -> Divergence:
+    return Divergence(event["seq"], f"state after {event['type']} {event['task'] or ''}".rstrip(),
+                      event["state_digest"], found)
 
 
 def chain_heads(session: Session) -> list[list[Any]]:
@@ -281,16 +347,51 @@ def check_chain_digests(session: Session) -> list[Divergence]:
     """Every case a stored digest saw must still exist, its chain at least as long and unchanged up to there."""
     problems: list[Divergence] = []
     for stored in session.scalars(select(ChainDigest).order_by(ChainDigest.id)):
-        if hashlib.sha256(canonical_json(stored.heads).encode()).hexdigest() != stored.digest:
-            problems.append(Divergence(None, f"chain digest {stored.id} of {stored.taken_at:%Y-%m-%d}",
-                                       stored.digest, "a list of heads that does not hash to it"))
+        problem = _digest_problem(stored)
+        if problem is not None:
+            problems.append(problem)
             continue
         for case_id, count, last_hash in stored.heads:
-            if count == 0:
-                continue
-            found = session.scalar(select(Event.hash).where(Event.instance_id == case_id, Event.seq == count))
-            if found != last_hash:
-                problems.append(Divergence(None, f"case {case_id} in the digest of {stored.taken_at:%Y-%m-%d}",
-                                           f"event {count} with hash {last_hash}",
-                                           "no such event" if found is None else f"hash {found}"))
+            head = _head_problem(session, stored, case_id, count, last_hash)
+            if head is not None:
+                problems.append(head)
     return problems
+
+
+@dataclass
+class ChainStatus:
+    """How one case stands against the newest stored chain digest."""
+
+    digest: ChainDigest | None  # the newest digest; None when none has been taken
+    covered: int  # how many of the case's events it saw (0: the case is newer than the digest, or was empty)
+    problem: Divergence | None = None
+
+
+def chain_status(session: Session, instance_id: int) -> ChainStatus:
+    """Check one case against the newest chain digest (its chain cannot have been cut or rewritten since)."""
+    stored = session.scalar(select(ChainDigest).order_by(ChainDigest.id.desc()).limit(1))
+    if stored is None:
+        return ChainStatus(None, 0)
+    entry = next((head for head in stored.heads if head[0] == instance_id), None)
+    problem = _digest_problem(stored)
+    if problem is None and entry is not None:
+        problem = _head_problem(session, stored, *entry)
+    return ChainStatus(stored, entry[1] if entry is not None else 0, problem)
+
+
+def _digest_problem(stored: ChainDigest) -> Divergence | None:
+    if hashlib.sha256(canonical_json(stored.heads).encode()).hexdigest() == stored.digest:
+        return None
+    return Divergence(None, f"chain digest {stored.id} of {stored.taken_at:%Y-%m-%d}", stored.digest,
+                      "a list of heads that does not hash to it")
+
+
+def _head_problem(session: Session, stored: ChainDigest, case_id: int, count: int,
+                  last_hash: str | None) -> Divergence | None:
+    if count == 0:
+        return None
+    found = session.scalar(select(Event.hash).where(Event.instance_id == case_id, Event.seq == count))
+    if found == last_hash:
+        return None
+    return Divergence(None, f"case {case_id} in the digest of {stored.taken_at:%Y-%m-%d}",
+                      f"event {count} with hash {last_hash}", "no such event" if found is None else f"hash {found}")

@@ -5,18 +5,51 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from .audit import CaseHistory
+from .audit import CaseHistory, history_from_db
+from .models import Instance
+from .runtime import Engine
 
 EXPORT_FORMAT = "doorstep-audit-export"
 EXPORT_VERSION = 1
 CSV_COLUMNS = ("case", "seq", "type", "business_time", "wall_time", "actor", "task", "activity", "version",
                "data", "state_digest", "prev_hash", "hash")
 XES_NS = "http://www.xes-standard.org/"
+EXPORTED = "exported"  # the event an export leaves on every case it holds
+
+
+def export_cases(engine: Engine, ids: list[int], fmt: str, actor: str, file_name: str) -> bytes:
+    """Record the export on each case (the caller commits), then write the cases, that record included."""
+    writer = EXPORTERS[fmt]
+    for instance_id in ids:
+        engine.instance(instance_id)  # an unknown case is refused before anything is recorded
+    for instance_id in ids:
+        engine.record(instance_id, EXPORTED, actor, {"format": fmt, "file": file_name})
+    engine.session.flush()
+    return writer([history_from_db(engine.session, i) for i in ids], engine.clock.now())
+
+
+def month_bounds(period: str, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The first moment of the month `period` ("YYYY-MM", in `zone`) and of the month after it."""
+    try:
+        first = datetime.strptime(period, "%Y-%m").replace(tzinfo=zone)
+    except ValueError as error:
+        raise ValueError(f"a month is written YYYY-MM, not {period!r}") from error
+    return first, first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
+
+
+def cases_of_month(session: Session, period: str, zone: tzinfo = UTC) -> list[int]:
+    """Ids of the cases started in the month `period` ("YYYY-MM", in `zone`), in id order."""
+    first, following = month_bounds(period, zone)
+    return list(session.scalars(select(Instance.id).where(Instance.started_at >= first, Instance.started_at < following)
+                                .order_by(Instance.id)))
 
 
 def to_json(cases: list[CaseHistory], exported_at: datetime) -> str:
@@ -106,3 +139,11 @@ def activity(event: dict[str, Any], names: dict[str, str]) -> str:
         fired = [names.get(ref.split("#")[0], ref.split("#")[0]) for ref in event["data"].get("timers") or []]
         return "定时：" + "、".join(fired) if fired else "定时"
     return event["type"]
+
+
+EXPORTERS: dict[str, Callable[[list[CaseHistory], datetime], bytes]] = {
+    "json": lambda cases, now: to_json(cases, now).encode(),
+    "csv": lambda cases, _now: to_csv(cases).encode(),
+    "xes": lambda cases, _now: to_xes(cases),
+}
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "xes": "application/xml"}

@@ -69,6 +69,16 @@ class Progress:
     open: dict[str, list[str]]  # element → states of its open tasks ("ready", "waiting", "error"...)
     flows: list[str]  # "process:source->target"
 
+    @classmethod
+    def of(cls, workflow: BpmnWorkflow, books: Bookkeeping, open_tasks: list[Task] | None = None) -> Progress:
+        """Read where a live workflow stands (its open tasks may be given, from a snapshot)."""
+        open_elements: dict[str, list[str]] = {}
+        for task in open_tasks if open_tasks is not None else workflow.get_tasks(state=OPEN):
+            key = element_key(task)
+            if key is not None:
+                open_elements.setdefault(key, []).append(TaskState.get_name(task.state).lower())
+        return cls(dict(books.counts), open_elements, list(books.flows))
+
 
 @dataclass
 class _Loaded:
@@ -352,12 +362,7 @@ class Engine:
     def progress(self, instance_id: int) -> Progress:
         """Where a case stands on its diagram: run counts, open elements with their states, flows taken."""
         loaded = self._load(instance_id)
-        open_elements: dict[str, list[str]] = {}
-        for task in loaded.workflow.get_tasks(state=OPEN):
-            key = element_key(task)
-            if key is not None:
-                open_elements.setdefault(key, []).append(TaskState.get_name(task.state).lower())
-        return Progress(dict(loaded.books.counts), open_elements, list(loaded.books.flows))
+        return Progress.of(loaded.workflow, loaded.books)
 
     # -- internals --------------------------------------------------------------------------------------------
     def _task_row(self, task_id: str) -> HumanTask:

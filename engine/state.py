@@ -138,9 +138,20 @@ def prune_finished_history(workflow: BpmnWorkflow) -> None:
     the subtree that leads to unfinished tasks is needed to go on; the history itself is kept by the event
     log. Called processes are pruned the same way.
     """
+    _drop_finished_subprocesses(workflow)
     for sub in list(workflow.subprocesses.values()):
         _prune(sub, protected=set(workflow.subprocesses))
     _prune(workflow, protected=set(workflow.subprocesses))
+
+
+def _drop_finished_subprocesses(workflow: BpmnWorkflow) -> None:
+    """Forget called processes whose call activity has finished: their data went back to the caller."""
+    for task_id in list(workflow.subprocesses):
+        if task_id not in workflow.subprocesses:
+            continue  # removed with its parent already
+        caller = workflow.get_task_from_id(task_id)
+        if caller is not None and caller.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
+            workflow.delete_subprocess(caller)
 
 
 def _prune(workflow: Any, protected: set[Any]) -> None:

@@ -21,6 +21,19 @@ POSTGRES_SKIP = (f"PostgreSQL tests need {POSTGRES_ENV} "
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Asia/Shanghai
 
 
+@pytest.fixture(autouse=True, scope="session")
+def instance_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Keep what commands write to the instance folder (the generated secret key) out of the checkout."""
+    folder = str(tmp_path_factory.mktemp("instance"))
+    before = os.environ.get("DOORSTEP_INSTANCE_DIR")
+    os.environ["DOORSTEP_INSTANCE_DIR"] = folder
+    yield folder
+    if before is None:
+        os.environ.pop("DOORSTEP_INSTANCE_DIR", None)
+    else:
+        os.environ["DOORSTEP_INSTANCE_DIR"] = before
+
+
 def postgres_url() -> str:
     """The PostgreSQL URL the tests may use, or skip the test with the reason."""
     url = os.environ.get(POSTGRES_ENV)

@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     """Build the app: configuration, extensions, blueprints, error handlers, template helpers."""
     settings = settings or Settings.from_environment()
     app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese in API answers, not \uXXXX escapes
     app.config.update(SECRET_KEY=settings.secret_key, DOORSTEP_SETTINGS=settings,
                       SQLALCHEMY_DATABASE_URI=settings.database_url,
                       SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
@@ -58,16 +59,23 @@ def engine_options(url: str) -> dict[str, Any]:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per resource."""
+    from .api import bp as api_bp
     from .assets import bp as assets_bp
+    from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .cases import bp as cases_bp
+    from .designer import bp as designer_bp
     from .home import bp as home_bp
     from .query import bp as query_bp
     from .reception import bp as reception_bp
+    from .reports import bp as reports_bp
     from .tasks import bp as tasks_bp
 
-    for blueprint in (home_bp, auth_bp, tasks_bp, reception_bp, cases_bp, query_bp, assets_bp):
+    for blueprint in (home_bp, auth_bp, tasks_bp, reception_bp, cases_bp, query_bp, audit_bp, assets_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(api_bp)  # JSON API: token-authenticated, CSRF-exempt (see web/api.py)
+    app.register_blueprint(designer_bp)
+    app.register_blueprint(reports_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

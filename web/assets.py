@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 bp = Blueprint("assets", __name__)
 # Only the built files of the packages the pages use are served.
-PACKAGES = {"bpmn-js": "bpmn-js/dist"}
+PACKAGES = {"bpmn-js": "bpmn-js/dist", "chart.js": "chart.js/dist"}  # chart.js: the report page's charts
 
 
 @bp.get("/vendor/<package>/<path:filename>")

@@ -47,6 +47,8 @@ def csrf_token() -> str:
 def _check_csrf() -> None:
     if request.method not in UNSAFE_METHODS or request.blueprint in current_app.config["CSRF_EXEMPT_BLUEPRINTS"]:
         return
+    if request.routing_exception is not None:
+        return  # no view will run: the 404 or 405 is the honest answer
     expected = session.get(CSRF_KEY)
     given = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     if not isinstance(expected, str) or not expected or not hmac.compare_digest(given.encode(), expected.encode()):

@@ -15,10 +15,11 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Engine
+from engine import Engine, Progress
 from engine.models import DeploymentFile, HumanTask, Incident, Instance, ProcessVersion, StoredFile
 from workflows.cases import OVERDUE_MARK
 from workflows.inbox import process_names
@@ -73,21 +74,40 @@ class DiagramView:
 
 def diagrams(session: Session, engine: Engine, instance: Instance, now: datetime) -> list[DiagramView]:
     """The diagrams of a case with completed / active / overdue / errored marks and run counts per element."""
-    progress = engine.progress(instance.id)
-    counts = progress.counts
-    spec, subprocess_specs = engine.specs.parsed(session, instance.process_version_id)
-    open_states = {key: ["errored" if state == "error" else "active" for state in states]
-                   for key, states in progress.open.items()}
     late = _late_elements(session, instance.id, now)
     errored = {(i.task_ref or i.element_id or "").split("#")[0] for i in session.scalars(
         select(Incident).where(Incident.instance_id == instance.id, Incident.status == "open"))}
-    names = element_names(engine, session, instance.process_version_id)
+    return marked_diagrams(session, engine, instance.process_version_id, engine.progress(instance.id), late, errored)
+
+
+def marked_diagrams(session: Session, engine: Engine, version_id: int, progress: Progress,
+                    late: set[str] | frozenset[str] = frozenset(),
+                    errored: set[str] | frozenset[str] = frozenset()) -> list[DiagramView]:
+    """The diagrams of a version marked as `progress` says a case stands (now, or at a step of its history).
+
+    `late` and `errored` name elements to mark overdue or errored beyond what the progress itself tells.
+    """
+    counts = progress.counts
+    spec, subprocess_specs = engine.specs.parsed(session, version_id)
+    open_states = {key: ["errored" if state == "error" else "active" for state in states]
+                   for key, states in progress.open.items()}
+    names = element_names(engine, session, version_id)
     deadline_timers = _deadline_timers(spec, subprocess_specs)
+    boundary = _boundary_events(spec, subprocess_specs)
+    top = getattr(spec, "name", "")
+    left = {source if process == top else f"{process}/{source}"
+            for process, _, edge in (flow.partition(":") for flow in progress.flows)
+            for source in [edge.partition("->")[0]]}
     marks: dict[str, ElementMark] = {}
     for key in set(counts) | set(open_states):
         states = []
         count = counts.get(key, 0)
-        if count > len(open_states.get(key, [])):
+        # A boundary event counts each time its activity starts; it happened only if a flow left it.
+        if key in boundary and key not in left:
+            if not open_states.get(key):
+                continue
+            count = len(open_states[key])  # armed now, never fired
+        if count > len(open_states.get(key, [])) and (key not in boundary or key in left):
             states.append("completed")
         if "active" in open_states.get(key, []):
             states.append("active")
@@ -101,12 +121,12 @@ def diagrams(session: Session, engine: Engine, instance: Instance, now: datetime
         process, _, edge = flow.partition(":")
         source, _, target = edge.partition("->")
         flows[process].append((source, target))
-    version = session.get(ProcessVersion, instance.process_version_id)
+    version = session.get(ProcessVersion, version_id)
     assert version is not None
     process_titles = process_names(session)
-    views = [DiagramView(instance.process_id, process_titles.get(instance.process_id, instance.process_id),
+    views = [DiagramView(version.process_id, process_titles.get(version.process_id, version.process_id),
                          version.file_name, {k: m for k, m in marks.items() if "/" not in k},
-                         flows.get(instance.process_id, []))]
+                         flows.get(version.process_id, []))]
     files = _process_files(session, engine, version)
     for process_id in sorted({k.split("/")[0] for k in marks if "/" in k}):
         prefix = f"{process_id}/"
@@ -114,6 +134,14 @@ def diagrams(session: Session, engine: Engine, instance: Instance, now: datetime
                                  {k[len(prefix):]: m for k, m in marks.items() if k.startswith(prefix)},
                                  flows.get(process_id, []), called=True))
     return views
+
+
+def _boundary_events(spec: Any, subprocess_specs: dict[str, Any]) -> set[str]:
+    """Keys of the boundary events (timers and messages attached to activities)."""
+    return {f"{prefix}{task_spec.bpmn_id}"
+            for prefix, process in [("", spec), *[(f"{pid}/", sub) for pid, sub in subprocess_specs.items()]]
+            for task_spec in process.task_specs.values()
+            if isinstance(task_spec, BoundaryEvent) and getattr(task_spec, "bpmn_id", None)}
 
 
 def _deadline_timers(spec: Any, subprocess_specs: dict[str, Any]) -> set[str]:
@@ -162,10 +190,12 @@ def deployed_files(session: Session, version: ProcessVersion, suffix: str) -> di
     return {name: bytes(content) for name, content in sorted(rows)}
 
 
-def diagram_xml(session: Session, engine: Engine, instance: Instance, process_id: str) -> bytes | None:
-    """The BPMN XML of the case's own process or of a process it calls, as deployed with its version."""
-    version = session.get(ProcessVersion, instance.process_version_id)
-    if version is None:
+def diagram_xml(session: Session, engine: Engine, instance: Instance, process_id: str,
+                version_id: int | None = None) -> bytes | None:
+    """The BPMN XML of the case's own process or of a process it calls, as deployed with its version (or with
+    `version_id`, another version of its process: one it ran on before it was moved)."""
+    version = session.get(ProcessVersion, version_id or instance.process_version_id)
+    if version is None or version.process_id != instance.process_id:
         return None
     if process_id == instance.process_id:
         return engine.specs.file(session, version, version.file_name)

@@ -34,7 +34,8 @@ CHANNELS = {"visit": "走访", "letter": "来信", "phone": "来电", "online": 
 EVENT_NAMES = {"started": "立案", "task_completed": "完成任务", "task_claimed": "认领任务", "task_released": "释放任务",
                "timer_fired": "定时触发", "message_received": "收到消息", "incident_raised": "发生故障",
                "incident_resolved": "故障已排除", "incident_retried": "重试失败", "completed": "流程结束",
-               REVEAL_EVENT: "查看完整个人信息", "satisfaction_rated": "信访人评价"}
+               REVEAL_EVENT: "查看完整个人信息", "satisfaction_rated": "信访人评价", "migrated": "迁移到新版流程",
+               "exported": "导出案卷", "audit_viewed": "审计查阅"}
 PERSONAL_KEYS = ("id_number", "phone")
 ACTOR_NAMES = {"timer": "系统（定时）", "system": "系统", "petitioner": "信访人"}
 Labels = dict[str, tuple[str, dict[str, str]]]  # field name → (title, choice value → label)
@@ -213,15 +214,7 @@ def timeline(session: Session, engine: Engine, instance: Instance, case: CaseRec
         details: list[tuple[str, str]] = []
         labels = {**merged, **per_form.get(form_of.get(event.task_ref or "") or "", {})}
         for key, value in _shown(event).items():
-            value = value if revealed else masked(key, value, confidential)
-            title, choices = labels.get(key, (key, {}))
-            if key in PLACE_KEYS and str(value) in places:
-                text = places[str(value)].name
-            elif key == "petitioners" and isinstance(value, list):
-                text = "、".join(_person_text(p) for p in value if isinstance(p, dict))
-            else:
-                text = choices.get(_choice_key(value), _short(value))
-            details.append((title, text))
+            details.append(field_text(key, value if revealed else masked(key, value, confidential), labels, places))
         if event.type == "timer_fired":
             details = [("定时器", "、".join(names.get(ref.split("#")[0], ref) for ref in event.data.get("timers", [])))]
         if event.type == "incident_raised":
@@ -231,6 +224,16 @@ def timeline(session: Session, engine: Engine, instance: Instance, case: CaseRec
         entries.append(TimelineEntry(event.seq, event.business_time, event.type, label, actor,
                                      names.get(element, element), details))
     return entries
+
+
+def field_text(key: str, value: Any, labels: Labels, places: dict[str, OrgUnit]) -> tuple[str, str]:
+    """A case data value as a person reads it: the field's title, and the value's label, place name or text."""
+    title, choices = labels.get(key, (key, {}))
+    if key in PLACE_KEYS and str(value) in places:
+        return title, places[str(value)].name
+    if key == "petitioners" and isinstance(value, list):
+        return title, "、".join(_person_text(p) for p in value if isinstance(p, dict))
+    return title, choices.get(_choice_key(value), _short(value))
 
 
 def _shown(event: Event) -> dict[str, Any]:

@@ -287,7 +287,7 @@ def _message(f: Field | None, error: ValidationError) -> str:
     if rule == "pattern":
         return PATTERN_MESSAGES.get(f.name if f else "", "格式不正确") if f else "格式不正确"
     texts = {
-        "minLength": f"至少填写{limit}个字" if limit and limit > 1 else "请填写此项",
+        "minLength": f"至少填写{limit}个字" if isinstance(limit, int) and limit > 1 else "请填写此项",
         "maxLength": f"最多填写{limit}个字",
         "minimum": f"不能小于{limit}",
         "maximum": f"不能大于{limit}",

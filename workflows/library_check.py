@@ -46,22 +46,27 @@ class LibraryReport:
         return all(r.passed for r in self.results) and not self.untaken
 
 
-def check_library(bpmn_dir: Path, scenario_dir: Path | None = None, only: str | None = None) -> LibraryReport:
-    """Deploy the diagrams into a scratch database with the scenario org and run every scenario there."""
+def check_library(bpmn_dir: Path, scenario_dir: Path | None = None, only: str | None = None,
+                  overrides: dict[str, bytes] | None = None) -> LibraryReport:
+    """Deploy the diagrams into a scratch database with the scenario org and run every scenario there.
+
+    `overrides` are files (name → content, as `read_bundle` names them) used instead of, or beside, those in
+    `bpmn_dir`: e.g. a draft being edited. Raises ValidationFailed when the diagrams cannot be deployed.
+    """
     scenario_dir = scenario_dir or bpmn_dir / "scenarios"
+    files = {**read_bundle([bpmn_dir]), **(overrides or {})}
     with tempfile.TemporaryDirectory() as folder:
         db = open_database(f"sqlite:///{Path(folder) / 'scenarios.db'}")
         try:
-            return _check(db, bpmn_dir, scenario_dir, only)
+            return _check(db, files, scenario_dir, only)
         finally:
             db.dispose()
 
 
-def _check(db: Any, bpmn_dir: Path, scenario_dir: Path, only: str | None) -> LibraryReport:
+def _check(db: Any, files: dict[str, bytes], scenario_dir: Path, only: str | None) -> LibraryReport:
     Base.metadata.create_all(db)
     sessions = sessionmaker(bind=db, expire_on_commit=False)
     specs = SpecStore()
-    files = read_bundle([bpmn_dir])
     with sessions() as session:
         import_org_file(session, scenario_dir / ORG_FILE)
         specs.deploy(session, files, "scenarios", DEFAULT_START, set(BY_LANE))

@@ -394,3 +394,71 @@ def _ratio(part: int, whole: int) -> float | None:
 def sorted_by_petitions(places: Iterable[PlaceFigures]) -> list[PlaceFigures]:
     """Places with the most petitions first, then by code."""
     return sorted(places, key=lambda p: (-p.current.petitions, p.code))
+
+
+# -- trend and categories (the report page's charts) --------------------------------------------------------------
+
+@dataclass
+class MonthIntake:
+    """Petitions received in one month, by channel (a point of the trend chart)."""
+
+    month: str
+    visit_batches: int = 0
+    visit_persons: int = 0
+    letters: int = 0
+    phone_calls: int = 0
+    online_messages: int = 0
+
+    @property
+    def petitions(self) -> int:
+        """Petitions received: visits (批次), letters, calls and online messages (件), as in `Figures`."""
+        return self.visit_batches + self.letters + self.phone_calls + self.online_messages
+
+
+def monthly_trend(session: Session, month: str, *, months: int = 12, township: str | None = None,
+                  zone: ZoneInfo | None = None) -> list[MonthIntake]:
+    """The intake of the `months` months ending with `month`, oldest first, from one grouped query."""
+    zone = zone or ZoneInfo("Asia/Shanghai")
+    last = month_period(month, zone)
+    if months < 1:
+        raise ReportError(f"a trend needs at least one month, not {months}")
+    town = _township(session, township) if township else None
+    periods = [month_period(shift_month(last.label, by), zone) for by in range(1 - months, 1)]
+    r = CaseRecord
+    visit = r.channel == "visit"
+    # The month of each record, as the index of the first period it ends before: portable SQL. The WHERE clause
+    # is only the range on registered_at (ix_case_record_registered / _township_registered); the channels are
+    # told apart in the sums, as a channel condition there would lead SQLite to the far less selective
+    # ix_case_record_channel.
+    bucket = case(*((r.registered_at < p.end, index) for index, p in enumerate(periods))).label("bucket")
+    query = (select(bucket, _count(visit).label("visit_batches"), _count(visit, r.headcount).label("visit_persons"),
+                    _count(r.channel == "letter").label("letters"), _count(r.channel == "phone").label("phone_calls"),
+                    _count(r.channel == "online").label("online_messages"))
+             .where(r.registered_at >= periods[0].start, r.registered_at < periods[-1].end)
+             .group_by(bucket))
+    if town is not None:
+        query = query.where(r.township == town.code)
+    points = [MonthIntake(p.label) for p in periods]
+    for row in session.execute(query):
+        values = row._mapping
+        point = points[int(values["bucket"])]
+        for key, value in values.items():
+            if key != "bucket":
+                setattr(point, key, int(value or 0))
+    return points
+
+
+def category_counts(session: Session, month: str, *, township: str | None = None,
+                    zone: ZoneInfo | None = None) -> list[tuple[str | None, int]]:
+    """Petitions registered in `month` by claim category (None: not given), most first, from one grouped query."""
+    zone = zone or ZoneInfo("Asia/Shanghai")
+    period = month_period(month, zone)
+    town = _township(session, township) if township else None
+    r = CaseRecord
+    query = (select(r.category, _count(r.channel.in_(PETITION_CHANNELS)).label("petitions"))
+             .where(r.registered_at >= period.start, r.registered_at < period.end)  # channels: see monthly_trend
+             .group_by(r.category))
+    if town is not None:
+        query = query.where(r.township == town.code)
+    found = [(category, int(count)) for category, count in session.execute(query) if count]
+    return sorted(found, key=lambda item: (-item[1], item[0] or "\uffff"))

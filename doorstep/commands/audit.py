@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from engine.audit import check_chain_digests, history_from_db, take_chain_digest, verify
-from engine.export import from_json, to_csv, to_json, to_xes
+from engine.export import EXPORTERS, cases_of_month, export_cases, from_json
 from engine.models import Instance
 from workflows.script_helpers import script_helpers
 
 from ..cli_support import UserError, emit, local, services, user_errors
-
-EXPORTERS = {"json": lambda cases, now: to_json(cases, now).encode(), "csv": lambda cases, _now: to_csv(cases).encode(),
-             "xes": lambda cases, _now: to_xes(cases)}
 
 
 @click.group()
@@ -81,17 +76,17 @@ def audit_export(ctx: click.Context, case_id: int | None, period: str | None, fm
     svc = services(ctx)
     with svc.unit_of_work() as session:
         engine = svc.engine(session)
-        ids = [case_id] if case_id is not None else _cases_of_month(session, period or "")
         if case_id is not None:
-            engine.instance(case_id)
-        for instance_id in ids:
-            engine.record(instance_id, "exported", actor, {"format": fmt, "file": Path(output).name})
-        session.flush()
-        cases = [history_from_db(session, i) for i in ids]
-        content = EXPORTERS[fmt](cases, svc.now(session))
+            ids = [case_id]
+        else:
+            try:
+                ids = cases_of_month(session, period or "")
+            except ValueError as error:
+                raise UserError(f"--period must be YYYY-MM, not {period!r}") from error
+        content = export_cases(engine, ids, fmt, actor, Path(output).name)
     Path(output).write_bytes(content)
-    emit(ctx, {"file": output, "cases": len(cases), "format": fmt},
-         f"{len(cases)} case(s) written to {output} ({fmt}, {len(content)} bytes)")
+    emit(ctx, {"file": output, "cases": len(ids), "format": fmt},
+         f"{len(ids)} case(s) written to {output} ({fmt}, {len(content)} bytes)")
 
 
 @audit.command("digest")
@@ -105,12 +100,3 @@ def audit_digest(ctx: click.Context) -> None:
         payload = {"taken_at": row.taken_at, "cases": row.cases, "digest": row.digest}
     emit(ctx, payload, f"{local(row.taken_at)}  {row.cases} case(s)  chain digest {row.digest}")
 
-
-def _cases_of_month(session: Session, period: str) -> list[int]:
-    try:
-        first = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
-    except ValueError as error:
-        raise UserError(f"--period must be YYYY-MM, not {period!r}") from error
-    following = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
-    return list(session.scalars(select(Instance.id).where(Instance.started_at >= first, Instance.started_at < following)
-                                .order_by(Instance.id)))

@@ -5,17 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
 
 from engine import read_bundle, validate_bundle
+from engine.catalog import version_row, version_table
 from engine.lint import lint_bundle
-from engine.models import Instance, ProcessVersion
 from engine.versions import diff_specs
 from workflows.library_check import check_library
 from workflows.roles import BY_LANE
 
-from ..cli_support import SYSTEM_ACTOR, UserError, emit, local, services, user_errors
+from ..cli_support import SYSTEM_ACTOR, emit, local, services, user_errors
 from ..config import Settings
 
 
@@ -117,25 +115,3 @@ def bpmn_diff(ctx: click.Context, process_id: str, old: int, new: int) -> None:
     emit(ctx, [c.__dict__ for c in diff.changes],
          "\n".join(str(c) for c in diff.changes) or f"v{old} and v{new} run the same elements")
 
-
-def version_row(session: Session, process_id: str, number: int) -> ProcessVersion:
-    """A version of a process by its number."""
-    row = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id,
-                                                     ProcessVersion.version == number))
-    if row is None:
-        raise UserError(f"{process_id} has no version {number}")
-    return row
-
-
-def version_table(session: Session, process_id: str | None) -> list[dict[str, object]]:
-    """Every version with its running and finished case counts."""
-    running = func.sum(case((Instance.status != "completed", 1), else_=0))
-    finished = func.sum(case((Instance.status == "completed", 1), else_=0))
-    query = (select(ProcessVersion, running, finished)
-             .outerjoin(Instance, Instance.process_version_id == ProcessVersion.id)
-             .group_by(ProcessVersion.id).order_by(ProcessVersion.process_id, ProcessVersion.version))
-    if process_id:
-        query = query.where(ProcessVersion.process_id == process_id)
-    return [{"process": v.process_id, "version": v.version, "deployed_at": v.deployed_at, "deployed_by": v.deployed_by,
-             "spec_hash": v.spec_hash, "running": r or 0, "finished": f or 0}
-            for v, r, f in session.execute(query).all()]

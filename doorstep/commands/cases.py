@@ -9,10 +9,10 @@ import click
 from sqlalchemy import select
 
 from engine import MigrationRefused
+from engine.catalog import version_row
 from engine.models import Event, HumanTask, Incident, Instance, ProcessVersion
 
 from ..cli_support import emit, local, parse_json, services, user_errors
-from .bpmn import version_row
 
 
 @click.group()

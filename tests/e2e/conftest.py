@@ -1,0 +1,168 @@
+"""End-to-end fixtures: the demo deployment of the README on a simulated clock, served by the Doorstep web app on a
+free localhost port, and Debian's Chromium driven by Playwright (no browser download: its executable path).
+
+The database is made once per run by the real commands (`doorstep --json init --demo --simulated-clock ...`:
+migrations, diagrams, the demo county with its rota, the demo accounts) and copied for each test. Time moves only
+through `doorstep clock advance`, which fires the timers through the engine; nothing sleeps.
+
+Screenshots of each step go to `test-output/screenshots/`. With DOORSTEP_DOCS_SCREENSHOTS=docs/screenshots the
+steps named for the README are also saved there at 1280×800 (the README's pictures come from this run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from werkzeug.serving import make_server
+
+from doorstep.cli import main
+from doorstep.config import PROJECT_DIR, Settings
+from doorstep.services import Services
+from web import create_app
+
+CHROMIUM = "chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+START = "2026-03-02T09:00:00+08:00"  # a Monday morning in Xupu
+PASSWORD = "xupu-demo-2022"
+SCREENSHOTS = PROJECT_DIR / "test-output" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def settings_for(path: Path) -> Settings:
+    """Settings of an end-to-end deployment on the SQLite file `path`."""
+    return Settings(database_url=f"sqlite:///{path}", bpmn_dir=PROJECT_DIR / "bpmn", secret_key="e2e-test-secret",
+                    host="127.0.0.1", port=0)
+
+
+def doorstep(path: Path, *args: str) -> str:
+    """Run a `doorstep` command against the database at `path`; return what it printed."""
+    env = {"DOORSTEP_DATABASE_URL": settings_for(path).database_url, "DOORSTEP_BPMN_DIR": str(PROJECT_DIR / "bpmn"),
+           "DOORSTEP_SECRET_KEY": "e2e-test-secret"}
+    result = CliRunner(env=env).invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output + result.stderr
+    return result.output
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo database made once, and its accounts by role code."""
+
+    path: Path
+    accounts: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """`doorstep init --demo` on a simulated clock, as the README's browser walk-through does."""
+    path = tmp_path_factory.mktemp("e2e-template") / "doorstep.db"
+    printed = json.loads(doorstep(path, "--json", "init", "--demo", "--simulated-clock", START))
+    return Demo(path, {a["role"]: a["username"] for a in printed["demo_accounts"]})
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium, or skip the browser tests saying why."""
+    found = shutil.which(CHROMIUM)
+    if found is None:
+        pytest.skip("end-to-end tests need Debian's `chromium` on PATH (apt-get install chromium)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_path: str) -> Iterator[Any]:
+    """One headless Chromium for the whole run."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Site:
+    """A Doorstep web server on a copy of the demo database, and a way to open a browser on it."""
+
+    url: str
+    path: Path
+    accounts: dict[str, str]
+    chromium: Any
+    name: str = "e2e"
+    contexts: list[Any] = field(default_factory=list)
+    shots: int = 0
+
+    def person(self, role: str, javascript: bool = True) -> Any:
+        """A fresh browser window (own cookies) logged in, through the login form, as the demo account of `role`."""
+        context = self.chromium.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                            java_script_enabled=javascript)
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{self.url}/login")
+        page.fill("#username", self.accounts[role])
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{self.url}/tasks")
+        return page
+
+    def anonymous(self) -> Any:
+        """A browser window without a login (the petitioner's)."""
+        context = self.chromium.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+        self.contexts.append(context)
+        return context.new_page()
+
+    def advance(self, duration: str) -> str:
+        """Move the simulated clock as `doorstep clock advance DURATION` does, firing what falls due."""
+        return doorstep(self.path, "clock", "advance", duration)
+
+    def open_task(self, case_id: int, element: str) -> str:
+        """The id of the case's open task at `element` (read from the task table, as `doorstep task list` does)."""
+        services = Services.from_settings(settings_for(self.path))
+        try:
+            with services.unit_of_work() as session:
+                return next(t.id for t in services.engine(session).open_tasks(case_id) if t.element_id == element)
+        finally:
+            services.db.dispose()
+
+    def shot(self, page: Any, name: str, docs: str | None = None) -> Path:
+        """Save a screenshot of the page for this step (and for the README when asked)."""
+        self.shots += 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        target = SCREENSHOTS / f"{self.name}-{self.shots:02d}-{name}.png"
+        page.screenshot(path=str(target), full_page=True)
+        folder = os.environ.get("DOORSTEP_DOCS_SCREENSHOTS")
+        if docs and folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(folder) / f"{docs}.png"))
+        return target
+
+
+@pytest.fixture
+def site(demo: Demo, chromium: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Site]:
+    """The web app (as `doorstep serve` builds it) serving a fresh copy of the demo database on a free port."""
+    path = tmp_path / "doorstep.db"
+    shutil.copyfile(demo.path, path)
+    app = create_app(settings_for(path))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="doorstep-e2e-server", daemon=True)
+    thread.start()
+    found = Site(f"http://127.0.0.1:{server.server_port}", path, demo.accounts, chromium,
+                 name=request.node.name.removeprefix("test_"))
+    try:
+        yield found
+    finally:
+        for context in found.contexts:
+            context.close()
+        server.shutdown()
+        thread.join()
+        server.server_close()
+        app.extensions["doorstep"].db.dispose()

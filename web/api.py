@@ -1,0 +1,320 @@
+"""The JSON API (`/api/v1`): my tasks, claim, release, complete, start a case, read a case; an OpenAPI document.
+
+Authentication is by API token only (`Authorization: Bearer <token>`, from `POST /api/v1/tokens` or
+`doorstep token issue USERNAME`). The browser's session cookie never authenticates an API call, so a page of
+another site cannot make a logged-in browser act here; that is why this blueprint needs no CSRF token.
+
+Every view goes through the same domain functions as the pages (`workflows.task_work`, `workflows.inbox`,
+`workflows.reception_desk`, `workflows.case_view`) and so through the same access rules: what a page refuses
+with 403 the API refuses with 403. Errors come in the one shape of `web/errors.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, g, request, url_for
+from flask.blueprints import BlueprintSetupState
+from marshmallow import Schema, ValidationError
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from engine import Conflict, Engine, StepResult, TaskNotReady
+from engine.models import HumanTask
+from workflows.access import Access, load_viewer
+from workflows.accounts import authenticate, authenticate_token, issue_api_token
+from workflows.case_view import deadline_rows, holders_now, summarize, timeline
+from workflows.cases import CaseRecord
+from workflows.forms import FORM_ERROR
+from workflows.inbox import InboxFilter, InboxItem, describe, inbox
+from workflows.reception_desk import PETITIONER_FIELDS, register_visit
+from workflows.task_work import (
+    AccessDenied,
+    SubmissionInvalid,
+    check_submission,
+    claim,
+    complete,
+    load_task,
+    release,
+    suggested_values,
+)
+
+from .errors import error_response
+from .extensions import db, services, workflow_engine
+from .openapi import document, operation
+from .schemas import (
+    CaseSchema,
+    CaseStartRequestSchema,
+    CompletionRequestSchema,
+    CompletionSchema,
+    InboxQuerySchema,
+    InboxSchema,
+    StartedCaseSchema,
+    TaskDetailSchema,
+    TaskSchema,
+    TokenRequestSchema,
+    TokenSchema,
+    VisitRequestSchema,
+)
+from .security import current_access
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+LOCAL = ZoneInfo("Asia/Shanghai")
+PUBLIC_ENDPOINTS = frozenset({"api.issue_token", "api.openapi"})
+TOKEN_NEEDED = "需要有效的 API 令牌：请在请求头中提供 Authorization: Bearer <令牌>（POST /api/v1/tokens 获取）"
+
+
+@bp.record_once
+def _exempt_from_csrf(state: BlueprintSetupState) -> None:
+    """Token-authenticated calls carry no ambient credential, so the CSRF check does not apply to them."""
+    state.app.config["CSRF_EXEMPT_BLUEPRINTS"] = {*state.app.config.get("CSRF_EXEMPT_BLUEPRINTS", ()), bp.name}
+
+
+@bp.before_request
+def _authenticate() -> Response | None:
+    """Find the person by the bearer token; never by the session cookie. 401 for protected routes otherwise."""
+    g.viewer = None  # set before anything asks `current_viewer()`, so the session is never consulted
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        person = authenticate_token(db.session, token.strip())
+        if person is not None:
+            today = services().now(db.session).astimezone(LOCAL).date()
+            g.viewer = load_viewer(db.session, person.username, today)
+    if g.viewer is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        response = error_response(401, TOKEN_NEEDED)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="doorstep"' + (
+            ', error="invalid_token"' if token.strip() else "")
+        return response
+    return None
+
+
+@bp.errorhandler(ValidationError)
+def _invalid_request(error: ValidationError) -> Response:
+    """A request that does not have the wire shape: 422 with a message per field (dotted paths)."""
+    messages = error.messages if isinstance(error.messages, dict) else {FORM_ERROR: error.messages}
+    return error_response(422, None, field_messages(messages))
+
+
+def field_messages(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested messages as one message per dotted field path (`petitioners.0.phone`)."""
+    found: dict[str, str] = {}
+    for key, value in messages.items():
+        path = prefix + (FORM_ERROR if key == "_schema" else str(key))
+        if isinstance(value, Mapping):
+            found.update(field_messages(value, path + "."))
+        elif isinstance(value, list):
+            found[path] = "；".join(str(v) for v in value)
+        else:
+            found[path] = str(value)
+    return found
+
+
+# -- tokens and the document ------------------------------------------------------------------------------------
+@bp.post("/tokens")
+@operation("用用户名和密码换取 API 令牌", body=TokenRequestSchema, response=TokenSchema, status=201,
+           errors=(401, 422), public=True,
+           description="每个账号只有一个有效令牌：换取新令牌后旧令牌失效。")
+def issue_token() -> tuple[dict[str, Any], int]:
+    """Exchange a username and password for a new API token (the previous one stops working)."""
+    given = TokenRequestSchema().load(_body())
+    person = authenticate(db.session, given["username"].strip(), given["password"])
+    if person is None:
+        abort(error_response(401, "用户名或密码不正确"))
+    token = issue_api_token(db.session, person.username)
+    db.session.commit()
+    return TokenSchema().dump({"token": token, "username": person.username,
+                               "display_name": person.display_name}), 201
+
+
+@bp.get("/openapi.json")
+@operation("本接口的 OpenAPI 文档", public=True)
+def openapi() -> dict[str, Any]:
+    """The OpenAPI document of these endpoints."""
+    return document(current_app)
+
+
+# -- my tasks ---------------------------------------------------------------------------------------------------
+@bp.get("/tasks")
+@operation("我的待办（可按期限、类别、地点、流程、认领筛选）", query=InboxQuerySchema, response=InboxSchema,
+           errors=(422,))
+def list_tasks() -> dict[str, Any]:
+    """The open tasks the caller may act on, filtered and sorted as asked, with counts per filter value."""
+    wanted = InboxFilter(**{k: v.strip() for k, v in InboxQuerySchema().load(request.args).items()})
+    return InboxSchema().dump(inbox(current_access(), services().now(db.session), wanted))
+
+
+@dataclass
+class TaskDetail(InboxItem):
+    """An inbox item with the task's form and whether the caller may act on it now."""
+
+    may_act: bool
+    form: dict[str, Any]
+    suggested: dict[str, Any]
+
+
+@bp.get("/tasks/<task_id>")
+@operation("一个任务及其表单（JSON Schema）", response=TaskDetailSchema, errors=(403, 404))
+def show_task(task_id: str) -> dict[str, Any]:
+    """A task the caller may see, with its form and the values the page would start with."""
+    session, access = db.session, current_access()
+    context = load_task(session, workflow_engine(), access, task_id)
+    item = _item(session, context.task, context.case, access)
+    open_ = context.task.status == "open"
+    return TaskDetailSchema().dump(TaskDetail(
+        **vars(item), may_act=access.may_act_on_task(context.task, context.case), form=context.form.schema,
+        suggested=suggested_values(session, context) if open_ else {}))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@operation("认领任务", response=TaskSchema, errors=(403, 404, 409))
+def claim_task(task_id: str) -> dict[str, Any]:
+    """Claim a task the caller may act on, so nobody else works on it at the same time."""
+    session, access = db.session, current_access()
+    try:
+        task = claim(session, workflow_engine(), access, task_id)
+    except TaskNotReady:
+        abort(error_response(409, "该任务已被他人认领"))
+    session.commit()
+    return TaskSchema().dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
+
+
+@bp.post("/tasks/<task_id>/release")
+@operation("释放已认领的任务", response=TaskSchema, errors=(403, 404, 409))
+def release_task(task_id: str) -> dict[str, Any]:
+    """Give a task the caller claimed back to everyone who may act on it."""
+    session, access = db.session, current_access()
+    try:
+        task = release(session, workflow_engine(), access, task_id)
+    except TaskNotReady:
+        abort(error_response(409, "您没有认领该任务"))
+    session.commit()
+    return TaskSchema().dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@operation("提交任务表单，办结任务", body=CompletionRequestSchema, response=CompletionSchema,
+           errors=(403, 404, 409, 422),
+           description="表单各项按任务表单的 JSON Schema 填写；不符合表单或业务规则时返回 422，error.fields "
+                       "给出各字段的提示，任务保持未办。")
+def complete_task(task_id: str) -> dict[str, Any]:
+    """Check the submission as the task page does, then complete the task in one transaction."""
+    given = CompletionRequestSchema().load(_body())
+    session, engine, access = db.session, workflow_engine(), current_access()
+    context = load_task(session, engine, access, task_id)
+    if context.task.status != "open":
+        abort(error_response(409, f"任务「{context.task.name}」已经办结或撤销"))
+    if not access.may_act_on_task(context.task, context.case):
+        raise AccessDenied(f"此任务已由 {context.task.claimed_by} 认领，您不能提交" if context.task.claimed_by
+                           else "此任务不属于您的职责范围")
+    now = services().now(session)
+    known = {f.name for f in context.form.fields}
+    unknown = {name: "表单中没有此项" for name in given["data"] if name not in known}
+    if unknown:  # the page never sends fields its form lacks; say what else is wrong too, as the page does
+        values = {k: v for k, v in given["data"].items() if k in known}
+        raise SubmissionInvalid({**check_submission(session, context, values, now), **unknown})
+    try:
+        result = complete(session, engine, access, task_id, given["data"], now)
+    except (TaskNotReady, Conflict):
+        abort(error_response(409, "该任务刚被他人处理，请查看最新状态"))
+    answer = _step(engine, result, session.get(CaseRecord, result.instance.id))
+    session.commit()
+    return CompletionSchema().dump({**answer, "task_id": task_id})
+
+
+# -- cases ------------------------------------------------------------------------------------------------------
+Starter = Callable[[Session, Engine, Access, dict[str, Any], datetime], StepResult]
+
+
+def _start_reception(session: Session, engine: Engine, access: Access, visit: dict[str, Any],
+                     now: datetime) -> StepResult:
+    """The reception desk's registration (duty secretary on duty today), fed from a JSON visit."""
+    posted = {k: "" if visit.get(k) is None else str(visit[k]) for k in ("headcount", "village", "category",
+                                                                          "claim")}
+    for index, person in enumerate(visit["petitioners"]):
+        posted.update({f"p-{index}-{k}": person.get(k, "") for k in PETITIONER_FIELDS})
+    try:
+        return register_visit(session, engine, access, posted, now)
+    except SubmissionInvalid as invalid:
+        raise SubmissionInvalid({_visit_field(k): v for k, v in invalid.errors.items()}) from invalid
+
+
+_ROW_FIELD = re.compile(r"^p-(\d+)-(\w+)$")
+
+
+def _visit_field(name: str) -> str:
+    """The desk form's field name as a path in the request body (`p-1-phone` → `data.petitioners.1.phone`)."""
+    row = _ROW_FIELD.match(name)
+    return f"data.petitioners.{row[1]}.{row[2]}" if row else f"data.{name}"
+
+
+# Which processes a person may start here, and how: only what the domain offers a way in for (the reception
+# desk registers visits); every other process starts from a step of another case or an administrator's command.
+STARTERS: dict[str, tuple[type[Schema], Starter]] = {"reception": (VisitRequestSchema, _start_reception)}
+
+
+@bp.post("/cases")
+@operation("发起案件（目前：坐班村支书登记来访，process_id 为 reception）", body=CaseStartRequestSchema,
+           response=StartedCaseSchema, status=201, errors=(403, 404, 422), schemas=(VisitRequestSchema,),
+           description="reception 的 data 形如 VisitRequest：今天在乡镇接访室坐班的村支书登记来访，"
+                       "并完成「登记来访」。其他流程不能通过接口发起（403）。")
+def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Start a case of a process the domain lets the caller start; 403 for the others."""
+    given = CaseStartRequestSchema().load(_body())
+    session, engine, access = db.session, workflow_engine(), current_access()
+    process_id = given["process_id"].strip()
+    if engine.specs.latest(session, process_id) is None:
+        abort(error_response(404, f"没有名为 {process_id} 的流程"))
+    if process_id not in STARTERS:
+        raise AccessDenied(f"流程 {process_id} 不能通过接口发起（可发起：{'、'.join(STARTERS)}）")
+    schema, start = STARTERS[process_id]
+    try:
+        data = schema().load(given["data"])
+    except ValidationError as invalid:
+        raise ValidationError({"data": invalid.messages}) from invalid
+    result = start(session, engine, access, data, services().now(session))
+    record = session.get(CaseRecord, result.instance.id)
+    answer = _step(engine, result, record)
+    session.commit()
+    return (StartedCaseSchema().dump({**answer, "case": record}), 201,
+            {"Location": url_for("api.show_case", case_id=result.instance.id)})
+
+
+@bp.get("/cases/<int:case_id>")
+@operation("读取案件（个人信息已遮盖）", response=CaseSchema, errors=(403, 404))
+def show_case(case_id: int) -> dict[str, Any]:
+    """A case the caller may see, as its page shows it: ID numbers and phones masked."""
+    session, engine, access = db.session, workflow_engine(), current_access()
+    case = session.get(CaseRecord, case_id)
+    if case is None:
+        abort(404)
+    if not access.may_see_case(case):
+        raise AccessDenied("此案件不属于您的职责范围")
+    now = services().now(session)
+    instance = engine.instance(case.instance_id)
+    tasks = engine.open_tasks(case.instance_id)
+    return CaseSchema().dump({
+        "summary": summarize(session, case, revealed=False), "holders": holders_now(session, case, tasks, now),
+        "deadlines": deadline_rows(case, tasks, now),
+        "history": timeline(session, engine, instance, case, revealed=False)})
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+def _body() -> Any:
+    """The JSON body (None when there is none, which the schemas refuse as "应为 JSON 对象")."""
+    return request.get_json(silent=True)
+
+
+def _item(session: Session, task: HumanTask, case: CaseRecord | None, access: Access) -> InboxItem:
+    return describe(session, [(task, case)], access.viewer.username, services().now(session))[0]
+
+
+def _step(engine: Engine, result: StepResult, record: CaseRecord | None) -> dict[str, Any]:
+    """What a step led to: the case, its status and the names of the tasks now open."""
+    return {"case_id": result.instance.id, "case_number": record.case_number if record else None,
+            "case_status": result.instance.status,
+            "next_steps": [t.name or t.element_id for t in engine.open_tasks(result.instance.id)]}
