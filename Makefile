@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo test test-pg lint bench clean
+.PHONY: install run run-year test lint bench clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,18 @@ $(STAMP): pyproject.toml package.json package-lock.json
 
 install: $(STAMP)
 
-## Set up, create the SQLite database with demo data on a simulated clock, and serve the app.
+## Set up, create (or upgrade) the SQLite database with the demo county, and serve the app on the real clock.
 run: install
 	$(BIN)/doorstep init --demo
 	$(BIN)/doorstep serve
+
+YEAR_DB := sqlite:///$(CURDIR)/instance/year.db
+## The same with a simulated county year of cases (2025, seed 1; a few minutes the first time), for the reports.
+run-year: install
+	@if [ ! -f instance/year.db ]; then \
+	  DOORSTEP_DATABASE_URL=$(YEAR_DB) $(BIN)/doorstep init --demo --simulated-clock 2025-01-01T08:00:00+08:00 && \
+	  DOORSTEP_DATABASE_URL=$(YEAR_DB) $(BIN)/doorstep simulate --months 12 --seed 1; fi
+	DOORSTEP_DATABASE_URL=$(YEAR_DB) $(BIN)/doorstep serve
 
 ## Set up and run the whole test suite (PostgreSQL tests run when DOORSTEP_TEST_DATABASE_URL is set).
 test: install
@@ -30,6 +38,9 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/engine_step.py
+	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

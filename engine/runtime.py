@@ -174,8 +174,9 @@ class Engine:
     # -- time -------------------------------------------------------------------------------------------------
     def due_instances(self, now: datetime, limit: int = 100) -> list[int]:
         """Ids of instances whose next timer is due at `now`, found through the indexed column."""
-        # Cases with an incident still keep their deadlines: other branches' timers fire.
-        query = (select(Instance.id).where(Instance.next_timer_at < now, Instance.status.in_((RUNNING, INCIDENT)))
+        # Only unfinished cases have a next timer (a case with an incident keeps its other branches' deadlines),
+        # so the indexed column alone finds them.
+        query = (select(Instance.id).where(Instance.next_timer_at < now)
                  .order_by(Instance.next_timer_at).limit(limit))
         if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
@@ -204,7 +205,7 @@ class Engine:
     def next_due(self, until: datetime) -> datetime | None:
         """The earliest timer due at or before `until`, over all running instances."""
         return self.session.scalar(select(Instance.next_timer_at)
-                                   .where(Instance.next_timer_at <= until, Instance.status.in_((RUNNING, INCIDENT)))
+                                   .where(Instance.next_timer_at <= until)
                                    .order_by(Instance.next_timer_at).limit(1))
 
     def run_until(self, target: datetime, move_clock: Callable[[datetime], None]) -> list[StepResult]:

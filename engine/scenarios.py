@@ -67,7 +67,7 @@ class ScenarioResult:
 
     def __str__(self) -> str:
         where = f" (step {self.step})" if self.step is not None else ""
-        verdict = "PASS" if self.passed else f"FAIL{where}: {self.message}"
+        verdict = "PASS" if self.passed else f"FAIL{where}: {self.message}"  # PASS/FAIL stay greppable
         return f"{self.scenario.file}: {self.scenario.name}: {verdict}"
 
 
@@ -80,18 +80,18 @@ def load_scenarios(folder: Path, skip: tuple[str, ...] = ()) -> list[Scenario]:
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as error:
-            raise ScenarioError(f"{path.name}: not valid YAML: {error}") from error
+            raise ScenarioError(f"{path.name}：不是有效的 YAML：{error}") from error
         if not isinstance(doc, dict) or "process" not in doc or not isinstance(doc.get("scenarios"), list):
-            raise ScenarioError(f"{path.name}: needs `process:` and a list under `scenarios:`")
+            raise ScenarioError(f"{path.name}：需要 `process:` 和 `scenarios:` 下的场景列表")
         for number, item in enumerate(doc["scenarios"], 1):
             if not isinstance(item, dict) or "name" not in item:
-                raise ScenarioError(f"{path.name}: scenario {number} needs a `name:`")
+                raise ScenarioError(f"{path.name}：第 {number} 个场景缺少 `name:`")
             steps = item.get("steps") or []
             for index, step in enumerate(steps, 1):
                 kinds = [k for k in STEP_KINDS if isinstance(step, dict) and k in step]
                 if len(kinds) != 1:
-                    raise ScenarioError(f"{path.name}: {item['name']}: step {index} needs exactly one of "
-                                        f"{', '.join(STEP_KINDS)}")
+                    raise ScenarioError(f"{path.name}：{item['name']}：第 {index} 步须是且只能是 "
+                                        f"{'、'.join(STEP_KINDS)} 之一")
             scenarios.append(Scenario(path.name, str(doc["process"]), str(item["name"]),
                                       dict(item.get("start") or {}), list(steps)))
     return scenarios
@@ -139,20 +139,20 @@ def _run_step(engine: Engine, clock: FixedClock, case_id: int, step: dict[str, A
                    if t.element_id == element or t.ref.startswith(f"{element}#")]
         if not matches:
             open_now = ", ".join(t.element_id for t in engine.open_tasks(case_id)) or "none"
-            raise ScenarioFailed(f"no open task '{element}' (open: {open_now})")
+            raise ScenarioFailed(f"没有待办任务 '{element}'（当前待办：{open_now}）")
         task = matches[0]
         role = step.get("role")
         if role is not None and task.lane != role:
-            raise ScenarioFailed(f"task '{element}' is in lane '{task.lane}', not '{role}'")
+            raise ScenarioFailed(f"任务 '{element}' 在泳道 '{task.lane}'，不是 '{role}'")
         outcome = engine.complete_task(task.id, step.get("data") or {}, str(step.get("as") or role or "scenario"))
         if outcome.incident is not None and not step.get("incident"):
-            raise ScenarioFailed(f"'{element}' raised an incident: {outcome.incident.message}")
+            raise ScenarioFailed(f"'{element}' 出现故障：{outcome.incident.message}")
     elif "advance" in step:
         text = str(step["advance"])
         try:
             parsed = TimerEventDefinition.parse_iso_duration(text)
         except Exception as error:  # noqa: BLE001 - SpiffWorkflow raises a bare Exception
-            raise ScenarioFailed(f"'{text}' is not an ISO 8601 duration") from error
+            raise ScenarioFailed(f"'{text}' 不是 ISO 8601 时长") from error
         target = clock.now() + TimerEventDefinition.get_timedelta_from_start(parsed, clock.now())
         engine.run_until(target, clock.set)
     elif "message" in step:
@@ -166,7 +166,7 @@ def _run_step(engine: Engine, clock: FixedClock, case_id: int, step: dict[str, A
 def _check(engine: Engine, case_id: int, expect: dict[str, Any], checks: dict[str, Check]) -> None:
     unknown = set(expect) - {"open", "status", "data", "counts"} - set(checks)
     if unknown:
-        raise ScenarioFailed(f"unknown expectation(s): {', '.join(sorted(unknown))}")
+        raise ScenarioFailed(f"未知的检查项：{'、'.join(sorted(unknown))}")
     for key, check in checks.items():
         if key in expect:
             check(case_id, expect[key])
@@ -174,21 +174,21 @@ def _check(engine: Engine, case_id: int, expect: dict[str, Any], checks: dict[st
         found = sorted(t.element_id for t in engine.open_tasks(case_id))
         wanted = sorted(str(e) for e in expect["open"] or [])
         if found != wanted:
-            raise ScenarioFailed(f"open tasks are {found or 'none'}, expected {wanted or 'none'}")
+            raise ScenarioFailed(f"待办任务是 {found or '无'}，应为 {wanted or '无'}")
     if "status" in expect:
         status = engine.instance(case_id).status
         if status != expect["status"]:
-            raise ScenarioFailed(f"the case is {status}, expected {expect['status']}")
+            raise ScenarioFailed(f"案件状态是 {status}，应为 {expect['status']}")
     if "data" in expect:
         data = engine.case_data(case_id)
         for key, value in (expect["data"] or {}).items():
             if not _matches(data.get(key), value):
-                raise ScenarioFailed(f"case data {key} is {data.get(key)!r}, expected {value!r}")
+                raise ScenarioFailed(f"案件数据 {key} 是 {data.get(key)!r}，应为 {value!r}")
     if "counts" in expect:
         counts = engine.element_counts(case_id)
         for element, times in (expect["counts"] or {}).items():
             if counts.get(element, 0) != times:
-                raise ScenarioFailed(f"{element} ran {counts.get(element, 0)} time(s), expected {times}")
+                raise ScenarioFailed(f"{element} 运行了 {counts.get(element, 0)} 次，应为 {times} 次")
 
 
 def _matches(found: Any, wanted: Any) -> bool:

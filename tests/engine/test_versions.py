@@ -76,3 +76,16 @@ def test_a_case_that_ran_a_changed_element_is_refused_and_unchanged(deploy, engi
         eng.migrate(case_id, target.id, "designer")
     session.rollback()
     assert snapshot(case_id) == before
+
+
+def test_a_renamed_element_does_not_stop_a_case_from_moving(deploy, engine_, session):
+    deploy("linear.bpmn")
+    eng = engine_()
+    case_id = eng.start("linear", {}, "clerk").instance.id
+    session.commit()
+    deploy(files={"linear.bpmn": text("linear.bpmn").replace('name="First"', 'name="第一步"').encode()})
+    target = session.scalar(select(ProcessVersion).where(ProcessVersion.version == 2))
+    eng.migrate(case_id, target.id, "designer")
+    session.commit()
+    assert eng.instance(case_id).process_version_id == target.id
+    assert [t.element_id for t in eng.open_tasks(case_id)] == ["first"]
