@@ -32,12 +32,16 @@ from workflows.report import (
     shift_month,
     sorted_by_petitions,
 )
-from workflows.report_text import NOTES, TABLE_COLUMNS, report_csv
-from workflows.report_text import _change as change_text  # the posted wording, shared with the printed text
-from workflows.report_text import _percent as percent_text
-from workflows.report_text import _signed as signed_text
-from workflows.report_text import _summary_sentence as summary_sentence
-from workflows.report_text import _value as value_text
+from workflows.report_text import (
+    NOTES,
+    TABLE_COLUMNS,
+    change_text,
+    percent_text,
+    report_csv,
+    signed_text,
+    summary_sentence,
+    value_text,
+)
 from workflows.script_helpers import packaged_config
 from workflows.task_work import AccessDenied
 
@@ -250,8 +254,9 @@ def _chart_data(report: MonthlyReport, trend: list[Any], categories: list[tuple[
     now = report.scope.current
     return {
         "trend": {"labels": [_month_title(p.month) for p in trend],
-                  "series": {"来访（批次）": [p.visit_batches for p in trend], "来信": [p.letters for p in trend],
-                             "来电": [p.phone_calls for p in trend], "网上信访": [p.online_messages for p in trend]},
+                  "series": [{"label": label, "values": [getattr(p, name) for p in trend]}
+                             for name, label in (("visit_batches", "来访（批次）"), ("letters", "来信"),
+                                                 ("phone_calls", "来电"), ("online_messages", "网上信访"))],
                   "persons": [p.visit_persons for p in trend]},
         "places": {"labels": [p.name for p in shown],
                    "current": [p.current.petitions for p in shown], "previous": [p.previous.petitions for p in shown],

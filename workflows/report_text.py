@@ -34,13 +34,13 @@ def report_text(report: MonthlyReport) -> str:
     scope = report.scope
     title = f"{scope.name}信访工作情况通报"
     lines = [_center(title), _center(f"（{int(year)}年{int(month)}月）"), ""]
-    lines += ["一、总体情况", _summary_sentence(report), ""]
+    lines += ["一、总体情况", summary_sentence(report), ""]
     overview = [["指标", "本月", f"上月({report.previous_month})", "环比",
                  f"去年同月({report.year_ago_month})", "同比"]]
     for metric, title_text, _is_rate in METRICS:
-        overview.append([title_text, _value(scope, "current", metric), _value(scope, "previous", metric),
-                         _change(scope, metric, "previous"), _value(scope, "year_ago", metric),
-                         _change(scope, metric, "year_ago")])
+        overview.append([title_text, value_text(scope, "current", metric), value_text(scope, "previous", metric),
+                         change_text(scope, metric, "previous"), value_text(scope, "year_ago", metric),
+                         change_text(scope, metric, "year_ago")])
     lines += _table(overview) + [""]
     section = 2
     if report.townships:
@@ -53,7 +53,7 @@ def report_text(report: MonthlyReport) -> str:
     lines += _table(_place_rows(active, "村（社区）", with_township=report), text_columns=2) + [""]
     section += 1
     zero = report.zero_petition_villages
-    share = _percent(_share(len(zero), report.village_count))
+    share = percent_text(_share(len(zero), report.village_count))
     lines += [f"{_number(section)}、零信访村（社区）（一月一兑现奖励名单）",
               f"本月{len(zero)}个村（社区）零信访，占{report.village_count}个的{share}。"]
     lines += _zero_lines(report)
@@ -83,15 +83,15 @@ def report_csv(report: MonthlyReport) -> str:
     return out.getvalue()
 
 
-def _summary_sentence(report: MonthlyReport) -> str:
+def summary_sentence(report: MonthlyReport) -> str:
     now, scope = report.scope.current, report.scope
-    sentence = (f"本月共受理信访事项{now.petitions}件（批），环比{_signed(scope.change('petitions', 'previous'))}，"
-                f"同比{_signed(scope.change('petitions', 'year_ago'))}。其中来访{now.visit_batches}批"
+    sentence = (f"本月共受理信访事项{now.petitions}件（批），环比{signed_text(scope.change('petitions', 'previous'))}，"
+                f"同比{signed_text(scope.change('petitions', 'year_ago'))}。其中来访{now.visit_batches}批"
                 f"{now.visit_persons}人次（集体访{now.group_visits}批、越级访{now.bypass_visits}批），"
                 f"来信{now.letters}件，来电{now.phone_calls}件，网上信访{now.online_messages}件；"
-                f"重复信访{now.repeat_petitions}件。当场化解率{_percent(now.on_the_spot_rate)}，"
-                f"办结{now.closed}件，按期办结率{_percent(now.on_time_rate)}，超期{now.overdue}件，延期{now.extended}件。"
-                f"群众评价{now.rated}件，满意率{_percent(now.satisfaction_rate)}（"
+                f"重复信访{now.repeat_petitions}件。当场化解率{percent_text(now.on_the_spot_rate)}，"
+                f"办结{now.closed}件，按期办结率{percent_text(now.on_time_rate)}，超期{now.overdue}件，延期{now.extended}件。"
+                f"群众评价{now.rated}件，满意率{percent_text(now.satisfaction_rate)}（"
                 + "、".join(f"{SATISFACTION_NAMES[level]}{getattr(now, level)}" for level in SATISFACTION_LEVELS)
                 + f"）。网格员下访上报问题{now.grid_reports}件。")
     return "    " + sentence
@@ -106,8 +106,8 @@ def _place_rows(places: Sequence[PlaceFigures], heading: str,
     rows = [header]
     for place in places:
         row = ([towns.get(place.township or "", place.township or "")] if with_township else []) + [place.name]
-        row += [_value(place, "current", metric) for metric, _title in TABLE_COLUMNS]
-        row += [_signed(place.change("petitions", "previous")), _signed(place.change("petitions", "year_ago"))]
+        row += [value_text(place, "current", metric) for metric, _title in TABLE_COLUMNS]
+        row += [signed_text(place.change("petitions", "previous")), signed_text(place.change("petitions", "year_ago"))]
         rows.append(row)
     return rows
 
@@ -121,12 +121,12 @@ def _zero_lines(report: MonthlyReport) -> list[str]:
             for code, villages in by_town.items()]
 
 
-def _value(place: PlaceFigures, slot: str, metric: str) -> str:
+def value_text(place: PlaceFigures, slot: str, metric: str) -> str:
     value = getattr(place, slot).value(metric)
-    return _percent(value) if metric in RATES else str(value)
+    return percent_text(value) if metric in RATES else str(value)
 
 
-def _change(place: PlaceFigures, metric: str, against: str) -> str:
+def change_text(place: PlaceFigures, metric: str, against: str) -> str:
     delta = place.change(metric, against)
     if delta is None:
         return "—"
@@ -137,11 +137,11 @@ def _change(place: PlaceFigures, metric: str, against: str) -> str:
     return f"{delta:+d}{relative}"
 
 
-def _signed(delta: float | int | None) -> str:
+def signed_text(delta: float | int | None) -> str:
     return "—" if delta is None else f"{int(delta):+d}"
 
 
-def _percent(value: float | int | None) -> str:
+def percent_text(value: float | int | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 

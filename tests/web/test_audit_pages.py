@@ -152,8 +152,9 @@ def test_the_history_shows_who_did_what_when_with_the_data_masked_and_the_view_i
     assert "校验通过" in shown and "11 个事件" in shown
     (viewed,) = events(services, looped, audit_view.AUDIT_VIEWED)
     assert (viewed.seq, viewed.actor, viewed.data) == (11, "auditor1", {"page": "history", "masked": True})
-    browser("bureau1").get(f"/audit/cases/{looped}")
+    again = browser("bureau1").get(f"/audit/cases/{looped}", query_string={"hide": "views"})
     assert [e.actor for e in events(services, looped, audit_view.AUDIT_VIEWED)] == ["auditor1", "bureau1"]
+    assert re.findall(r'<tr id="event-(\d+)"', again.text) == [str(n) for n in range(1, 11)]  # views hidden
 
 
 # -- stepping -----------------------------------------------------------------------------------------------------

@@ -145,7 +145,8 @@ def test_the_charts_get_the_trend_the_places_and_the_categories(two_months, brow
     data = charts(page)
     trend = data["trend"]
     assert len(trend["labels"]) == 12 and trend["labels"][-1] == "2026年2月" and trend["labels"][0] == "2025年3月"
-    totals = [sum(values) for values in zip(*trend["series"].values(), strict=True)]
+    assert [one["label"] for one in trend["series"]] == ["来访（批次）", "来信", "来电", "网上信访"]
+    totals = [sum(values) for values in zip(*(one["values"] for one in trend["series"]), strict=True)]
     assert totals[-2:] == [2, 5] and sum(totals) == 7  # February 2025 is outside the 12 months
     assert trend["persons"][-1] == 8
     assert data["places"]["labels"] == ["青溪镇", "云岭乡"] and data["places"]["current"] == [3, 2]
@@ -180,7 +181,8 @@ def test_the_csv_is_the_same_as_the_command_lines(two_months, browser):
     response = browser("bureau1").get("/reports/monthly.csv?month=2026-02")
 
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert response.headers["Content-Disposition"].startswith('attachment; filename="monthly-report-2026-02-county.csv"')
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="monthly-report-2026-02-county.csv"')
     assert response.data.decode("utf-8-sig") == report_of(two_months, "2026-02")
     assert response.data.startswith("\ufeff".encode())  # Excel reads it as UTF-8
 
@@ -220,6 +222,10 @@ def test_a_township_leader_sees_their_township_only(two_months, browser):
     assert cells(page, "t01v01")[:2] == ["桃园社区", "3"] and cells(page, "t01v02")[:2] == ["杉坡村", "0"]
     assert "栗垄村" not in page.text and "云岭乡" not in page.text
     assert '<option value="">全县</option>' not in page.text
+    notice = text_of(leader.get("/reports/monthly/print?month=2026-02"))
+    assert "溆浦县信访工作月度通报" in notice and "（2026年2月 · 青溪镇）" in notice
+    assert "二、各村（社区）信访情况（本月或上月有信访的2个）" in notice and "三、零信访村（社区）" in notice
+    assert "栗垄村" not in notice
     assert leader.get("/reports/monthly?month=2026-02&township=t01").status_code == 200
     assert leader.get("/reports/monthly?month=2026-02&township=青溪镇").status_code == 200
     for other in ("t02", "云岭乡", "xupu", "溆浦县", "nowhere"):

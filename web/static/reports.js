@@ -38,8 +38,8 @@
 
   // The trend: petitions of each month stacked by channel, and the persons of the visits as a line.
   var trend = data.trend;
-  var series = Object.keys(trend.series).map(function (name, i) {
-    return { type: "bar", label: name, data: trend.series[name], backgroundColor: PALETTE[i], stack: "petitions",
+  var series = trend.series.map(function (one, i) {
+    return { type: "bar", label: one.label, data: one.values, backgroundColor: PALETTE[i], stack: "petitions",
       order: 2 };
   });
   series.push({ type: "line", label: "来访人次", data: trend.persons, borderColor: "#37474f", backgroundColor: "#37474f",
