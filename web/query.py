@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from workflows.cases import CaseRecord
 from workflows.petitioner_query import (
     SATISFACTION,
     QueryError,
@@ -27,43 +28,41 @@ def form() -> str:
 @bp.post("/query")
 def lookup() -> tuple[str, int]:
     """Look the code up; a wrong code counts against this address (10 per 15 minutes)."""
-    session = db.session
-    code = request.form.get("code", "")
-    now = services().now(session)
+    found = _find()
+    if isinstance(found, tuple):
+        return found
+    view = public_view(db.session, found, services().now(db.session))
+    db.session.commit()
+    return _page(view, request.form.get("code", ""), None), 200
+
+
+@bp.post("/query/rate")
+def rate_case() -> tuple[str, int]:
+    """Give the satisfaction rating, once per case."""
+    found = _find()
+    if isinstance(found, tuple):
+        return found
+    session, code, now = db.session, request.form.get("code", ""), services().now(db.session)
     try:
-        case = find_case(session, _client(), code, now)
+        rate(session, workflow_engine(), found, request.form.get("satisfaction", ""), request.form.get("comment", ""))
+    except QueryError as refused:
+        session.rollback()
+        return _page(public_view(session, found, now), code, str(refused)), 409
+    session.commit()
+    return _page(public_view(session, found, now), code, None, "感谢您的评价！"), 200
+
+
+def _find() -> CaseRecord | tuple[str, int]:
+    """The case of the submitted code, or the page refusing it (a wrong code is kept as a failed attempt)."""
+    session, code = db.session, request.form.get("code", "")
+    try:
+        return find_case(session, _client(), code, services().now(session))
     except TooManyAttempts as refused:
         session.rollback()
         return _page(None, code, str(refused)), 429
     except QueryError as wrong:
         session.commit()  # the failed attempt is kept
         return _page(None, code, str(wrong)), 404
-    view = public_view(session, case, now)
-    session.commit()
-    return _page(view, code, None), 200
-
-
-@bp.post("/query/rate")
-def rate_case() -> tuple[str, int]:
-    """Give the satisfaction rating, once per case."""
-    session = db.session
-    code = request.form.get("code", "")
-    now = services().now(session)
-    try:
-        case = find_case(session, _client(), code, now)
-    except TooManyAttempts as refused:
-        session.rollback()
-        return _page(None, code, str(refused)), 429
-    except QueryError as wrong:
-        session.commit()
-        return _page(None, code, str(wrong)), 404
-    try:
-        rate(session, workflow_engine(), case, request.form.get("satisfaction", ""), request.form.get("comment", ""))
-    except QueryError as refused:
-        session.rollback()
-        return _page(public_view(session, case, now), code, str(refused)), 409
-    session.commit()
-    return _page(public_view(session, case, now), code, None, "感谢您的评价！"), 200
 
 
 def _client() -> str:

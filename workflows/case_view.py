@@ -20,12 +20,12 @@ from engine import Engine
 from engine.models import Event, HumanTask, Instance, ProcessVersion
 from workflows.access import CADRE_LANE, HANDLING_LANE, LEADER_LANE, SECRETARY_LANE
 from workflows.case_diagram import deployed_files, element_names
-from workflows.cases import CaseRecord, mask_id_number, mask_phone
+from workflows.cases import CaseRecord, deadline_states, mask_id_number, mask_phone
 from workflows.forms import FormDefinitionError, read_form
 from workflows.inbox import process_names
 from workflows.org import units_by_code
 from workflows.org_models import OrgUnit, Person, RotaEntry
-from workflows.petitioner_query import DEADLINE_NAMES, OUTCOMES, SATISFACTION
+from workflows.petitioner_query import OUTCOMES, SATISFACTION
 from workflows.script_helpers import packaged_config
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -162,17 +162,7 @@ class DeadlineRow:
 
 def deadline_rows(case: CaseRecord, tasks: list[HumanTask], now: datetime) -> list[DeadlineRow]:
     """The case's statutory and supervision deadlines, then the due times of its open tasks."""
-    rows = []
-    for name, entry in sorted(case.deadlines.items()):
-        try:
-            due = datetime.fromisoformat(entry["due"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if "met" in entry:
-            state = "met" if entry["met"] else "missed"
-        else:
-            state = "overdue" if due < now or case.overdue else "pending"
-        rows.append(DeadlineRow(DEADLINE_NAMES.get(name, name), due, state, _STATE_LABELS[state]))
+    rows = [DeadlineRow(name, due, state, _STATE_LABELS[state]) for name, due, state in deadline_states(case, now)]
     for task in tasks:
         if task.due_at is not None:
             state = "overdue" if task.due_at < now else "pending"

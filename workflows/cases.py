@@ -199,3 +199,22 @@ def mask_phone(value: str | None) -> str:
     if not value:
         return ""
     return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)
+
+
+DEADLINE_NAMES = {"supervision": "督办办结期限", "handling": "办理期限", "acceptance": "受理告知期限"}
+
+
+def deadline_states(case: CaseRecord, now: datetime) -> list[tuple[str, datetime, str]]:
+    """(Chinese name, due time, state) of each deadline of a case: met, missed, overdue or pending."""
+    rows = []
+    for name, entry in sorted(case.deadlines.items()):
+        try:
+            due = datetime.fromisoformat(entry["due"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if "met" in entry:
+            state = "met" if entry["met"] else "missed"
+        else:
+            state = "overdue" if due < now or case.overdue else "pending"
+        rows.append((DEADLINE_NAMES.get(name, name), due, state))
+    return rows

@@ -19,7 +19,7 @@ from engine import Engine
 from engine.db import Base
 from engine.models import HumanTask
 from workflows import DomainError
-from workflows.cases import CLOSED, CaseRecord
+from workflows.cases import CLOSED, CaseRecord, deadline_states
 from workflows.inbox import process_names
 from workflows.script_helpers import packaged_config
 
@@ -31,7 +31,7 @@ RATED_EVENT = "satisfaction_rated"
 SATISFACTION = {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
                 "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
 OUTCOMES = {"support": "支持", "explain": "解释说明", "reject": "不予支持"}
-DEADLINE_NAMES = {"supervision": "督办办结期限", "handling": "办理期限", "acceptance": "受理告知期限"}
+PUBLIC_STATES = {"met": "已按期办结", "missed": "未按期办结", "overdue": "已超期", "pending": "未到期"}
 _CODE = re.compile(r"[^A-Z2-7]")
 
 
@@ -124,17 +124,7 @@ def public_view(session: Session, case: CaseRecord, now: datetime) -> PublicCase
                                       .order_by(HumanTask.created_at)))
     closed = case.status == CLOSED
     stage = "已办结" if closed else ("、".join(t.name or t.element_id for t in open_tasks) or "办理中")
-    deadlines = []
-    for name, entry in sorted(case.deadlines.items()):
-        try:
-            due = datetime.fromisoformat(entry["due"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if "met" in entry:
-            state = "已按期办结" if entry["met"] else "未按期办结"
-        else:
-            state = "已超期" if due < now else "未到期"
-        deadlines.append(PublicDeadline(DEADLINE_NAMES.get(name, name), due, state))
+    deadlines = [PublicDeadline(name, due, PUBLIC_STATES[state]) for name, due, state in deadline_states(case, now)]
     return PublicCase(
         case_number=case.case_number, query_code=case.query_code,
         process_name=process_names(session).get(case.process_id, case.process_id),

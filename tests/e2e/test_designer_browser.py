@@ -78,20 +78,6 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     return Prepared(path, account["username"], account["password"], cases[0], cases[1])
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium through Playwright (skipped, saying why, when it is not installed)."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("browser tests need Debian's `chromium` on PATH (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @dataclass
 class Studio:
     """The app served on a free port over a fresh copy of the prepared database."""
