@@ -262,12 +262,18 @@ class Engine:
         return None
 
     # -- incidents --------------------------------------------------------------------------------------------
-    def retry_incident(self, incident_id: int, actor: str, data: Mapping[str, Any] | None = None) -> StepResult:
-        """Run the failed step again, optionally with corrected data, once its cause is fixed."""
+    def retry_incident(self, incident_id: int, actor: str, data: Mapping[str, Any] | None = None,
+                       reason: str | None = None) -> StepResult:
+        """Run the failed step again once its cause is fixed, optionally with data an administrator corrected.
+
+        Corrected data needs a reason; both are recorded on the case with the administrator's name.
+        """
         incident = self.session.get(Incident, incident_id)
         if incident is None or incident.status != "open":
             raise UnknownIncident(f"no open incident {incident_id}")
         patch = _json_object(data or {}, "corrected data")
+        if patch and not (reason or "").strip():
+            raise InvalidTaskData("corrected data needs a reason (it is recorded with the correction)")
         loaded = self._load(incident.instance_id)
         now = self.clock.now()
         failed = loaded.workflow.get_tasks(state=TaskState.ERROR)
@@ -284,7 +290,8 @@ class Engine:
         incident.status = "resolved" if failure is None else "retried"
         incident.resolved_at, incident.resolved_by = now, actor
         return self._persist(loaded, now, actor, history.INCIDENT_RESOLVED if failure is None else "incident_retried",
-                             {"incident": incident_id, "corrected": patch}, incident.task_ref, failure)
+                             {"incident": incident_id, "corrected": patch, **({"reason": reason} if reason else {})},
+                             incident.task_ref, failure)
 
     # -- versions ---------------------------------------------------------------------------------------------
     def migrate(self, instance_id: int, version_id: int, actor: str) -> StepResult:
@@ -334,6 +341,14 @@ class Engine:
         if len(matches) != 1:
             raise TaskNotFound(f"no task {given}" if not matches else f"the prefix {given} fits several tasks")
         return matches[0]
+
+    def open_incident(self, instance_id: int) -> Incident:
+        """The open incident of a case."""
+        incident = self.session.scalar(select(Incident).where(Incident.instance_id == instance_id,
+                                                              Incident.status == "open").order_by(Incident.id))
+        if incident is None:
+            raise UnknownIncident(f"case {instance_id} has no open incident")
+        return incident
 
     def instance(self, instance_id: int) -> Instance:
         """An instance row (no workflow state is deserialized)."""

@@ -104,6 +104,29 @@ def case_migrate(ctx: click.Context, case_id: int | None, every: bool, process_i
         ctx.exit(1)
 
 
+@case.command("retry")
+@click.argument("case_id", type=int)
+@click.option("--data", default="{}", show_default=True, help="Corrected case data (JSON object).")
+@click.option("--reason", help="Why the data is corrected (required with --data; recorded).")
+@click.option("--as", "actor", required=True, help="The administrator who retries (recorded).")
+@click.pass_context
+@user_errors
+def case_retry(ctx: click.Context, case_id: int, data: str, reason: str | None, actor: str) -> None:
+    """Run a case's failed step again after its cause is fixed, optionally with corrected data."""
+    svc = services(ctx)
+    corrected = parse_json(data, "--data")
+    with svc.unit_of_work() as session:
+        engine = svc.engine(session)
+        incident = engine.open_incident(case_id)
+        result = engine.retry_incident(incident.id, actor, corrected, reason)
+        tasks = engine.open_tasks(case_id)
+        payload = {**_case_payload(result.instance, tasks),
+                   "incident": result.incident.message if result.incident else None}
+    head = (f"the step failed again: {result.incident.message}" if result.incident
+            else f"incident {incident.id} resolved")
+    emit(ctx, payload, f"{head}. case {case_id} is {result.instance.status}\n" + _task_lines(tasks))
+
+
 @click.group()
 def task() -> None:
     """List and complete human tasks."""

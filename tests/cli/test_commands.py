@@ -109,3 +109,25 @@ def test_validate_reports_file_line_element_and_deploy_is_idempotent(run, tmp_pa
     ok(run("init"))
     assert "unchanged" in ok(run("bpmn", "deploy", str(ROOT / "bpmn")))
     assert "OK: 10 executable process(es)" in ok(run("bpmn", "validate", str(ROOT / "bpmn")))
+
+
+def test_an_incident_is_retried_with_corrected_data_and_the_reason_is_recorded(run) -> None:
+    ok(run("init", "--simulated-clock", "2026-03-02T09:00:00+08:00"))
+    ok(run("org", "import", str(ORG)))
+    ok(run("case", "start", "reception", "--as", "t01v01.secretary"))
+    ok(run("task", "complete", "1/register_visit", "--as", "t01v01.secretary", "--data",
+           json.dumps({**VISIT, "township": "t99"})))  # a township the org does not have
+    ok(run("task", "complete", "1/hear_claim", "--as", "t01.cadre", "--data", json.dumps({"disposition": "hand_over"})))
+    ok(run("clock", "advance", "PT9H"))
+    stopped = json.loads(ok(run("--json", "case", "show", "1")))
+    assert stopped["status"] == "incident" and stopped["incidents"][0]["element"] == "find_leader"
+    refused = run("case", "retry", "1", "--data", json.dumps({"township": "t01"}), "--as", "admin")
+    assert refused.exit_code == 1 and "needs a reason" in refused.stderr
+    retried = ok(run("case", "retry", "1", "--data", json.dumps({"township": "t01"}), "--reason", "乡镇代码登记错误",
+                     "--as", "admin"))
+    assert "resolved" in retried and "交办" in retried
+    shown = json.loads(ok(run("--json", "case", "show", "1")))
+    resolved = next(e for e in shown["events"] if e["type"] == "incident_resolved")
+    assert resolved["actor"] == "admin" and resolved["data"]["reason"] == "乡镇代码登记错误"
+    assert resolved["data"]["corrected"] == {"township": "t01"}
+    assert "OK" in ok(run("audit", "verify", "1"))
