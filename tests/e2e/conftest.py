@@ -11,6 +11,7 @@ steps named for the README are also saved there at 1280×800 (the README's pictu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -146,23 +147,32 @@ class Site:
         return target
 
 
-@pytest.fixture
-def site(demo: Demo, chromium: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Site]:
-    """The web app (as `doorstep serve` builds it) serving a fresh copy of the demo database on a free port."""
-    path = tmp_path / "doorstep.db"
-    shutil.copyfile(demo.path, path)
+@contextlib.contextmanager
+def served_copy(template: Path, folder: Path) -> Iterator[str]:
+    """Serve the web app (as `doorstep serve` builds it) over a fresh copy of `template` on a free port."""
+    path = folder / "doorstep.db"
+    shutil.copyfile(template, path)
     app = create_app(settings_for(path))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="doorstep-e2e-server", daemon=True)
     thread.start()
-    found = Site(f"http://127.0.0.1:{server.server_port}", path, demo.accounts, chromium,
-                 name=request.node.name.removeprefix("test_"))
     try:
-        yield found
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        for context in found.contexts:
-            context.close()
         server.shutdown()
         thread.join()
         server.server_close()
         app.extensions["doorstep"].db.dispose()
+
+
+@pytest.fixture
+def site(demo: Demo, chromium: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Site]:
+    """The web app serving a fresh copy of the demo database on a free port."""
+    with served_copy(demo.path, tmp_path) as url:
+        found = Site(url, tmp_path / "doorstep.db", demo.accounts, chromium,
+                     name=request.node.name.removeprefix("test_"))
+        try:
+            yield found
+        finally:
+            for context in found.contexts:
+                context.close()

@@ -10,8 +10,6 @@ Nothing sleeps: every wait is Playwright's auto-waiting on something the page sh
 from __future__ import annotations
 
 import json
-import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +17,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from werkzeug.serving import make_server
 
 from doorstep.cli import main
 from doorstep.config import PROJECT_DIR, Settings
 from doorstep.services import Services
-from web import create_app
+from tests.e2e.conftest import served_copy
 
 pytestmark = pytest.mark.browser
 
@@ -110,23 +107,13 @@ class Studio:
 
 @pytest.fixture
 def studio(prepared: Prepared, chromium: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Studio]:
-    path = tmp_path / "doorstep.db"
-    shutil.copyfile(prepared.path, path)
-    app = create_app(settings_for(path))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="designer-e2e-server", daemon=True)
-    thread.start()
-    found = Studio(f"http://127.0.0.1:{server.server_port}", prepared, chromium,
-                   request.node.name.removeprefix("test_"))
-    try:
-        yield found
-    finally:
-        for context in found.contexts:
-            context.close()
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        app.extensions["doorstep"].db.dispose()
+    with served_copy(prepared.path, tmp_path) as url:
+        found = Studio(url, prepared, chromium, request.node.name.removeprefix("test_"))
+        try:
+            yield found
+        finally:
+            for context in found.contexts:
+                context.close()
 
 
 def open_reception(studio: Studio) -> Any:
