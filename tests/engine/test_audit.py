@@ -25,7 +25,7 @@ def case(deploy, engine_, session, clock):
     (enter,) = eng.open_tasks(instance.id)
     incident = eng.complete_task(enter.id, {"total": 10, "count": 0}, "clerk").incident
     session.commit()
-    eng.retry_incident(incident.id, "admin", {"count": 4})
+    eng.retry_incident(incident.id, "admin", {"count": 4}, "人数填错，按登记表更正")
     session.commit()
     (confirm,) = eng.open_tasks(instance.id)
     eng.complete_task(confirm.id, {"confirmed": True}, "leader")

@@ -51,7 +51,7 @@ def test_a_failing_script_raises_an_incident_and_keeps_the_submitted_data(script
 def test_retry_with_corrected_data_resolves_the_incident_and_the_case_goes_on(scripted, session, clock):
     eng, instance = scripted
     incident = fail_the_script(eng, instance, session).incident
-    result = eng.retry_incident(incident.id, "designer", data={"count": 4})
+    result = eng.retry_incident(incident.id, "designer", data={"count": 4}, reason="更正数据")
     session.commit()
     assert result.incident is None
     resolved = session.get(Incident, incident.id)
@@ -67,7 +67,7 @@ def test_retry_with_corrected_data_resolves_the_incident_and_the_case_goes_on(sc
 def test_a_retry_that_fails_again_leaves_one_open_incident(scripted, session):
     eng, instance = scripted
     incident = fail_the_script(eng, instance, session).incident
-    again = eng.retry_incident(incident.id, "designer", data={"count": 0})
+    again = eng.retry_incident(incident.id, "designer", data={"count": 0}, reason="更正数据")
     session.commit()
     assert eng.instance(instance.id).status == INCIDENT
     open_incidents = session.scalars(select(Incident).where(Incident.instance_id == instance.id,
@@ -75,7 +75,7 @@ def test_a_retry_that_fails_again_leaves_one_open_incident(scripted, session):
     assert len(open_incidents) == 1
     assert again.incident is not None
     # the open incident can still be resolved, and then none is left open
-    eng.retry_incident(open_incidents[0].id, "designer", data={"count": 5})
+    eng.retry_incident(open_incidents[0].id, "designer", data={"count": 5}, reason="更正数据")
     session.commit()
     assert eng.instance(instance.id).status == RUNNING
     assert session.scalars(select(Incident).where(Incident.status == "open")).all() == []
@@ -94,7 +94,7 @@ def test_a_gateway_without_a_matching_condition_raises_an_incident(deploy, engin
     assert eng.instance(instance.id).status == INCIDENT
     assert eng.case_data(instance.id) == {"track": "unusual"}
 
-    eng.retry_incident(result.incident.id, "designer", data={"track": "complex"})
+    eng.retry_incident(result.incident.id, "designer", data={"track": "complex"}, reason="更正数据")
     session.commit()
     assert [t.element_id for t in eng.open_tasks(instance.id)] == ["complex"]
     assert eng.instance(instance.id).status == RUNNING
@@ -105,7 +105,21 @@ def test_an_unknown_or_resolved_incident_cannot_be_retried(scripted, session):
     with pytest.raises(engine.UnknownIncident):
         eng.retry_incident(999, "designer")
     incident = fail_the_script(eng, instance, session).incident
-    eng.retry_incident(incident.id, "designer", data={"count": 2})
+    eng.retry_incident(incident.id, "designer", data={"count": 2}, reason="更正数据")
     session.commit()
     with pytest.raises(engine.UnknownIncident):
         eng.retry_incident(incident.id, "designer")
+
+
+def test_corrected_data_needs_a_reason_and_the_reason_is_recorded(scripted, session, snapshot):
+    eng, instance = scripted
+    incident = fail_the_script(eng, instance, session).incident
+    before = snapshot(instance.id)
+    with pytest.raises(engine.InvalidTaskData, match="reason"):
+        eng.retry_incident(incident.id, "designer", data={"count": 4})
+    session.rollback()
+    assert snapshot(instance.id) == before
+    eng.retry_incident(incident.id, "designer", data={"count": 4}, reason="人数填错")
+    session.commit()
+    resolved = session.scalar(select(Event).where(Event.instance_id == instance.id, Event.type == "incident_resolved"))
+    assert resolved.data["reason"] == "人数填错" and resolved.actor == "designer"
