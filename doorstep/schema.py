@@ -3,7 +3,7 @@
 import importlib
 
 MODEL_MODULES = ("engine.models", "engine.drafts", "workflows.org_models", "workflows.cases", "workflows.accounts",
-                 "workflows.petitioner_query")
+                 "workflows.petitioner_query", "workflows.throttle")
 
 
 def load_all_models() -> None:

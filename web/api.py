@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response
 from engine import Conflict, Engine, StepResult, TaskNotReady
 from engine.models import HumanTask
 from workflows.access import Access, load_viewer
-from workflows.accounts import authenticate, authenticate_token, issue_api_token
+from workflows.accounts import authenticate_token, issue_api_token, log_in_checked
 from workflows.case_view import deadline_rows, holders_now, summarize, timeline
 from workflows.cases import CaseRecord
 from workflows.forms import FORM_ERROR
@@ -117,13 +117,16 @@ def field_messages(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, s
 # -- tokens and the document ------------------------------------------------------------------------------------
 @bp.post("/tokens")
 @operation("用用户名和密码换取 API 令牌", body=TokenRequestSchema, response=TokenSchema, status=201,
-           errors=(401, 422), public=True,
+           errors=(401, 422, 429), public=True,
            description="每个账号只有一个有效令牌：换取新令牌后旧令牌失效。")
 def issue_token() -> tuple[dict[str, Any], int]:
     """Exchange a username and password for a new API token (the previous one stops working)."""
     given = TokenRequestSchema().load(_body())
-    person = authenticate(db.session, given["username"].strip(), given["password"])
+    session = db.session
+    person = log_in_checked(session, given["username"].strip(), given["password"], request.remote_addr or "unknown",
+                            services().now(session))  # TooManyAttempts answers 429 in the one error shape
     if person is None:
+        session.commit()  # the failed attempt is kept
         abort(error_response(401, "用户名或密码不正确"))
     token = issue_api_token(db.session, person.username)
     db.session.commit()

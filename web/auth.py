@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from workflows.accounts import authenticate
+from workflows.accounts import log_in_checked
+from workflows.throttle import TooManyAttempts
 
-from .extensions import db
+from .extensions import db, services
 from .security import current_viewer, log_in, log_out, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -26,9 +27,16 @@ def login_post() -> str | Response | tuple[str, int]:
     """Check the password; on success start a fresh session."""
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    person = authenticate(db.session, username, password) if username and password else None
     target = request.form.get("next", "")
+    session = db.session
+    try:
+        person = log_in_checked(session, username, password, request.remote_addr or "unknown",
+                                services().now(session))
+    except TooManyAttempts as refused:
+        session.rollback()
+        return render_template("login.html", username=username, error=str(refused), next=target), 429
     if person is None:
+        session.commit()  # the failed attempt is kept
         return render_template("login.html", username=username, error="用户名或密码不正确", next=target), 401
     log_in(person.username)
     flash(f"欢迎，{person.display_name}", "success")

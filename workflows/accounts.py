@@ -23,6 +23,7 @@ from workflows.org import UnknownPerson, get_person, holders
 from workflows.org_models import OrgUnit, Person, Position, RotaEntry
 from workflows.roles import BY_CODE
 from workflows.routing import RoutingError, choose_handling_unit, load_routing_rules, responsible_leader
+from workflows.throttle import check_allowed, record_failure
 
 DEMO_PASSWORD = "xupu-demo-2022"
 MIN_PASSWORD_LENGTH = 8
@@ -77,6 +78,19 @@ def authenticate(session: Session, username: str, password: str) -> Person | Non
         check_password_hash(_DUMMY_HASH, password)
         return None
     return account.person if check_password_hash(account.password_hash, password) else None
+
+
+def log_in_checked(session: Session, username: str, password: str, client: str, now: datetime) -> Person | None:
+    """Authenticate as `authenticate` does, refusing a client address that failed too often lately.
+
+    Raises TooManyAttempts; a failure is counted (the caller commits it even when it answers 401).
+    """
+    key = f"login:{client}"
+    check_allowed(session, key, now, "登录")
+    person = authenticate(session, username, password) if username and password else None
+    if person is None:
+        record_failure(session, key, now)
+    return person
 
 
 def issue_api_token(session: Session, username: str) -> str:

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, delete, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.db import Base
 from engine.models import HumanTask
 from workflows import DomainError
 from workflows.cases import CLOSED, CaseRecord, deadline_states
 from workflows.inbox import process_names
 from workflows.script_helpers import packaged_config
+from workflows.throttle import TooManyAttempts, check_allowed, record_failure
 
-MAX_FAILURES = 10
-WINDOW = timedelta(minutes=15)
+__all__ = ["TooManyAttempts"]  # re-exported: the query page refuses with it
+
 PETITIONER = "petitioner"  # the actor of what a petitioner does through the query page
 PETITIONER_LANE = "信访人"
 RATED_EVENT = "satisfaction_rated"
@@ -39,27 +39,12 @@ class QueryError(DomainError):
     """A query or rating cannot be done as asked; the message is for the petitioner (Chinese)."""
 
 
-class TooManyAttempts(QueryError):
-    """This client address failed too often recently."""
-
-
 class AlreadyRated(QueryError):
     """The case has been rated already."""
 
 
 class NotRateable(QueryError):
     """The case cannot be rated yet."""
-
-
-class QueryAttempt(Base):
-    """A failed query code lookup, by client address (kept for `WINDOW`)."""
-
-    __tablename__ = "query_attempt"
-    __table_args__ = (Index("ix_query_attempt_client_at", "client", "attempted_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    client: Mapped[str] = mapped_column(String(64))
-    attempted_at: Mapped[datetime]
 
 
 @dataclass
@@ -95,23 +80,13 @@ def normalize_code(text: str) -> str:
     return _CODE.sub("", text.upper())
 
 
-def check_allowed(session: Session, client: str, now: datetime) -> None:
-    """Raise TooManyAttempts when `client` failed `MAX_FAILURES` times within the last `WINDOW`."""
-    session.execute(delete(QueryAttempt).where(QueryAttempt.attempted_at < now - WINDOW))
-    failures = session.scalar(select(func.count(QueryAttempt.id)).where(
-        QueryAttempt.client == client[:64], QueryAttempt.attempted_at >= now - WINDOW)) or 0
-    if failures >= MAX_FAILURES:
-        raise TooManyAttempts(f"查询失败次数过多，请{int(WINDOW.total_seconds() // 60)}分钟后再试")
-
-
 def find_case(session: Session, client: str, code: str, now: datetime) -> CaseRecord:
     """The case with this query code; a wrong code counts as a failure of `client` (QueryError)."""
-    check_allowed(session, client, now)
+    check_allowed(session, client, now, "查询")
     normalized = normalize_code(code)
     case = session.scalar(select(CaseRecord).where(CaseRecord.query_code == normalized)) if normalized else None
     if case is None:
-        session.add(QueryAttempt(client=client[:64], attempted_at=now))
-        session.flush()
+        record_failure(session, client, now)
         raise QueryError("查询码不正确，请核对后重新输入")
     return case
 

@@ -50,6 +50,25 @@ def test_login_with_a_wrong_password_or_name_is_refused_and_keeps_the_name(clien
     assert client.get("/tasks").status_code == 302
 
 
+def test_ten_failed_logins_from_one_address_lock_it_out_for_a_while(client):
+    token = _login_form_token(client)
+    for _ in range(10):
+        wrong = client.post("/login", data={"username": "t01.cadre", "password": "guess", "csrf_token": token})
+        assert wrong.status_code == 401
+    locked = client.post("/login", data={"username": "t01.cadre", "password": PASSWORD, "csrf_token": token})
+    assert locked.status_code == 429 and "登录失败次数过多" in locked.text
+    elsewhere = client.post("/login", data={"username": "t01.cadre", "password": PASSWORD, "csrf_token": token},
+                            environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert elsewhere.status_code == 302
+
+
+def test_api_tokens_are_locked_out_too(client):
+    for _ in range(10):
+        assert client.post("/api/v1/tokens", json={"username": "t01.cadre", "password": "guess"}).status_code == 401
+    locked = client.post("/api/v1/tokens", json={"username": "t01.cadre", "password": PASSWORD})
+    assert locked.status_code == 429 and "登录失败次数过多" in locked.get_json()["error"]["message"]
+
+
 def test_passwords_are_stored_hashed(services):
     with services.unit_of_work() as session:
         account = set_password(session, "t01.cadre", "another-secret-9", START)
