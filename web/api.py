@@ -177,24 +177,23 @@ def show_task(task_id: str) -> dict[str, Any]:
 @operation("认领任务", response=TaskSchema, errors=(403, 404, 409))
 def claim_task(task_id: str) -> dict[str, Any]:
     """Claim a task the caller may act on, so nobody else works on it at the same time."""
-    session, access = db.session, current_access()
-    try:
-        task = claim(session, workflow_engine(), access, task_id)
-    except TaskNotReady:
-        abort(error_response(409, "该任务已被他人认领"))
-    session.commit()
-    return TaskSchema().dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
+    return _change_claim(claim, task_id, "该任务已被他人认领")
 
 
 @bp.post("/tasks/<task_id>/release")
 @operation("释放已认领的任务", response=TaskSchema, errors=(403, 404, 409))
 def release_task(task_id: str) -> dict[str, Any]:
     """Give a task the caller claimed back to everyone who may act on it."""
+    return _change_claim(release, task_id, "您没有认领该任务")
+
+
+def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) -> dict[str, Any]:
+    """Claim or release through the domain function; 409 with `refusal` when the task's claim forbids it."""
     session, access = db.session, current_access()
     try:
-        task = release(session, workflow_engine(), access, task_id)
+        task = change(session, workflow_engine(), access, task_id)
     except TaskNotReady:
-        abort(error_response(409, "您没有认领该任务"))
+        abort(error_response(409, refusal))
     session.commit()
     return TaskSchema().dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
 
