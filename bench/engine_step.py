@@ -23,7 +23,7 @@ from engine import Engine, FixedClock, SpecStore, business_time, read_bundle
 from engine.db import Base, open_database
 from engine.sandbox import restricted_script_engine
 from engine.state import SERIALIZER
-from workflows.script_helpers import script_helpers
+from workflows.cases.script_helpers import script_helpers
 
 BPMN = Path(__file__).resolve().parent.parent / "bpmn"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)

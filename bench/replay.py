@@ -23,8 +23,8 @@ from engine import Engine, FixedClock, SpecStore, read_bundle
 from engine.audit import history_from_db, verify
 from engine.db import Base, open_database
 from engine.models import Instance
-from workflows.org_import import import_org_file
-from workflows.script_helpers import script_helpers
+from workflows.cases.script_helpers import script_helpers
+from workflows.org.importer import import_org_file
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -34,7 +34,7 @@ VISIT = {"petitioner_name": "张三", "headcount": 1, "township": "t01", "villag
 
 def build(folder: Path, loops: int, cases: int) -> tuple[sessionmaker, int]:
     db = open_database(f"sqlite:///{folder / 'replay.db'}")
-    import workflows.cases  # noqa: F401 - the case record table
+    import workflows.cases.record  # noqa: F401 - the case record table
     Base.metadata.create_all(db)
     sessions = sessionmaker(bind=db, expire_on_commit=False)
     specs, clock = SpecStore(), FixedClock(START)

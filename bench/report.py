@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 import engine.models  # noqa: F401 - registers the engine tables
 from engine.db import Base, open_database
 from engine.models import Deployment, Instance, ProcessVersion
-from workflows.cases import CaseRecord
-from workflows.demo_org import load_demo_org
-from workflows.org_models import OrgUnit
-from workflows.report import monthly_report
+from workflows.cases.record import CaseRecord
+from workflows.org.demo import load_demo_org
+from workflows.org.models import OrgUnit
+from workflows.reports.monthly import monthly_report
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DATABASE = "doorstep_bench"

@@ -23,11 +23,11 @@ from sqlalchemy.orm import sessionmaker
 import engine.models  # noqa: F401 - registers the engine tables
 from engine import Engine, SimulatedClock, SpecStore, read_bundle
 from engine.db import Base, open_database
-from workflows.cases import CaseProjector
-from workflows.demo_org import load_demo_county
-from workflows.roles import BY_LANE
-from workflows.script_helpers import packaged_config, script_helpers
-from workflows.simulation import Rates, simulate
+from workflows.cases.record import CaseProjector
+from workflows.cases.script_helpers import packaged_config, script_helpers
+from workflows.org.demo import load_demo_county
+from workflows.org.roles import BY_LANE
+from workflows.simulation.county import Rates, simulate
 
 BPMN = Path(__file__).resolve().parent.parent / "bpmn"
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)

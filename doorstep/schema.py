@@ -2,8 +2,8 @@
 
 import importlib
 
-MODEL_MODULES = ("engine.models", "engine.drafts", "workflows.org_models", "workflows.cases", "workflows.accounts",
-                 "workflows.petitioner_query", "workflows.throttle")
+MODEL_MODULES = ("engine.models", "engine.drafts", "workflows.org.models", "workflows.cases.record",
+                 "workflows.org.accounts", "workflows.intake.petitioner_query", "workflows.org.throttle")
 
 
 def load_all_models() -> None:

@@ -14,9 +14,9 @@ from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import Clock, Engine, SimulatedClock, SpecStore, StepResult, SystemClock
-from workflows.cases import CaseProjector
-from workflows.roles import BY_LANE
-from workflows.script_helpers import packaged_config, script_helpers
+from workflows.cases.record import CaseProjector
+from workflows.cases.script_helpers import packaged_config, script_helpers
+from workflows.org.roles import BY_LANE
 
 from .config import Settings
 from .database import connect, session_factory

@@ -87,7 +87,7 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
-        from workflows.reception_desk import desk_seat
+        from workflows.intake.reception_desk import desk_seat
 
         viewer = security.current_viewer()
         seat = desk_seat(security.current_access()) if viewer is not None else None

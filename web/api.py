@@ -4,9 +4,9 @@ Authentication is by API token only (`Authorization: Bearer <token>`, from `POST
 `doorstep token issue USERNAME`). The browser's session cookie never authenticates an API call, so a page of
 another site cannot make a logged-in browser act here; that is why this blueprint needs no CSRF token.
 
-Every view goes through the same domain functions as the pages (`workflows.task_work`, `workflows.inbox`,
-`workflows.reception_desk`, `workflows.case_view`) and so through the same access rules: what a page refuses
-with 403 the API refuses with 403. Errors come in the one shape of `web/errors.py`.
+Every view goes through the same domain functions as the pages (`workflows.cases.task_work`,
+`workflows.views.inbox`, `workflows.intake.reception_desk`, `workflows.views.case_view`) and so through the same access
+rules: what a page refuses with 403 the API refuses with 403. Errors come in the one shape of `web/errors.py`.
 """
 
 from __future__ import annotations
@@ -26,14 +26,10 @@ from werkzeug.wrappers import Response
 
 from engine import Conflict, Engine, StepResult, TaskNotReady
 from engine.models import HumanTask
-from workflows.access import Access, load_viewer
-from workflows.accounts import authenticate_token, issue_api_token, log_in_checked
-from workflows.case_view import deadline_rows, holders_now, summarize, timeline
-from workflows.cases import CaseRecord
-from workflows.forms import FORM_ERROR
-from workflows.inbox import InboxFilter, InboxItem, describe, inbox
-from workflows.reception_desk import PETITIONER_FIELDS, register_visit
-from workflows.task_work import (
+from workflows.cases.access import Access, load_viewer
+from workflows.cases.forms import FORM_ERROR
+from workflows.cases.record import CaseRecord
+from workflows.cases.task_work import (
     AccessDenied,
     SubmissionInvalid,
     check_submission,
@@ -43,6 +39,10 @@ from workflows.task_work import (
     release,
     suggested_values,
 )
+from workflows.intake.reception_desk import PETITIONER_FIELDS, register_visit
+from workflows.org.accounts import authenticate_token, issue_api_token, log_in_checked
+from workflows.views.case_view import deadline_rows, holders_now, summarize, timeline
+from workflows.views.inbox import InboxFilter, InboxItem, describe, inbox
 
 from .errors import error_response
 from .extensions import db, services, workflow_engine

@@ -15,7 +15,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from engine.audit import chain_status, history_from_db, verify
 from engine.export import EXPORTERS, MEDIA_TYPES, cases_of_month, export_cases
-from workflows.audit_view import (
+from workflows.cases.record import CaseRecord
+from workflows.cases.script_helpers import script_helpers
+from workflows.cases.task_work import AccessDenied
+from workflows.intake.petitioner_query import OUTCOMES
+from workflows.views.audit_view import (
     AUDIT_ROLES,
     OVERDUE_CHOICES,
     STATUS_NAMES,
@@ -28,13 +32,9 @@ from workflows.audit_view import (
     townships,
     verification,
 )
-from workflows.case_diagram import diagram_xml
-from workflows.case_view import deadline_rows, summarize
-from workflows.cases import CaseRecord
-from workflows.inbox import process_names
-from workflows.petitioner_query import OUTCOMES
-from workflows.script_helpers import script_helpers
-from workflows.task_work import AccessDenied
+from workflows.views.case_diagram import diagram_xml
+from workflows.views.case_view import deadline_rows, summarize
+from workflows.views.inbox import process_names
 
 from .extensions import db, services, workflow_engine
 from .security import LOCAL, current_access, login_required

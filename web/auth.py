@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from workflows.accounts import log_in_checked
-from workflows.throttle import TooManyAttempts
+from workflows.org.accounts import log_in_checked
+from workflows.org.throttle import TooManyAttempts
 
 from .extensions import db, services
 from .security import current_viewer, log_in, log_out, safe_next

@@ -6,13 +6,13 @@ from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import select
 
 from engine.models import Incident
-from workflows.access import visible_cases
-from workflows.case_diagram import diagram_xml, diagrams
-from workflows.case_view import deadline_rows, holders_now, record_reveal, summarize, timeline
-from workflows.cases import CaseRecord
-from workflows.inbox import process_names
-from workflows.script_helpers import packaged_config
-from workflows.task_work import AccessDenied
+from workflows.cases.access import visible_cases
+from workflows.cases.record import CaseRecord
+from workflows.cases.script_helpers import packaged_config
+from workflows.cases.task_work import AccessDenied
+from workflows.views.case_diagram import diagram_xml, diagrams
+from workflows.views.case_view import deadline_rows, holders_now, record_reveal, summarize, timeline
+from workflows.views.inbox import process_names
 
 from .extensions import db, services, workflow_engine
 from .security import current_access, login_required

@@ -28,7 +28,8 @@ from engine.drafts import (
     upload_refusals,
 )
 from engine.validation import MAX_FILE_BYTES
-from workflows.design import (
+from workflows.cases.task_work import AccessDenied
+from workflows.design.drafts import (
     based_on,
     check_draft,
     deploy_draft,
@@ -46,7 +47,6 @@ from workflows.design import (
     running_cases,
     upload_target,
 )
-from workflows.task_work import AccessDenied
 
 from .designer_wire import (
     change_marks,

@@ -10,7 +10,7 @@ from flask import request
 from engine import Problem
 from engine.drafts import DesignDraft, DraftText
 from engine.versions import VersionDiff
-from workflows.design import EditorState, ScenarioReport
+from workflows.design.drafts import EditorState, ScenarioReport
 
 
 def wants_json() -> bool:

@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response
 
 from engine import Conflict, EngineError, TaskNotFound, TaskNotReady, UnknownInstance, UnknownProcess
 from workflows import DomainError
-from workflows.task_work import AccessDenied, SubmissionInvalid
-from workflows.throttle import TooManyAttempts
+from workflows.cases.task_work import AccessDenied, SubmissionInvalid
+from workflows.org.throttle import TooManyAttempts
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "没有找到", 405: "不支持的操作", 409: "办理冲突",
           422: "填写有误", 429: "尝试次数过多", 500: "系统出错"}

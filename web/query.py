@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from workflows.cases import CaseRecord
-from workflows.petitioner_query import (
+from workflows.cases.record import CaseRecord
+from workflows.intake.petitioner_query import (
     SATISFACTION,
     QueryError,
     TooManyAttempts,

@@ -7,8 +7,10 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from workflows.cases import CaseRecord
-from workflows.reception_desk import (
+from workflows.cases.record import CaseRecord
+from workflows.cases.script_helpers import packaged_config
+from workflows.cases.task_work import SubmissionInvalid
+from workflows.intake.reception_desk import (
     MAX_ROWS,
     desk_seat,
     on_duty,
@@ -17,8 +19,6 @@ from workflows.reception_desk import (
     todays_visits,
     villages_of,
 )
-from workflows.script_helpers import packaged_config
-from workflows.task_work import SubmissionInvalid
 
 from .extensions import db, services, workflow_engine
 from .security import current_access, login_required

@@ -2,8 +2,8 @@
 
 Who sees what, decided here on the server: the county bureau sees the county and any township; a township's
 responsible leaders (分管领导) and petition cadres (乡镇信访干部), who compile and answer for the township's
-figures, see their own township only; everyone else is refused. The figures come from workflows/report.py and
-the posted wording from workflows/report_text.py; this module only picks the scope and lays them out.
+figures, see their own township only; everyone else is refused. The figures come from workflows/reports/monthly.py and
+the posted wording from workflows/reports/text.py; this module only picks the scope and lays them out.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import select
 
-from workflows.access import Viewer
-from workflows.org_models import OrgUnit
-from workflows.report import (
+from workflows.cases.access import Viewer
+from workflows.cases.script_helpers import packaged_config
+from workflows.cases.task_work import AccessDenied
+from workflows.org.models import OrgUnit
+from workflows.reports.monthly import (
     METRICS,
     SATISFACTION_LEVELS,
     SATISFACTION_NAMES,
@@ -32,7 +34,7 @@ from workflows.report import (
     shift_month,
     sorted_by_petitions,
 )
-from workflows.report_text import (
+from workflows.reports.text import (
     NOTES,
     TABLE_COLUMNS,
     change_text,
@@ -42,8 +44,6 @@ from workflows.report_text import (
     summary_sentence,
     value_text,
 )
-from workflows.script_helpers import packaged_config
-from workflows.task_work import AccessDenied
 
 from .extensions import db, services
 from .security import current_access, login_required

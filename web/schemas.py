@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, pre_dump, validate
 
-from workflows.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS
+from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS
 
 REQUIRED: dict[str, Any] = {"required": "请填写此项", "null": "不能为空"}
 TEXT: dict[str, Any] = {**REQUIRED, "invalid": "应为文字"}

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from workflows.access import Access, Viewer, load_viewer
+from workflows.cases.access import Access, Viewer, load_viewer
 
 from .extensions import db, services
 

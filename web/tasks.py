@@ -11,13 +11,8 @@ from werkzeug.wrappers import Response
 
 from engine import Conflict, TaskNotReady
 from engine.models import HumanTask
-from workflows.case_diagram import DiagramView, diagrams
-from workflows.case_view import deadline_rows, holders_now, summarize
-from workflows.forms import parse_form
-from workflows.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS, InboxFilter
-from workflows.inbox import inbox as build_inbox
-from workflows.org_models import OrgUnit
-from workflows.task_work import (
+from workflows.cases.forms import parse_form
+from workflows.cases.task_work import (
     AccessDenied,
     SubmissionInvalid,
     TaskContext,
@@ -28,6 +23,11 @@ from workflows.task_work import (
     release,
     suggested_values,
 )
+from workflows.org.models import OrgUnit
+from workflows.views.case_diagram import DiagramView, diagrams
+from workflows.views.case_view import deadline_rows, holders_now, summarize
+from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS, InboxFilter
+from workflows.views.inbox import inbox as build_inbox
 
 from .extensions import db, services, workflow_engine
 from .security import current_access, login_required, redirect_next

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.audit import check_chain_digests, history_from_db, take_chain_digest, verify
 from engine.export import EXPORTERS, cases_of_month, export_cases, from_json
 from engine.models import Instance
-from workflows.script_helpers import script_helpers
+from workflows.cases.script_helpers import script_helpers
 
 from ..cli_support import UserError, emit, local, services, user_errors
 

@@ -10,8 +10,8 @@ from engine import read_bundle, validate_bundle
 from engine.catalog import version_row, version_table
 from engine.lint import lint_bundle
 from engine.versions import diff_specs
-from workflows.library_check import check_library
-from workflows.roles import BY_LANE
+from workflows.design.library_check import check_library
+from workflows.org.roles import BY_LANE
 
 from ..cli_support import SYSTEM_ACTOR, emit, local, services, user_errors
 from ..config import Settings

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from workflows.report import monthly_report, report_dict
-from workflows.report_text import report_csv, report_text
-from workflows.script_helpers import packaged_config
+from workflows.cases.script_helpers import packaged_config
+from workflows.reports.monthly import monthly_report, report_dict
+from workflows.reports.text import report_csv, report_text
 
 from ..cli_support import services, user_errors
 

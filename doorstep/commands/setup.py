@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import click
 
 from engine import SimulatedClock, read_bundle
-from workflows.accounts import ensure_demo_accounts
-from workflows.demo_org import load_demo_county
-from workflows.org_import import import_org_file
+from workflows.org.accounts import ensure_demo_accounts
+from workflows.org.demo import load_demo_county
+from workflows.org.importer import import_org_file
 
 from ..cli_support import (
     SHANGHAI,

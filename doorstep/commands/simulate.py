@@ -7,7 +7,7 @@ import sys
 import click
 
 from engine import SimulatedClock
-from workflows.simulation import Rates, SimulationError, simulate, simulated_days
+from workflows.simulation.county import Rates, SimulationError, simulate, simulated_days
 
 from ..cli_support import emit, services, user_errors
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from workflows.accounts import issue_api_token
+from workflows.org.accounts import issue_api_token
 
 from ..cli_support import emit, services, user_errors
 

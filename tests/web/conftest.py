@@ -29,11 +29,11 @@ from doorstep.services import Services
 from engine import SimulatedClock, read_bundle
 from engine.models import HumanTask
 from web import create_app
-from workflows.accounts import Account
-from workflows.calendar import load_work_calendar
-from workflows.org_import import import_org_file
-from workflows.org_models import Person
-from workflows.rota import generate_rota
+from workflows.cases.calendar import load_work_calendar
+from workflows.org.accounts import Account
+from workflows.org.importer import import_org_file
+from workflows.org.models import Person
+from workflows.org.rota import generate_rota
 
 DATA = Path(__file__).parent / "data"
 LOCAL = ZoneInfo("Asia/Shanghai")

@@ -48,7 +48,7 @@ def test_pages_need_a_login(client, url):
 
 # -- the JSON API answers as the pages do ------------------------------------------------------------------------
 def _api(app, services, username: str):
-    from workflows.accounts import issue_api_token
+    from workflows.org.accounts import issue_api_token
 
     with services.unit_of_work() as session:
         token = issue_api_token(session, username)

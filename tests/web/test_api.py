@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from doorstep.cli import main
 from engine.models import Event, Instance
 from web.openapi import openapi_path
-from workflows.accounts import issue_api_token
-from workflows.cases import CaseRecord
+from workflows.cases.record import CaseRecord
+from workflows.org.accounts import issue_api_token
 
 from .conftest import PASSWORD
 

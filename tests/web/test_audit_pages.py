@@ -17,8 +17,8 @@ from sqlalchemy import func, select, text
 from engine.audit import take_chain_digest, verify
 from engine.export import XES_NS, from_json
 from engine.models import Event
-from workflows import audit_view
-from workflows.script_helpers import script_helpers
+from workflows.cases.script_helpers import script_helpers
+from workflows.views import audit_view
 
 from .pages import text_of
 

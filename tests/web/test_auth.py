@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from workflows.accounts import (
+from workflows.org.accounts import (
     DEMO_PASSWORD,
     Account,
     AccountError,
@@ -17,7 +17,7 @@ from workflows.accounts import (
     issue_api_token,
     set_password,
 )
-from workflows.org_models import Person
+from workflows.org.models import Person
 
 from .conftest import PASSWORD, START
 from .pages import text_of

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from engine.models import Event
-from workflows.access import Access, load_viewer
-from workflows.case_diagram import diagrams
-from workflows.cases import CaseRecord
+from workflows.cases.access import Access, load_viewer
+from workflows.cases.record import CaseRecord
+from workflows.views.case_diagram import diagrams
 
 from .pages import text_of
 

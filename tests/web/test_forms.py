@@ -1,4 +1,4 @@
-"""Forms from JSON Schema: fields, typed values from posted text, Chinese messages per field (workflows.forms)."""
+"""Forms from JSON Schema: fields, typed values from posted text, Chinese messages per field (workflows.cases.forms)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from doorstep.config import PROJECT_DIR
-from workflows.forms import FormDefinitionError, parse_form, read_form, validate
+from workflows.cases.forms import FormDefinitionError, parse_form, read_form, validate
 
 FORMS = Path(PROJECT_DIR) / "bpmn" / "forms"
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine.models import Event
-from workflows.cases import CaseRecord
-from workflows.petitioner_query import normalize_code
+from workflows.cases.record import CaseRecord
+from workflows.intake.petitioner_query import normalize_code
 
 from .pages import text_of
 

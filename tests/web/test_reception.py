@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine.models import Instance
-from workflows.cases import CaseRecord
+from workflows.cases.record import CaseRecord
 
 from .conftest import VISIT
 from .pages import errors_of, text_of

@@ -21,10 +21,10 @@ from werkzeug.test import TestResponse
 
 from doorstep.services import Services
 from engine.models import Instance, ProcessVersion
-from workflows.cases import CaseRecord
-from workflows.report import monthly_report
-from workflows.report_text import report_csv
-from workflows.script_helpers import packaged_config
+from workflows.cases.record import CaseRecord
+from workflows.cases.script_helpers import packaged_config
+from workflows.reports.monthly import monthly_report
+from workflows.reports.text import report_csv
 
 from .conftest import Desk
 from .pages import text_of

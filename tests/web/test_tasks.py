@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.models import Event
-from workflows.cases import CaseRecord
+from workflows.cases.record import CaseRecord
 
 from .pages import errors_of, text_of
 

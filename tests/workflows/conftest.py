@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-import workflows.org_models  # noqa: F401 - registers the domain tables on the shared metadata
-from workflows.calendar import WorkCalendar, load_work_calendar
-from workflows.org_import import import_org_file
-from workflows.routing import RoutingRules, load_routing_rules
+import workflows.org.models  # noqa: F401 - registers the domain tables on the shared metadata
+from workflows.cases.calendar import WorkCalendar, load_work_calendar
+from workflows.cases.routing import RoutingRules, load_routing_rules
+from workflows.org.importer import import_org_file
 
 DATA = Path(__file__).parent / "data"
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from workflows import DataFileError
-from workflows.calendar import CalendarError, Deadlines, WorkCalendar, load_deadlines, load_work_calendar
+from workflows.cases.calendar import CalendarError, Deadlines, WorkCalendar, load_deadlines, load_work_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

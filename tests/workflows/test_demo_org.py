@@ -3,10 +3,10 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflows.demo_org import GRIDS, TOWNSHIPS, VILLAGES, build_demo_org, load_demo_org
-from workflows.org import get_unit, holders, units_at
-from workflows.org_models import OrgUnit, Person, Position
-from workflows.routing import RoutingRules, check_routing
+from workflows.cases.routing import RoutingRules, check_routing
+from workflows.org.demo import GRIDS, TOWNSHIPS, VILLAGES, build_demo_org, load_demo_org
+from workflows.org.models import OrgUnit, Person, Position
+from workflows.org.tree import get_unit, holders, units_at
 
 
 def level_counts(session: Session) -> dict[str, int]:

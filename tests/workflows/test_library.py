@@ -15,7 +15,7 @@ from lxml import etree
 from engine import read_bundle
 from engine.scenarios import Scenario, load_scenarios, sequence_flows
 from engine.validation import NS
-from workflows.library_check import ORG_FILE, LibraryReport, check_library
+from workflows.design.library_check import ORG_FILE, LibraryReport, check_library
 
 BPMN = Path(__file__).parents[2] / "bpmn"
 SCENARIOS = load_scenarios(BPMN / "scenarios", skip=(ORG_FILE,))

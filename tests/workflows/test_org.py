@@ -2,7 +2,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from workflows.org import (
+from workflows.org.models import OrgUnit
+from workflows.org.tree import (
     UnknownPerson,
     UnknownUnit,
     are_related,
@@ -13,7 +14,6 @@ from workflows.org import (
     rebuild_paths,
     units_at,
 )
-from workflows.org_models import OrgUnit
 
 
 def test_find_by_code_or_unique_name(small_org: Session):

@@ -5,9 +5,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows import DataFileError
-from workflows.org import ancestors, descendants, get_unit, holders, positions_of
-from workflows.org_import import import_org_file, import_org_text
-from workflows.org_models import OrgUnit, Person, Position
+from workflows.org.importer import import_org_file, import_org_text
+from workflows.org.models import OrgUnit, Person, Position
+from workflows.org.tree import ancestors, descendants, get_unit, holders, positions_of
 
 DATA = Path(__file__).parent / "data"
 

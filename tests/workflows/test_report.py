@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from doorstep.cli import main
 from engine.models import Deployment, Instance, ProcessVersion
-from workflows.cases import CaseRecord
-from workflows.org_import import import_org_file
-from workflows.report import ReportError, month_period, monthly_figures, monthly_report, shift_month
-from workflows.report_text import report_csv, report_text
-from workflows.script_helpers import ScriptArgumentError, script_helpers
+from workflows.cases.record import CaseRecord
+from workflows.cases.script_helpers import ScriptArgumentError, script_helpers
+from workflows.org.importer import import_org_file
+from workflows.reports.monthly import ReportError, month_period, monthly_figures, monthly_report, shift_month
+from workflows.reports.text import report_csv, report_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROUTES = {"visit": "reception", "letter": "petition", "phone": "petition", "online": "online_message",

@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tests.workflows.test_report import add_case, local
-from workflows.report import (
+from workflows.reports.monthly import (
     ReportError,
     category_counts,
     monthly_report,

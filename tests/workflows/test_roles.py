@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from workflows.roles import BY_LANE, LEVELS, ROLES, UnknownRole, find_role, role_by_code, role_by_lane
+from workflows.org.roles import BY_LANE, LEVELS, ROLES, UnknownRole, find_role, role_by_code, role_by_lane
 
 CONVENTIONS = Path(__file__).parents[2] / "bpmn" / "CONVENTIONS.md"
 

@@ -3,11 +3,10 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
-from workflows.calendar import WorkCalendar
-from workflows.demo_org import load_demo_org
-from workflows.org import units_at
-from workflows.org_import import import_org_text
-from workflows.rota import (
+from workflows.cases.calendar import WorkCalendar
+from workflows.org.demo import load_demo_org
+from workflows.org.importer import import_org_text
+from workflows.org.rota import (
     RotaError,
     duty_counts,
     duty_township,
@@ -17,6 +16,7 @@ from workflows.rota import (
     reassign_duty,
     swap_duties,
 )
+from workflows.org.tree import units_at
 
 SECRETARIES = ["t01v01.secretary", "t01v02.secretary", "t01v03.secretary"]
 

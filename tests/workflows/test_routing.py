@@ -6,9 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows import DataFileError
-from workflows.org import are_related, get_unit
-from workflows.org_models import OrgUnit
-from workflows.routing import (
+from workflows.cases.routing import (
     LeaderChoice,
     NoHandlingUnit,
     RoutingError,
@@ -18,6 +16,8 @@ from workflows.routing import (
     load_routing_rules,
     responsible_leader,
 )
+from workflows.org.models import OrgUnit
+from workflows.org.tree import are_related, get_unit
 
 FORMS = Path(__file__).parents[2] / "bpmn" / "forms"
 

@@ -15,11 +15,11 @@ from doorstep.cli import main
 from engine import Engine, FixedClock, SimulatedClock, SpecStore, read_bundle
 from engine.db import Base, open_database
 from engine.models import Event, HumanTask, Instance
-from workflows.cases import CaseProjector, CaseRecord
-from workflows.demo_org import load_demo_county
-from workflows.roles import BY_LANE
-from workflows.script_helpers import packaged_config, script_helpers
-from workflows.simulation import Rates, SimulationError, simulate
+from workflows.cases.record import CaseProjector, CaseRecord
+from workflows.cases.script_helpers import packaged_config, script_helpers
+from workflows.org.demo import load_demo_county
+from workflows.org.roles import BY_LANE
+from workflows.simulation.county import Rates, SimulationError, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 in Xupu

@@ -2,7 +2,7 @@
 
 Personal data (ID numbers, phones, and for confidential cases the petitioners' names) is masked unless the page
 is drawn for someone `Access.may_reveal` allows, after `record_reveal` has written the view to the case's
-history. The diagram and its marks are in `workflows.case_diagram`.
+history. The diagram and its marks are in `workflows.views.case_diagram`.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.models import Event, HumanTask, Instance, ProcessVersion
-from workflows.access import CADRE_LANE, HANDLING_LANE, LEADER_LANE, SECRETARY_LANE
-from workflows.case_diagram import deployed_files, element_names
-from workflows.cases import CaseRecord, deadline_states, mask_id_number, mask_phone
-from workflows.forms import FormDefinitionError, read_form
-from workflows.inbox import process_names
-from workflows.org import units_by_code
-from workflows.org_models import OrgUnit, Person, RotaEntry
-from workflows.petitioner_query import OUTCOMES, SATISFACTION
-from workflows.script_helpers import packaged_config
+from workflows.cases.access import CADRE_LANE, HANDLING_LANE, LEADER_LANE, SECRETARY_LANE
+from workflows.cases.forms import FormDefinitionError, read_form
+from workflows.cases.record import CaseRecord, deadline_states, mask_id_number, mask_phone
+from workflows.cases.script_helpers import packaged_config
+from workflows.intake.petitioner_query import OUTCOMES, SATISFACTION
+from workflows.org.models import OrgUnit, Person, RotaEntry
+from workflows.org.tree import units_by_code
+from workflows.views.case_diagram import deployed_files, element_names
+from workflows.views.inbox import process_names
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 REVEAL_EVENT = "personal_data_viewed"

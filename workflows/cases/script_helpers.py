@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workflows import DATA_DIR, DomainError
-from workflows.calendar import Deadlines, WorkCalendar, load_deadlines, load_work_calendar
-from workflows.report import ReportError
-from workflows.report import monthly_figures as report_figures
-from workflows.routing import RoutingRules, load_routing_rules
-from workflows.routing import responsible_leader as find_leader
+from workflows.cases.calendar import Deadlines, WorkCalendar, load_deadlines, load_work_calendar
+from workflows.cases.routing import RoutingRules, load_routing_rules
+from workflows.cases.routing import responsible_leader as find_leader
+from workflows.reports.monthly import ReportError
+from workflows.reports.monthly import monthly_figures as report_figures
 
 REPORT_TIME = time(9, 0)
 
@@ -106,7 +106,7 @@ def script_helpers(session: Session, config: DomainConfig | None = None) -> dict
 
 
 def month_figures(session: Session, config: DomainConfig, month: str) -> dict[str, Any]:
-    """The county's figures of a local month ("YYYY-MM"), as the monthly report counts them (workflows/report.py)."""
+    """The county's figures of a local month ("YYYY-MM"), as the monthly report counts them (reports/monthly.py)."""
     try:
         return report_figures(session, str(month), zone=config.calendar.timezone,
                                group_threshold=config.deadlines.group_visit_threshold)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from workflows import DomainError
-from workflows.org_models import OrgUnit, Person, Position
+from workflows.org.models import OrgUnit, Person, Position
 
 T = TypeVar("T")
 _CHUNK = 500  # stays under every database's limit of bound parameters

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine import StepResult
 from engine.db import Base
 from engine.models import Instance
-
-from .calendar import Deadlines
+from workflows.cases.calendar import Deadlines
 
 # Case data keys, as the forms of bpmn/forms/ name them.
 CHANNEL_OF_PROCESS = {"reception": "visit", "grid_visit": "grid", "online_message": "online"}
@@ -45,7 +44,7 @@ class CaseRecord(Base):
     __table_args__ = (
         Index("ix_case_record_registered", "registered_at"),
         Index("ix_case_record_place", "township", "village"),
-        # The monthly report (workflows/report.py): cases closed in a month, and overdue cases on the books.
+        # The monthly report (workflows/reports/monthly.py): cases closed in a month, and overdue cases on the books.
         Index("ix_case_record_closed", "closed_at"),
         Index("ix_case_record_township_registered", "township", "registered_at"),
         Index("ix_case_record_township_closed", "township", "closed_at"),

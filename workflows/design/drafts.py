@@ -40,11 +40,10 @@ from engine.lint import lint_bundle
 from engine.models import Instance, ProcessVersion
 from engine.scenarios import Flow, ScenarioResult
 from engine.versions import VersionDiff, diff_specs
-
-from .access import Viewer
-from .cases import CaseRecord
-from .library_check import check_library
-from .roles import BY_LANE, ROLES
+from workflows.cases.access import Viewer
+from workflows.cases.record import CaseRecord
+from workflows.design.library_check import check_library
+from workflows.org.roles import BY_LANE, ROLES
 
 DESIGNER_ROLE = "designer"
 KIND_NAMES = {"added": "新增", "removed": "删除", "changed": "改动"}

@@ -12,10 +12,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import HumanTask, ProcessVersion
-from workflows.access import Access
-from workflows.cases import CaseRecord
-from workflows.org import units_by_code
-from workflows.script_helpers import packaged_config
+from workflows.cases.access import Access
+from workflows.cases.record import CaseRecord
+from workflows.cases.script_helpers import packaged_config
+from workflows.org.tree import units_by_code
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 DUE_CHOICES = {"overdue": "已超期", "today": "今天到期", "week": "7天内到期", "none": "无期限"}

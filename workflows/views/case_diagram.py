@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from engine import Engine, Progress
 from engine.models import DeploymentFile, HumanTask, Incident, Instance, ProcessVersion, StoredFile
-from workflows.cases import OVERDUE_MARK
-from workflows.inbox import process_names
+from workflows.cases.record import OVERDUE_MARK
+from workflows.views.inbox import process_names
 
 MARK_NAMES = {"completed": "已完成", "active": "进行中", "overdue": "超期", "errored": "故障"}
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from workflows.calendar import WorkCalendar
-from workflows.org_models import OrgUnit, Person, Position, RotaEntry
-from workflows.routing import RoutingRules, choose_handling_unit, responsible_leader
+from workflows.cases.calendar import WorkCalendar
+from workflows.cases.routing import RoutingRules, choose_handling_unit, responsible_leader
+from workflows.org.models import OrgUnit, Person, Position, RotaEntry
 
 CATEGORIES: dict[str, tuple[float, tuple[str, ...]]] = {  # share of claims, and what people say
     "land": (0.17, ("修路占用承包地，青苗补偿款未到位", "征地补偿标准有异议", "土地确权面积与实际不符",

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from workflows import LineDict, LineList, ProblemLog, read_data_file, read_data_text
-from workflows.org import chunks, rebuild_paths, units_by_code
-from workflows.org_models import KINDS, OrgUnit, Person, Position
-from workflows.roles import LEVELS, UnknownRole, find_role
+from workflows.org.models import KINDS, OrgUnit, Person, Position
+from workflows.org.roles import LEVELS, UnknownRole, find_role
+from workflows.org.tree import chunks, rebuild_paths, units_by_code
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")

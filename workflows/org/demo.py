@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflows.calendar import load_work_calendar
-from workflows.org import chunks
-from workflows.org_import import ImportReport
-from workflows.org_models import OrgUnit, Person, Position, RotaEntry
-from workflows.rota import generate_rota
+from workflows.cases.calendar import load_work_calendar
+from workflows.org.importer import ImportReport
+from workflows.org.models import OrgUnit, Person, Position, RotaEntry
+from workflows.org.rota import generate_rota
+from workflows.org.tree import chunks
 
 COUNTY = ("xupu", "溆浦县")
 TOWNSHIPS = 25

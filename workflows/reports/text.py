@@ -7,7 +7,7 @@ import io
 import unicodedata
 from collections.abc import Sequence
 
-from workflows.report import METRICS, SATISFACTION_LEVELS, SATISFACTION_NAMES, MonthlyReport, PlaceFigures
+from workflows.reports.monthly import METRICS, SATISFACTION_LEVELS, SATISFACTION_NAMES, MonthlyReport, PlaceFigures
 
 LEVEL_NAMES = {"county": "县", "township": "乡镇", "village": "村（社区）"}
 # Columns of the township and village tables: (metric, heading).

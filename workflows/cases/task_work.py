@@ -1,7 +1,7 @@
 """Working on a task: read its form, suggest values, check a submission (schema and domain rules), complete it.
 
 The web pages and the JSON API both go through these functions, so every way in checks the same access rules
-(`workflows.access`) and the same rules of the domain before the engine runs the step.
+(`workflows.cases.access`) and the same rules of the domain before the engine runs the step.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 from engine import Engine, StepResult, TaskNotFound
 from engine.models import HumanTask, ProcessVersion
 from workflows import DomainError
-from workflows.access import Access, accused_units
-from workflows.cases import CaseRecord
-from workflows.forms import Form, FormDefinitionError, read_form, validate
-from workflows.org import are_related
-from workflows.org_models import OrgUnit
-from workflows.routing import RoutingError, choose_handling_unit
-from workflows.script_helpers import packaged_config
+from workflows.cases.access import Access, accused_units
+from workflows.cases.forms import Form, FormDefinitionError, read_form, validate
+from workflows.cases.record import CaseRecord
+from workflows.cases.routing import RoutingError, choose_handling_unit
+from workflows.cases.script_helpers import packaged_config
+from workflows.org.models import OrgUnit
+from workflows.org.tree import are_related
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 EMPTY_FORM = {"type": "object", "title": "确认完成", "properties": {}}

@@ -14,9 +14,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflows import DomainError
-from workflows.calendar import WorkCalendar
-from workflows.org import UnknownPerson, UnknownUnit, find_unit, get_person, holders, units_at
-from workflows.org_models import OrgUnit, Person, Position, RotaEntry
+from workflows.cases.calendar import WorkCalendar
+from workflows.org.models import OrgUnit, Person, Position, RotaEntry
+from workflows.org.tree import UnknownPerson, UnknownUnit, find_unit, get_person, holders, units_at
 
 SECRETARY_ROLE = "duty_secretary"
 CADRE_ROLE = "township_cadre"

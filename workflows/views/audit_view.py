@@ -3,7 +3,7 @@ history, and whether its record holds (re-execution and hash chain).
 
 Personal data is masked everywhere here; each page that shows a case's data is itself recorded on the case
 (`record_audit_view`). The re-execution is the engine's (`engine.audit.replay_steps`); the diagram marks are the
-case page's (`workflows.case_diagram.marked_diagrams`).
+case page's (`workflows.views.case_diagram.marked_diagrams`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,14 @@ from engine.audit import CaseHistory, ChainStatus, Divergence, StepView, Verdict
 from engine.export import element_names as element_names_of
 from engine.export import month_bounds
 from engine.models import ProcessVersion
-from workflows.access import Access
-from workflows.case_diagram import DiagramView, element_names, marked_diagrams
-from workflows.case_view import (
+from workflows.cases.access import Access
+from workflows.cases.record import CLOSED, OPEN, CaseRecord
+from workflows.cases.script_helpers import packaged_config
+from workflows.intake.petitioner_query import OUTCOMES
+from workflows.org.models import OrgUnit
+from workflows.org.tree import units_by_code
+from workflows.views.case_diagram import DiagramView, element_names, marked_diagrams
+from workflows.views.case_view import (
     ACTOR_NAMES,
     EVENT_NAMES,
     PLACE_KEYS,
@@ -35,19 +40,14 @@ from workflows.case_view import (
     form_labels,
     masked,
 )
-from workflows.cases import CLOSED, OPEN, CaseRecord
-from workflows.inbox import process_names
-from workflows.org import units_by_code
-from workflows.org_models import OrgUnit
-from workflows.petitioner_query import OUTCOMES
-from workflows.script_helpers import packaged_config
+from workflows.views.inbox import process_names
 
 AUDIT_ROLES = ("auditor", "county_bureau")  # who may open the audit pages
 AUDIT_VIEWED = "audit_viewed"
 PER_PAGE = 25
 STATUS_NAMES = {OPEN: "办理中", CLOSED: "已办结"}
 OVERDUE_CHOICES = {"yes": "超期", "no": "未超期"}
-FULL_NUMBER = re.compile(r"[Xx][Pp]\d{4}-\d{6}")  # a whole case number (see `workflows.cases.case_number`)
+FULL_NUMBER = re.compile(r"[Xx][Pp]\d{4}-\d{6}")  # a whole case number (see `workflows.cases.record.case_number`)
 STAFF_KEYS = ("leader",)  # case data keys that hold a username
 FILTERS = ("number", "place", "period", "process", "status", "overdue", "outcome")
 # Fields of the events the audit itself and the engine's bookkeeping write, not named by any form.

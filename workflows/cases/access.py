@@ -31,10 +31,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import HumanTask, Instance
-from workflows.cases import CaseRecord
-from workflows.org import units_by_code
-from workflows.org_models import OrgUnit, Person, Position, RotaEntry
-from workflows.roles import BY_CODE, BY_LANE
+from workflows.cases.record import CaseRecord
+from workflows.org.models import OrgUnit, Person, Position, RotaEntry
+from workflows.org.roles import BY_CODE, BY_LANE
+from workflows.org.tree import units_by_code
 
 RECEPTION_PROCESS = "reception"
 SECRETARY_LANE, CADRE_LANE = BY_CODE["duty_secretary"].name, BY_CODE["township_cadre"].name

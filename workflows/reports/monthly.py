@@ -35,9 +35,9 @@ from sqlalchemy import Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflows import DomainError
-from workflows.cases import CaseRecord
-from workflows.org import UnknownUnit, find_unit
-from workflows.org_models import OrgUnit
+from workflows.cases.record import CaseRecord
+from workflows.org.models import OrgUnit
+from workflows.org.tree import UnknownUnit, find_unit
 
 PETITION_CHANNELS = ("visit", "letter", "phone", "online")
 COUNTED_CHANNELS = (*PETITION_CHANNELS, "grid")

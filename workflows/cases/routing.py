@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workflows import DATA_DIR, DomainError, LineDict, ProblemLog, read_data_file
-from workflows.org import (
+from workflows.org.models import OrgUnit, Person
+from workflows.org.tree import (
     UnknownPerson,
     UnknownUnit,
     are_related,
@@ -26,7 +27,6 @@ from workflows.org import (
     units_at,
     units_by_code,
 )
-from workflows.org_models import OrgUnit, Person
 
 LEADER_ROLE = "responsible_leader"
 

@@ -30,11 +30,11 @@ from sqlalchemy.orm import Session
 from engine import Engine, SimulatedClock, StepResult, TaskNotReady
 from engine.models import HumanTask, Instance, MessageWait, SimulatedTime
 from workflows import DomainError
-from workflows.cases import CaseRecord
-from workflows.org_models import RotaEntry
-from workflows.rota import generate_rota
-from workflows.script_helpers import DomainConfig, packaged_config
-from workflows.simulated_staff import (
+from workflows.cases.record import CaseRecord
+from workflows.cases.script_helpers import DomainConfig, packaged_config
+from workflows.org.models import RotaEntry
+from workflows.org.rota import generate_rota
+from workflows.simulation.staff import (
     CATEGORIES,
     HEADCOUNTS,
     Act,

@@ -2,7 +2,7 @@
 
 Nothing here shows personal data: a query answers with the case's number, category, stage, deadlines and
 outcome only. Guessing codes does not work: codes are 12 characters keyed by the deployment's secret
-(`workflows.cases.query_code`), and each client address may fail only `MAX_FAILURES` times per `WINDOW`.
+(`workflows.cases.record.query_code`), and each client address may fail only `MAX_FAILURES` times per `WINDOW`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from engine import Engine
 from engine.models import HumanTask
 from workflows import DomainError
-from workflows.cases import CLOSED, CaseRecord, deadline_states
-from workflows.inbox import process_names
-from workflows.script_helpers import packaged_config
-from workflows.throttle import TooManyAttempts, check_allowed, record_failure
+from workflows.cases.record import CLOSED, CaseRecord, deadline_states
+from workflows.cases.script_helpers import packaged_config
+from workflows.org.throttle import TooManyAttempts, check_allowed, record_failure
+from workflows.views.inbox import process_names
 
 __all__ = ["TooManyAttempts"]  # re-exported: the query page refuses with it
 

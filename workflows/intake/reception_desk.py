@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from engine import Engine, StepResult
 from engine.models import HumanTask
-from workflows.access import CADRE_LANE, RECEPTION_LANES, RECEPTION_PROCESS, SECRETARY_LANE, Access, DutySeat
-from workflows.cases import CaseRecord
-from workflows.forms import Form, FormDefinitionError, parse_form, read_form
-from workflows.org import descendants, get_unit
-from workflows.org_models import OrgUnit, RotaEntry
-from workflows.task_work import AccessDenied, SubmissionInvalid, check_submission, load_task
+from workflows.cases.access import CADRE_LANE, RECEPTION_LANES, RECEPTION_PROCESS, SECRETARY_LANE, Access, DutySeat
+from workflows.cases.forms import Form, FormDefinitionError, parse_form, read_form
+from workflows.cases.record import CaseRecord
+from workflows.cases.task_work import AccessDenied, SubmissionInvalid, check_submission, load_task
+from workflows.org.models import OrgUnit, RotaEntry
+from workflows.org.tree import descendants, get_unit
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 REGISTER_TASK = "register_visit"

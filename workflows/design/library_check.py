@@ -21,12 +21,11 @@ from engine.scenarios import (
     sequence_flows,
     untaken_flows,
 )
-
-from . import org_models  # noqa: F401 - registers the org tables
-from .cases import CaseProjector, CaseRecord
-from .org_import import import_org_file
-from .roles import BY_LANE
-from .script_helpers import packaged_config, script_helpers
+from workflows.cases.record import CaseProjector, CaseRecord
+from workflows.cases.script_helpers import packaged_config, script_helpers
+from workflows.org import models as org_models  # noqa: F401 - registers the org tables
+from workflows.org.importer import import_org_file
+from workflows.org.roles import BY_LANE
 
 DEFAULT_START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Xupu
 SCENARIO_SECRET = "scenarios"

@@ -19,11 +19,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.db import Base
 from workflows import DomainError
-from workflows.org import UnknownPerson, get_person, holders
-from workflows.org_models import OrgUnit, Person, Position, RotaEntry
-from workflows.roles import BY_CODE
-from workflows.routing import RoutingError, choose_handling_unit, load_routing_rules, responsible_leader
-from workflows.throttle import check_allowed, record_failure
+from workflows.cases.routing import RoutingError, choose_handling_unit, load_routing_rules, responsible_leader
+from workflows.org.models import OrgUnit, Person, Position, RotaEntry
+from workflows.org.roles import BY_CODE
+from workflows.org.throttle import check_allowed, record_failure
+from workflows.org.tree import UnknownPerson, get_person, holders
 
 DEMO_PASSWORD = "xupu-demo-2022"
 MIN_PASSWORD_LENGTH = 8

@@ -1,0 +1,1 @@
+"""The process designer's drafts and the library's scenario checks."""

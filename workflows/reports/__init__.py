@@ -1,0 +1,1 @@
+"""The monthly report: figures, its posted text and CSV."""

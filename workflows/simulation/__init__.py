@@ -1,0 +1,1 @@
+"""The simulated county and how its simulated staff act on each task."""

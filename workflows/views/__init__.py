@@ -1,0 +1,1 @@
+"""Read models for pages: the inbox, the case page and its diagram, the auditor's view."""
