@@ -234,6 +234,38 @@ def _check_form(name: str, task: Any, form: str, forms: dict[str, bytes], proble
         return
     if not isinstance(schema, dict) or schema.get("type") != "object":
         problems.append(Problem(form, None, element, "表单必须是 \"type\": \"object\" 的 JSON Schema"))
+        return
+    text = forms[form].decode("utf-8", "replace")
+    problems.extend(Problem(form, _line_of(text, f'"{prop}"'), element, message)
+                    for prop, message in unbounded_fields(form, schema))
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    at = text.find(needle)
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
+
+
+def unbounded_fields(form: str, schema: dict[str, Any]) -> list[tuple[str, str]]:
+    """Say which fields of a form schema accept input of any size: a text without `maxLength`, a number
+    without `minimum` and `maximum` (fixed choices, `enum` or `const`, are bounded by their choices)."""
+    messages = []
+    title = schema.get("title") or form
+    properties = schema.get("properties") or {}
+    for prop, spec in properties.items() if isinstance(properties, dict) else ():
+        if not isinstance(spec, dict):
+            continue
+        label = f"表单“{title}”（{form}）的字段“{spec.get('title') or prop}”（{prop}）"
+        value = spec.get("items") if spec.get("type") == "array" and isinstance(spec.get("items"), dict) else spec
+        if "enum" in value or "const" in value:
+            continue
+        kinds = value.get("type", "string")
+        kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+        if "string" in kinds and "maxLength" not in value:
+            messages.append((prop, f"{label}没有最大长度 maxLength：文字字段必须限定字数"
+                                   "（如姓名 50、诉求 3000、说明 2000）"))
+        if kinds & {"integer", "number"} and not {"minimum", "maximum"} <= value.keys():
+            messages.append((prop, f"{label}没有取值范围：数字字段必须写明 minimum 和 maximum"))
+    return messages
 
 
 def _parse_with_spiff(trees: dict[str, Any], result: ValidationResult) -> None:

@@ -69,4 +69,5 @@ def _desk_page(typed: dict[str, Any], errors: dict[str, str], rows: int) -> str:
     return render_template(
         "reception.html", seat=seat, entry=entry, form=form, villages=villages_of(session, seat.township_code),
         visits=todays_visits(session, access, seat, now), typed=typed, errors=errors, rows=rows,
-        categories={c.code: c.name for c in packaged_config().routing.categories.values()})
+        categories={c.code: c.name for c in packaged_config().routing.categories.values()},
+        group_threshold=packaged_config().deadlines.group_visit_threshold)

@@ -141,6 +141,8 @@ def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, s
     if context.form.field("handling_unit") is not None:
         offices = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.kind == "office")
                                   .order_by(OrgUnit.code).limit(500)).all()
+        names = dict(offices)  # people pick and read units by name; the server stores the code
+        values = {**values, "handling_unit": names.get(values.get("handling_unit"), values.get("handling_unit"))}
     return render_template(
         "task.html", context=context, task=context.task, form=context.form, values=values, errors=errors,
         may_act=access.may_act_on_task(context.task, context.case),

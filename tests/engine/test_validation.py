@@ -140,6 +140,31 @@ def test_an_invalid_form_json_is_reported_at_its_line():
     assert "不是有效的 JSON" in problem.message
 
 
+def test_a_text_field_without_max_length_is_refused_naming_the_form_and_field():
+    form = ('{"type": "object", "title": "答复",\n "properties": {\n'
+            '  "answer": {"type": "string", "title": "答复内容"}}}')
+    problem = only_problem(validate({"timers.bpmn": text("timers.bpmn"), "answer.json": form}))
+    assert (problem.file, problem.line, problem.element) == ("answer.json", 3, "answer")
+    assert "表单“答复”" in problem.message and "字段“答复内容”" in problem.message and "maxLength" in problem.message
+
+
+def test_a_number_field_without_a_range_is_refused():
+    form = ('{"type": "object", "title": "答复", "properties": '
+            '{"count": {"type": "integer", "title": "人数", "minimum": 1}}}')
+    problem = only_problem(validate({"timers.bpmn": text("timers.bpmn"), "answer.json": form}))
+    assert "字段“人数”" in problem.message and "maximum" in problem.message
+
+
+def test_fixed_choices_and_bounded_fields_need_no_more():
+    form = ('{"type": "object", "title": "答复", "properties": {'
+            '"kind": {"type": "string", "title": "类别", "enum": ["a", "b"]},'
+            '"tags": {"type": "array", "title": "标签", "items": {"type": "string", "enum": ["x"]}},'
+            '"agree": {"type": "boolean", "title": "同意"},'
+            '"note": {"type": "string", "title": "说明", "maxLength": 2000},'
+            '"days": {"type": "integer", "title": "天数", "minimum": 1, "maximum": 30}}}')
+    assert validate({"timers.bpmn": text("timers.bpmn"), "answer.json": form}).ok
+
+
 @pytest.mark.parametrize(("code", "reason"), [
     ("import os", "不允许 import"),
     ("secret = open('/etc/passwd').read()", "不允许使用 open()"),

@@ -66,7 +66,7 @@ def test_a_refused_registration_shows_every_message_keeps_the_input_and_starts_n
     errors = errors_of(response)
     assert errors["p-0-id_number"] == "请输入18位身份证号码（最后一位可以是X）"
     assert errors["p-1-phone"] == "请输入11位手机号码"
-    assert errors["village"] == "请填写村（社区）"
+    assert errors["village"] == "请选择村（社区）"
     assert errors["category"] == "请选择诉求类别"
     assert errors["headcount"] == "来访人数不能少于登记的信访人数（2人）"
     assert 'value="12345"' in response.text and 'value="李四"' in response.text and 'value="0745-123"' in response.text

@@ -21,8 +21,9 @@ def test_the_form_is_drawn_from_its_schema(browser, desk):
     assert 'type="date" id="f-deadline" name="deadline"' in page.text
     assert '<textarea id="f-instructions" name="instructions"' in page.text
     # the routing rules suggest the unit that handles 社会保障 claims, and every office is offered
-    assert 'name="handling_unit" value="county-hrss" list="units"' in page.text
-    assert '<option value="county-civil-affairs">县民政局</option>' in page.text
+    assert 'name="handling_unit" value="县人力资源和社会保障局" maxlength="100" list="units"' in page.text
+    assert '<option value="县民政局"></option>' in page.text
+    assert "county-" not in text
     # beside the form: the case summary, its deadlines and the diagram
     assert "案件概况" in text and "期限" in text and "流程图" in text
     assert f'data-xml-url="/cases/{case_id}/diagram/reception.bpmn"' in page.text
@@ -119,7 +120,7 @@ def test_an_accusation_is_never_handled_by_the_accused_unit(browser, desk, servi
     task_id = desk.task(case_id, "accept").id
     bureau = browser("bureau1")
     page = bureau.get(f"/tasks/{task_id}")
-    assert 'name="handling_unit" value="county-discipline"' in page.text  # the routing rules never pick the accused
+    assert 'name="handling_unit" value="县纪委监委"' in page.text  # the routing rules never pick the accused
     refused = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-hrss", "acceptance_notice": "已受理"})
     assert refused.status_code == 422
     assert errors_of(refused)["handling_unit"].startswith("检举控告事项不得交被检举控告单位")

@@ -57,6 +57,7 @@ class Field:
     required_when: str = ""  # a Chinese note for conditional requirements (if/then)
     minimum: float | None = None
     maximum: float | None = None
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _read_schema(schema: Any, name: str) -> Form:
             widget=_widget(spec), required=prop in required, options=_options(spec),
             description=str(spec.get("description") or ""), default=spec.get("default"),
             required_when="；".join(conditions.get(prop, [])),
-            minimum=spec.get("minimum"), maximum=spec.get("maximum")))
+            minimum=spec.get("minimum"), maximum=spec.get("maximum"), max_length=spec.get("maxLength")))
     return Form(str(schema.get("title") or name), str(schema.get("description") or ""), tuple(fields), schema)
 
 
@@ -122,6 +123,8 @@ def _widget(spec: Mapping[str, Any]) -> str:
         return "checkboxes"
     if "enum" in spec:
         return "radio" if len(spec["enum"]) <= 4 else "select"
+    if spec.get("x-widget") == "select":  # choices the page supplies (the villages of a township)
+        return "select"
     if kind == "boolean":
         return "boolean"
     if kind in ("integer", "number"):
@@ -273,7 +276,7 @@ def _messages(form: Form, error: ValidationError) -> Iterable[tuple[str, str]]:
             f = form.field(name)
             if f is None:
                 yield name, "请填写此项"
-            elif f.options or f.type == "boolean":
+            elif f.options or f.type == "boolean" or f.widget == "select":
                 yield name, f"请选择{f.title}"
             else:
                 yield name, f"请填写{f.title}"
@@ -288,7 +291,8 @@ def _message(f: Field | None, error: ValidationError) -> str:
         return PATTERN_MESSAGES.get(f.name if f else "", "格式不正确") if f else "格式不正确"
     texts = {
         "minLength": f"至少填写{limit}个字" if isinstance(limit, int) and limit > 1 else "请填写此项",
-        "maxLength": f"最多填写{limit}个字",
+        "maxLength": f"最多填写{limit}个字（现有{len(error.instance)}个字）" if isinstance(error.instance, str)
+        else f"最多填写{limit}个字",
         "minimum": f"不能小于{limit}",
         "maximum": f"不能大于{limit}",
         "exclusiveMinimum": f"必须大于{limit}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -100,7 +100,8 @@ def check_submission(session: Session, context: TaskContext, values: dict[str, A
 
     Rules: a handling unit must be a unit of the org (its code is stored) and, for a confidential case
     (检举控告), neither the accused unit nor a unit above or below it (信访工作条例 Art. 30); a deadline date is
-    not in the past; a village lies in the township given.
+    not in the past nor beyond the statutory handling period; a group visit's
+    headcount is confirmed; a village lies in the township given.
     """
     errors = validate(context.form, values)
     if "handling_unit" in values and "handling_unit" not in errors:
@@ -110,15 +111,42 @@ def check_submission(session: Session, context: TaskContext, values: dict[str, A
     deadline = context.form.field("deadline")
     if deadline is not None and deadline.widget == "date" and isinstance(values.get("deadline"), str) \
             and "deadline" not in errors:
-        today = now.astimezone(LOCAL).date()
-        if values["deadline"] < today.isoformat():
-            errors["deadline"] = f"办结期限不能早于今天（{today.isoformat()}）"
+        message = _check_deadline(values["deadline"], now)
+        if message:
+            errors["deadline"] = message
+    message = _check_group(context.form, values)
+    if message and "headcount" not in errors:
+        errors["group_confirmed"] = message
     if isinstance(values.get("village"), str) and isinstance(values.get("township"), str) \
             and "village" not in errors:
         message = village_in_township(session, values["village"], values["township"])
         if message:
             errors["village"] = message
     return errors
+
+
+def _check_deadline(deadline: str, now: datetime) -> str | None:
+    """A deadline lies between today and the statutory handling period (信访工作条例 Art. 34) from today."""
+    today = now.astimezone(LOCAL).date()
+    latest = today + timedelta(days=packaged_config().deadlines.handling_days)
+    if deadline < today.isoformat():
+        return f"办结期限不能早于今天（{today.isoformat()}）"
+    if deadline > latest.isoformat():
+        return (f"办结期限不能晚于{latest.isoformat()}：法定办理期限为{packaged_config().deadlines.handling_days}日，"
+                "需要更长时间请走延期审批")
+    return None
+
+
+def _check_group(form: Form, values: dict[str, Any]) -> str | None:
+    """A headcount at the group-visit threshold is confirmed (a typo of 100000 must not reach the figures)."""
+    threshold = packaged_config().deadlines.group_visit_threshold
+    headcount = values.get("headcount")
+    if form.field("group_confirmed") is None or not isinstance(headcount, int) or headcount < threshold:
+        return None
+    if values.get("group_confirmed") is True:
+        return None
+    return (f"来访{headcount}人，达到集体访标准（{threshold}人及以上）：请核对来访人数，"
+            "无误后在“已核对人数，确认为集体访”选“是”")
 
 
 def _check_handling_unit(session: Session, context: TaskContext, values: dict[str, Any]) -> str | None:

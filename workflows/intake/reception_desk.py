@@ -53,9 +53,9 @@ def register_visit(session: Session, engine: Engine, access: Access, posted: Map
                    now: datetime) -> StepResult:
     """Start a reception case and complete 登记来访 with the posted visit; SubmissionInvalid lists what is wrong.
 
-    `posted` holds `headcount`, `village`, `category`, `claim`, and per petitioner row i `p-{i}-petitioner_name`,
-    `p-{i}-id_number`, `p-{i}-phone`; the township is the one the viewer is on duty at. The caller rolls back
-    the transaction when this raises, so a refused registration leaves no case behind.
+    `posted` holds `headcount`, `group_confirmed`, `village`, `category`, `claim`, and per petitioner row i
+    `p-{i}-petitioner_name`, `p-{i}-id_number`, `p-{i}-phone`; the township is the one the viewer is on duty at.
+    The caller rolls back the transaction when this raises, so a refused registration leaves no case behind.
     """
     seat = desk_seat(access)
     if seat is None or seat.lane != SECRETARY_LANE:
@@ -65,7 +65,7 @@ def register_visit(session: Session, engine: Engine, access: Access, posted: Map
     started = engine.start(RECEPTION_PROCESS, {"township": seat.township_code}, access.viewer.username)
     task = next(t for t in engine.open_tasks(started.instance.id) if t.element_id == REGISTER_TASK)
     context = load_task(session, engine, access, task.id)
-    fields = {**{k: str(posted.get(k, "")) for k in ("headcount", "village", "category", "claim")},
+    fields = {**{k: str(posted.get(k, "")) for k in ("headcount", "group_confirmed", "village", "category", "claim")},
               "township": seat.township_code}
     first = rows[0] if rows else {}
     fields.update({k: first.get(k, "") for k in PETITIONER_FIELDS})
