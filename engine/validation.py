@@ -248,14 +248,15 @@ def _line_of(text: str, needle: str) -> int | None:
 def unbounded_fields(form: str, schema: dict[str, Any]) -> list[tuple[str, str]]:
     """Say which fields of a form schema accept input of any size: a text without `maxLength`, a number
     without `minimum` and `maximum` (fixed choices, `enum` or `const`, are bounded by their choices)."""
-    messages = []
+    messages: list[tuple[str, str]] = []
     title = schema.get("title") or form
     properties = schema.get("properties") or {}
     for prop, spec in properties.items() if isinstance(properties, dict) else ():
         if not isinstance(spec, dict):
             continue
         label = f"表单“{title}”（{form}）的字段“{spec.get('title') or prop}”（{prop}）"
-        value = spec.get("items") if spec.get("type") == "array" and isinstance(spec.get("items"), dict) else spec
+        items = spec.get("items")
+        value: dict[str, Any] = items if spec.get("type") == "array" and isinstance(items, dict) else spec
         if "enum" in value or "const" in value:
             continue
         kinds = value.get("type", "string")
