@@ -83,6 +83,7 @@ def test_a_closed_case_is_rated_once_and_the_rating_is_recorded(browser, desk, s
     assert "感谢您的评价" in rated.text and "满意" in text_of(rated) and "提交评价" not in rated.text
     with services.unit_of_work() as session:
         assert session.get(CaseRecord, case_id).satisfaction == "satisfied"
+        assert session.get(CaseRecord, case_id).rating_source == "petitioner"
         [event] = session.scalars(select(Event).where(Event.instance_id == case_id,
                                                       Event.type == "satisfaction_rated")).all()
         assert event.actor == "petitioner"

@@ -34,6 +34,13 @@ REMEDY_FLAGS = {"solution": "solve_problem", "education": "educate", "assistance
                 "legal_action": "handle_by_law"}
 ON_THE_SPOT = {"answer", "coordinate"}
 PETITIONER_KEYS = ("petitioner_name", "id_number", "phone")
+# Levels of government, lowest first (a village is not a level of government but petitioners visit it too).
+LEVELS = ("village", "township", "county", "city", "province", "national")
+HIGHER_LEVELS = ("city", "province", "national")  # where a case handed down to the county came from
+VISIT_LEVEL_OF_PROCESS = {"reception": "township", "petition": "county"}  # where a visit was registered
+COMPETENT_OF_TIER = {"village": "township", "township": "township", "county": "county"}
+RATING_SOURCES = ("petitioner", "staff")
+PETITIONER_ACTOR = "petitioner"  # the actor of what a petitioner does through the query page
 OPEN, CLOSED = "open", "closed"
 
 
@@ -48,6 +55,7 @@ class CaseRecord(Base):
         Index("ix_case_record_closed", "closed_at"),
         Index("ix_case_record_township_registered", "township", "registered_at"),
         Index("ix_case_record_township_closed", "township", "closed_at"),
+        Index("ix_case_record_rated", "rated_at"),  # satisfaction counts ratings by the month they were given
         Index("ix_case_record_overdue", "closed_at", "registered_at", sqlite_where=text("overdue = 1"),
               postgresql_where=text("overdue = true")),  # partial: few cases are overdue
     )
@@ -82,6 +90,12 @@ class CaseRecord(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     remedies: Mapped[list[Any]] = mapped_column(JSON, default=list)
     satisfaction: Mapped[str | None] = mapped_column(String(32))
+    # The county counts (see workflows/data/figures.yaml and /work/notes/figures-contract.md):
+    handed_down_from: Mapped[str | None] = mapped_column(String(16))  # city / province / national, else None
+    visit_level: Mapped[str | None] = mapped_column(String(16))  # a visit's level (LEVELS); None if not a visit
+    competent_level: Mapped[str | None] = mapped_column(String(16))  # the level competent for the claim
+    rating_source: Mapped[str | None] = mapped_column(String(16))  # who gave `satisfaction`: petitioner / staff
+    rated_at: Mapped[datetime | None]  # when `satisfaction` was given
 
 
 def case_number(instance_id: int, registered_at: datetime) -> str:
@@ -111,6 +125,8 @@ class CaseProjector:
             record = self._new_record(instance)
             self.session.add(record)
         self._copy_fields(record, data)
+        self._copy_levels(record, data)
+        self._copy_rating(record, data, result)
         for event in result.events:
             fired = event.data.get("timers") or []
             if any(OVERDUE_MARK in ref.split("#")[0] for ref in fired):
@@ -140,7 +156,6 @@ class CaseProjector:
         record.handling_unit = text("handling_unit") or record.handling_unit
         record.leader = text("leader") or record.leader
         record.outcome = text("outcome") or record.outcome
-        record.satisfaction = text("satisfaction") or record.satisfaction
         record.confidential = bool(data.get("confidential")) or record.category == "accusation"
         if isinstance(data.get("headcount"), int) and data["headcount"] > 0:
             record.headcount = data["headcount"]
@@ -168,6 +183,38 @@ class CaseProjector:
                 deadlines[name] = {**deadlines.get(name, {}), "due": data[key]}
         record.deadlines = deadlines
 
+    def _copy_levels(self, record: CaseRecord, data: dict[str, Any]) -> None:
+        """Where a case came from and where a visit was made; values outside the lists are ignored."""
+        came_from = data.get("handed_down_from")
+        if came_from in HIGHER_LEVELS:
+            record.handed_down_from = came_from
+        visited = data.get("visit_level")
+        if record.channel != "visit":
+            record.visit_level = None
+        elif visited in LEVELS:
+            record.visit_level = visited
+        elif record.visit_level is None:
+            record.visit_level = record.handed_down_from or VISIT_LEVEL_OF_PROCESS.get(record.process_id)
+        competent = data.get("competent_level")
+        if competent in LEVELS[1:]:
+            record.competent_level = competent
+        elif record.competent_level is None and record.tier in COMPETENT_OF_TIER:
+            record.competent_level = COMPETENT_OF_TIER[record.tier]
+
+    def _copy_rating(self, record: CaseRecord, data: dict[str, Any], result: StepResult) -> None:
+        """A new rating: who gave it (the data's `rating_source`, else the step's actor) and when."""
+        given = data.get("satisfaction")
+        if not isinstance(given, str) or not given.strip() or given.strip() == record.satisfaction:
+            return
+        record.satisfaction = given.strip()
+        step = result.events[0] if result.events else None
+        source = data.get("rating_source")
+        if source not in RATING_SOURCES:
+            source = "petitioner" if step is not None and step.actor == PETITIONER_ACTOR else "staff"
+        record.rating_source = source
+        record.rated_at = _aware_time(data.get("rated_at")) or (
+            step.business_time if step is not None else result.instance.updated_at)
+
     def _settle_deadlines(self, record: CaseRecord, data: dict[str, Any]) -> None:
         """A deadline was met when its work was done (its done key, else the case closing) by the due time."""
         settled = {}
@@ -184,6 +231,15 @@ def _text_reader(data: dict[str, Any]) -> Any:
         return value.strip() or None if isinstance(value, str) else None
 
     return text
+
+
+def _aware_time(value: Any) -> datetime | None:
+    """An ISO time with its zone, else None (a malformed or zone-less value is ignored, not an error)."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def mask_id_number(value: str | None) -> str:

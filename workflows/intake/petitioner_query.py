@@ -125,7 +125,8 @@ def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, 
     if task is not None:
         engine.complete_task(task.id, data, PETITIONER)
     elif case.status == CLOSED:
-        engine.record(case.instance_id, RATED_EVENT, PETITIONER, data)
+        event = engine.record(case.instance_id, RATED_EVENT, PETITIONER, data)
+        case.rating_source, case.rated_at = "petitioner", event.business_time  # no step: the projector does not run
     else:
         raise NotRateable("事项办结后才能评价")
     case.satisfaction = satisfaction
