@@ -82,6 +82,7 @@ def _case_page(case: CaseRecord, revealed: bool) -> str:
     return render_template(
         "case.html", case=case, instance=instance, summary=summarize(session, case, revealed),
         holders=holders_now(session, case, tasks, now), deadlines=deadline_rows(case, tasks, now),
-        events=timeline(session, engine, instance, case, revealed), diagrams=diagrams(session, engine, instance, now),
+        events=timeline(session, engine, instance, case, revealed, full=True),
+        diagrams=diagrams(session, engine, instance, now),
         incidents=incidents, may_reveal=access.may_reveal(case), read_only=access.is_read_only(case),
         actionable={t.id for t in tasks if access.may_act_on_task(t, case)})

@@ -28,6 +28,7 @@ from workflows.views.case_diagram import DiagramView, diagrams
 from workflows.views.case_view import deadline_rows, holders_now, summarize
 from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS, InboxFilter
 from workflows.views.inbox import inbox as build_inbox
+from workflows.views.task_context import task_background
 
 from .extensions import db, services, workflow_engine
 from .security import current_access, login_required, redirect_next
@@ -150,7 +151,7 @@ def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, s
         deadlines=deadline_rows(context.case, open_tasks, now) if context.case else [],
         holders=holders_now(session, context.case, open_tasks, now) if context.case else [],
         diagrams=_task_first(diagrams(session, engine, instance, now), context.task), offices=offices,
-        instance=instance)
+        instance=instance, background=task_background(session, engine, instance, context.case, now))
 
 
 def _task_first(views: list[DiagramView], task: HumanTask) -> list[DiagramView]:

@@ -174,6 +174,11 @@ def deadline_rows(case: CaseRecord, tasks: list[HumanTask], now: datetime) -> li
 _STATE_LABELS = {"met": "按期完成", "missed": "未按期完成", "overdue": "已超期", "pending": "未到期"}
 
 
+def deadline_label(state: str) -> str:
+    """The Chinese word for a deadline's state (met, missed, overdue, pending)."""
+    return _STATE_LABELS[state]
+
+
 @dataclass
 class TimelineEntry:
     """One event of a case's history, as a person reads it."""
@@ -188,8 +193,9 @@ class TimelineEntry:
 
 
 def timeline(session: Session, engine: Engine, instance: Instance, case: CaseRecord | None,
-             revealed: bool) -> list[TimelineEntry]:
-    """Every event of the case, oldest first; personal data in submitted values masked unless `revealed`."""
+             revealed: bool, full: bool = False) -> list[TimelineEntry]:
+    """Every event of the case, oldest first; personal data in submitted values masked unless `revealed`;
+    long values cut short unless `full`."""
     events = session.scalars(select(Event).where(Event.instance_id == instance.id).order_by(Event.seq)).all()
     names = element_names(engine, session, instance.process_version_id)
     per_form, merged = form_labels(session, engine, instance.process_version_id)
@@ -204,7 +210,8 @@ def timeline(session: Session, engine: Engine, instance: Instance, case: CaseRec
         details: list[tuple[str, str]] = []
         labels = {**merged, **per_form.get(form_of.get(event.task_ref or "") or "", {})}
         for key, value in _shown(event).items():
-            details.append(field_text(key, value if revealed else masked(key, value, confidential), labels, places))
+            details.append(field_text(key, value if revealed else masked(key, value, confidential), labels, places,
+                                      full))
         if event.type == "timer_fired":
             details = [("定时器", "、".join(names.get(ref.split("#")[0], ref) for ref in event.data.get("timers", [])))]
         if event.type == "incident_raised":
@@ -216,14 +223,15 @@ def timeline(session: Session, engine: Engine, instance: Instance, case: CaseRec
     return entries
 
 
-def field_text(key: str, value: Any, labels: Labels, places: dict[str, OrgUnit]) -> tuple[str, str]:
+def field_text(key: str, value: Any, labels: Labels, places: dict[str, OrgUnit],
+               full: bool = False) -> tuple[str, str]:
     """A case data value as a person reads it: the field's title, and the value's label, place name or text."""
     title, choices = labels.get(key, (key, {}))
     if key in PLACE_KEYS and str(value) in places:
         return title, places[str(value)].name
     if key == "petitioners" and isinstance(value, list):
         return title, "、".join(_person_text(p) for p in value if isinstance(p, dict))
-    return title, choices.get(_choice_key(value), _short(value))
+    return title, choices.get(_choice_key(value), _short(value, None if full else 120))
 
 
 def _shown(event: Event) -> dict[str, Any]:
@@ -248,11 +256,11 @@ def _choice_key(value: Any) -> str:
     return "true" if value is True else "false" if value is False else str(value)
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, limit: int | None = 120) -> str:
     if value is True or value is False:
         return "是" if value else "否"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 120 else text[:117] + "…"
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "…"
 
 
 
