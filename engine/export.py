@@ -13,9 +13,10 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .audit import CaseHistory, history_from_db
+from .audit import CaseHistory, history_from_db, parsed_spec
 from .models import Instance
 from .runtime import Engine
+from .state import element_prefixes
 
 EXPORT_FORMAT = "doorstep-audit-export"
 EXPORT_VERSION = 1
@@ -119,14 +120,14 @@ def _attribute(parent: Any, kind: str, key: str, value: str) -> None:
 
 
 def element_names(case: CaseHistory) -> dict[str, str]:
-    """Element id → its name in the diagram (qualified "process/element" inside called processes)."""
+    """Element key → its name in the diagram (qualified "process/element" inside called processes)."""
     names: dict[str, str] = {}
     for text in case.specs.values():
-        stored = json.loads(text)
-        for qualifier, spec in [("", stored["spec"]), *((f"{k}/", v) for k, v in stored["subprocess_specs"].items())]:
-            for task_spec in spec["task_specs"].values():
-                if task_spec.get("bpmn_id") and task_spec.get("bpmn_name"):
-                    names[f"{qualifier}{task_spec['bpmn_id']}"] = task_spec["bpmn_name"]
+        spec, subprocess_specs = parsed_spec(text)
+        for prefix, process in element_prefixes(spec, subprocess_specs):
+            for task_spec in process.task_specs.values():
+                if getattr(task_spec, "bpmn_id", None) and getattr(task_spec, "bpmn_name", None):
+                    names[f"{prefix}{task_spec.bpmn_id}"] = task_spec.bpmn_name
     return names
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import history
+from .acts import ACT_TYPES, GATEWAY_DECIDED, TIMER_TRIGGERED, branch_data, read_acts, task_states
 from .clock import Clock, business_time
 from .errors import (
     Conflict,
@@ -85,7 +87,12 @@ class _Loaded:
     instance: Instance
     workflow: BpmnWorkflow
     books: Bookkeeping
-    before: dict[str, Any]
+    before: dict[str, Any]  # the case data as people saw it before the step
+    states: dict[UUID, int] = field(default_factory=dict)  # every task's state before the step
+
+    def roots(self, *tasks: Task) -> list[tuple[Task, dict[str, Any]]]:
+        """Tasks whose branches this step moves on, each with its data before the step."""
+        return [(task, copy.deepcopy(task.data)) for task in tasks]
 
 
 class Engine:
@@ -119,9 +126,10 @@ class Engine:
         self.session.add(instance)
         self.session.flush()
         loaded = _Loaded(instance, workflow, Bookkeeping(), {})
+        roots: list[tuple[Task, dict[str, Any]]] = [(workflow.task_tree, {})]
         with business_time(now):
             failure = self._run(lambda: workflow.do_engine_steps())
-        return self._persist(loaded, now, actor, history.STARTED, {"data": initial}, None, failure)
+        return self._persist(loaded, now, actor, history.STARTED, {"data": initial}, None, failure, roots)
 
     # -- human tasks ----------------------------------------------------------------------------------------
     def complete_task(self, task_id: str, data: Mapping[str, Any], actor: str) -> StepResult:
@@ -144,12 +152,14 @@ class Engine:
             raise Conflict(f"task {task_id} was changed by someone else just now; reload the case")
         ref = loaded.books.ref_of(task)
         now = self.clock.now()
+        roots = loaded.roots(task)
         with business_time(now):
             task.data.update(submitted)
             failure = self._run(lambda: (task.run(), loaded.workflow.do_engine_steps()))
         task_row.status, task_row.completed_by, task_row.completed_at = DONE_TASK, actor, now
         task_row.completion_key = key
-        return self._persist(loaded, now, actor, history.TASK_COMPLETED, {"submitted": submitted}, ref, failure)
+        return self._persist(loaded, now, actor, history.TASK_COMPLETED, {"submitted": submitted}, ref, failure,
+                             roots)
 
     def claim(self, task_id: str, actor: str) -> HumanTask:
         """Take an open task so that no one else works on it at the same time."""
@@ -185,11 +195,10 @@ class Engine:
     def fire_timers(self, instance_id: int, now: datetime, actor: str = "timer") -> StepResult:
         """Fire every timer of one instance that is due at `now`."""
         loaded = self._load(instance_id)
-        waiting = {str(t.id): loaded.books.ref_of(t) for t in loaded.workflow.get_tasks(state=TaskState.WAITING)}
         with business_time(now):
             failure = self._run(lambda: (loaded.workflow.refresh_timers(), loaded.workflow.do_engine_steps()))
-        fired = sorted(ref for task_id, ref in waiting.items() if ref and not self._still_waiting(loaded, task_id))
-        return self._persist(loaded, now, actor, history.TIMER_FIRED, {"timers": fired}, None, failure)
+        # The timers that fired are read off the step (`_persist` fills in the list).
+        return self._persist(loaded, now, actor, history.TIMER_FIRED, {"timers": []}, None, failure)
 
     def fire_due(self, now: datetime | None = None) -> list[StepResult]:
         """Fire the due timers of every instance at `now` (default: the clock's time), in this transaction."""
@@ -239,6 +248,7 @@ class Engine:
             if waiting is None:
                 continue
             now = self.clock.now()
+            roots = loaded.roots(waiting)
             definition = waiting.task_spec.event_definition
             with business_time(now):
                 event = BpmnEvent(definition, body, definition.calculate_correlations(
@@ -246,7 +256,7 @@ class Engine:
                 failure = self._run(functools.partial(_deliver, loaded.workflow, event))
             results.append(self._persist(loaded, now, actor, history.MESSAGE_RECEIVED,
                                          {"message": name, "payload": body, "correlation": keys},
-                                         loaded.books.ref_of(waiting), failure))
+                                         loaded.books.ref_of(waiting), failure, roots))
         if not results:
             raise NoMessageWaiting(f"no case waits for the message '{name}' with {canonical_json(keys)}")
         return results
@@ -277,6 +287,7 @@ class Engine:
         loaded = self._load(incident.instance_id)
         now = self.clock.now()
         failed = loaded.workflow.get_tasks(state=TaskState.ERROR)
+        roots = loaded.roots(*failed)
 
         def again() -> None:
             for task in failed:
@@ -291,7 +302,7 @@ class Engine:
         incident.resolved_at, incident.resolved_by = now, actor
         return self._persist(loaded, now, actor, history.INCIDENT_RESOLVED if failure is None else "incident_retried",
                              {"incident": incident_id, "corrected": patch, **({"reason": reason} if reason else {})},
-                             incident.task_ref, failure)
+                             incident.task_ref, failure, roots)
 
     # -- versions ---------------------------------------------------------------------------------------------
     def migrate(self, instance_id: int, version_id: int, actor: str) -> StepResult:
@@ -355,8 +366,8 @@ class Engine:
         return self._instance(instance_id)
 
     def case_data(self, instance_id: int) -> dict[str, Any]:
-        """The current case data of an instance (deserializes its state)."""
-        return read_case_data(self._load(instance_id).workflow)
+        """The case data as people see it: every step's changes in order (deserializes its state)."""
+        return dict(self._load(instance_id).before)
 
     def open_tasks(self, instance_id: int | None = None, lane: str | None = None) -> list[HumanTask]:
         """Open human tasks from the projection, oldest first."""
@@ -399,12 +410,8 @@ class Engine:
         spec, subprocess_specs = self.specs.parsed(self.session, instance.process_version_id)
         workflow, books = self.codec.load(instance.state, spec, subprocess_specs)
         workflow.script_engine = self.script_engine
-        return _Loaded(instance, workflow, books, read_case_data(workflow))
-
-    @staticmethod
-    def _still_waiting(loaded: _Loaded, task_id: str) -> bool:
-        task = loaded.workflow.get_task_from_id(UUID(task_id))
-        return task is not None and task.has_state(TaskState.WAITING)
+        before = books.case if books.case is not None else read_case_data(workflow)
+        return _Loaded(instance, workflow, books, before, task_states(workflow))
 
     @staticmethod
     def _run(step: Callable[[], Any]) -> SpiffWorkflowException | None:
@@ -433,18 +440,32 @@ class Engine:
         return event or ""
 
     def _persist(self, loaded: _Loaded, now: datetime, actor: str, type_: str, data: dict[str, Any],
-                 task_ref: str | None, failure: SpiffWorkflowException | None) -> StepResult:
+                 task_ref: str | None, failure: SpiffWorkflowException | None,
+                 roots: list[tuple[Task, dict[str, Any]]] | None = None) -> StepResult:
         instance, workflow, books = loaded.instance, loaded.workflow, loaded.books
         snapshot = Snapshot.of(workflow)
         books.name_new_tasks(snapshot.activated)
-        after = read_case_data(workflow, snapshot)
-        changes = {k: [loaded.before.get(k), after.get(k)] for k in sorted(set(loaded.before) | set(after))
-                   if loaded.before.get(k) != after.get(k)}
+        acts = read_acts(workflow, books, loaded.states)
+        changes = self._changes(loaded, acts, roots or [], data.get("submitted") or {})
+        after = {**loaded.before, **{key: value[1] for key, value in changes.items()}}
+        books.case = _jsonable(after)
+        if type_ == history.TIMER_FIRED:
+            data = {**data, "timers": acts.timers}
+        decisions = {act.ref: act.data["took"] for act in acts.acts if act.type == GATEWAY_DECIDED}
+        if decisions:  # every step passes gateways: their choices ride on the step's own event
+            data = {**data, "decisions": decisions}
         digest = state_digest(workflow, books, snapshot.open)
         result = StepResult(instance, data=after)
         calls = self._take_helper_calls()
         recorded = {**data, "changes": _jsonable(changes), **({"calls": _jsonable(calls)} if calls else {})}
         result.events.append(history.record(self.session, instance, type_, actor, now, digest, recorded, task_ref))
+        for act in acts.acts:
+            if act.type == GATEWAY_DECIDED or (type_ == history.TIMER_FIRED and act.type == TIMER_TRIGGERED) \
+                    or act.ref == task_ref:
+                continue  # the step's own event already says so
+            assert act.type in ACT_TYPES
+            result.events.append(history.record(self.session, instance, act.type, actor, now, digest,
+                                                _jsonable(act.data), act.ref))
         if failure is not None:
             result.incident = self._raise_incident(instance, snapshot, books, failure, now)
             result.events.append(history.record(
@@ -456,8 +477,9 @@ class Engine:
                                                        else RUNNING)
         if completed and instance.completed_at is None:
             instance.completed_at = now
+            ending = {"end": acts.ends[-1] if acts.ends else None, "ends": acts.ends, "terminate": acts.terminate}
             result.events.append(history.record(self.session, instance, history.COMPLETED, actor, now, digest,
-                                                {"data": _jsonable(workflow.data or after)}))
+                                                {**ending, "data": _jsonable(workflow.data or after)}))
         project_tasks(self.session, instance, snapshot, books, now, self.task_scope)
         waiting = workflow.waiting_events()
         instance.next_timer_at = next_timer(waiting)
@@ -469,6 +491,23 @@ class Engine:
         # One flush writes the instance (its row version checked first), events and projections together.
         self._flush()
         return result
+
+    @staticmethod
+    def _changes(loaded: _Loaded, acts: Any, roots: list[tuple[Task, dict[str, Any]]],
+                 submitted: dict[str, Any]) -> dict[str, list[Any]]:
+        """What the step set, key → [as the case read before, as it reads now]: every submitted value, and what
+        the step's branches (its task, timers and messages it set off) changed that the case did not hold yet."""
+        moved = [root for root, _ in roots]
+        extra = [(task, copy.deepcopy(task.data)) for task in [*acts.fired, *acts.caught]
+                 if all(task is not root for root in moved)]
+        branch = branch_data([*roots, *extra], loaded.workflow)
+        changes = {}
+        for key, (_, value) in branch.items():
+            if key in submitted or loaded.before.get(key) != value:
+                changes[key] = [loaded.before.get(key), value]
+        for key, value in submitted.items():
+            changes.setdefault(key, [loaded.before.get(key), value])
+        return dict(sorted(changes.items()))
 
     def _take_helper_calls(self) -> list[list[Any]]:
         environment = self.script_engine.environment

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -56,7 +56,19 @@ def case_data(workflow: BpmnWorkflow, snapshot: Snapshot | None = None) -> dict[
 
 
 def due_time(task: Task) -> datetime | None:
-    """A task's due time is the latest timer attached to it as a boundary event (reminders come earlier)."""
+    """A task's due time is the latest timer attached to it as a boundary event (reminders come earlier), else
+    that of the embedded subprocess it runs in (a deadline on a whole stretch of work)."""
+    own = _attached_due(task)
+    workflow: Any = task.workflow
+    if own is not None or workflow is workflow.top_workflow:
+        return own
+    caller = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+    if caller is None or isinstance(caller.task_spec, CallActivity):
+        return None
+    return due_time(caller)
+
+
+def _attached_due(task: Task) -> datetime | None:
     parent = task.parent
     due: datetime | None = None
     for sibling in parent.children if parent is not None else []:

@@ -11,6 +11,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
@@ -47,6 +48,8 @@ class Bookkeeping:
     projected: list[str] = field(default_factory=list)  # ids of READY human tasks in the task table
     messages: list[str] = field(default_factory=list)  # names of messages waited for (message_wait rows)
     flows: list[str] = field(default_factory=list)  # "process:source->target" of every sequence flow taken
+    # The case data as people see it: each step's changes folded in order (None in states stored before it).
+    case: dict[str, Any] | None = None
 
     def ref_of(self, task: Task) -> str | None:
         """The stable name of a task, if it has been activated."""
@@ -66,7 +69,7 @@ class Bookkeeping:
             # A boundary event has no incoming flow: its tree parent is the activity's predecessor.
             source = None if isinstance(task.task_spec, BoundaryEvent) else _named_ancestor(task)
             if source is not None:
-                edge = f"{task.workflow.spec.name}:{source.task_spec.bpmn_id}->{task.task_spec.bpmn_id}"
+                edge = f"{process_name(task)}:{source.task_spec.bpmn_id}->{task.task_spec.bpmn_id}"
                 if edge not in self.flows:
                     self.flows.append(edge)
 
@@ -91,9 +94,46 @@ def element_key(task: Task) -> str | None:
     bpmn_id = getattr(task.task_spec, "bpmn_id", None)
     if bpmn_id is None:
         return None
-    if task.workflow is not task.workflow.top_workflow:
-        return f"{task.workflow.spec.name}/{bpmn_id}"
+    owner = _diagram_process(task.workflow)
+    if owner is not task.workflow.top_workflow:
+        return f"{owner.spec.name}/{bpmn_id}"
     return str(bpmn_id)
+
+
+def element_prefixes(spec: Any, subprocess_specs: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Each process spec with the prefix its elements' keys carry ("" for the case's own process, "pid/" for a
+    called one; an embedded subprocess takes the prefix of the process it is drawn in), as `element_key` names."""
+    processes = {spec.name: spec, **subprocess_specs}
+    drawn_in: dict[str, str] = {}
+    for name, process in processes.items():
+        for task_spec in process.task_specs.values():
+            if isinstance(task_spec, SubWorkflowTask) and not isinstance(task_spec, CallActivity):
+                drawn_in[str(task_spec.spec)] = name
+
+    def prefix(name: str) -> str:
+        seen = set()
+        while name in drawn_in and name not in seen:
+            seen.add(name)
+            name = drawn_in[name]
+        return "" if name == spec.name else f"{name}/"
+
+    return [(prefix(name), process) for name, process in processes.items()]
+
+
+def process_name(task: Task) -> str:
+    """The process a task's element is drawn in: an embedded subprocess belongs to the process around it."""
+    return str(_diagram_process(task.workflow).spec.name)
+
+
+def _diagram_process(workflow: Any) -> Any:
+    # Element ids are unique within a diagram file, so an embedded subprocess needs no qualifier of its own;
+    # only a call activity starts another diagram's process.
+    while workflow is not workflow.top_workflow:
+        caller = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if caller is None or isinstance(caller.task_spec, CallActivity):
+            return workflow
+        workflow = caller.workflow
+    return workflow
 
 
 class StateCodec:
@@ -104,7 +144,8 @@ class StateCodec:
         compact(workflow, books)
         dct = STATE_SERIALIZER.to_dict(workflow)
         dct[BOOKKEEPING_KEY] = {"refs": books.refs, "counts": books.counts, "projected": books.projected,
-                                "messages": books.messages, "flows": books.flows}
+                                "messages": books.messages, "flows": books.flows,
+                                **({"case": books.case} if books.case is not None else {})}
         dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
         return json.dumps(dct, separators=(",", ":"), default=str)
 
@@ -119,7 +160,7 @@ class StateCodec:
         workflow = STATE_SERIALIZER.from_dict(dct)
         return workflow, Bookkeeping(refs=kept.get("refs", {}), counts=kept.get("counts", {}),
                                      projected=kept.get("projected", []), messages=kept.get("messages", []),
-                                     flows=kept.get("flows", []))
+                                     flows=kept.get("flows", []), case=kept.get("case"))
 
 
 def compact(workflow: BpmnWorkflow, books: Bookkeeping) -> None:

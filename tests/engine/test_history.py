@@ -70,7 +70,10 @@ def test_the_log_tells_what_happened(scenario, session, clock):
     assert [e.actor for e in completions] == ["clerk"] * 3
     assert all(e.process_version_id == loop_events[0].process_version_id for e in loop_events)
     assert loop_events[0].data["data"] == {"case_no": "L-1"}
-    assert [e.type for e in events_of(session, timed_id)] == ["started", "timer_fired", "timer_fired"]
+    timed_events = events_of(session, timed_id)
+    assert [e.type for e in timed_events] == ["started", "timer_fired", "task_cancelled", "timer_fired"]
+    cancelled = timed_events[2]  # the interrupting timer took its task away: the record says which and why
+    assert cancelled.data == {"cause": timed_events[1].data["timers"][0], "reason": "interrupted"}
     assert [e.task_ref for e in events_of(session, both_id) if e.type == "task_completed"] == [
         "check_files#1", "visit#1"]
 

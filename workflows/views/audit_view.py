@@ -57,6 +57,7 @@ RECORD_LABELS: Labels = {"format": ("格式", {}), "file": ("文件", {}), "page
                          "to_version": ("新版本", {}), "message": ("消息", {}), "incident": ("故障编号", {}),
                          "leader": ("负责领导", {}), "registered_at": ("登记时间", {}), "overdue": ("已超期", {}),
                          "deadline_at": ("办结截止时间", {}), "remind_at": ("催办时间", {})}
+CANCEL_REASONS = {"terminate_end": "终止结束事件", "interrupted": "边界事件中断", "withdrawn": "撤回"}
 # What `engine.audit.Divergence.what` says, in Chinese: whole phrases, then phrases that go on with details.
 DIVERGENCE_NAMES = {"sequence number": "事件序号", "case": "所属案件", "link to the previous event": "与前一事件的链接",
                     "hash of the recorded fields": "记录内容的哈希值", "chain head kept on the case": "案件保存的链头",
@@ -279,8 +280,17 @@ def changes(recorded: Any, labels: Labels, places: dict[str, OrgUnit]) -> list[C
 
 def _details(kind: str, data: dict[str, Any], labels: Labels, places: dict[str, OrgUnit],
              names: dict[str, str]) -> list[tuple[str, str]]:
-    if kind == "timer_fired":
+    if kind in ("timer_fired", "timer_triggered"):
         return [("定时器", "、".join(names.get(ref.split("#")[0], ref) for ref in data.get("timers") or []))]
+    if kind == "task_cancelled":
+        cause = str(data.get("cause") or "").split("#")[0]
+        return [("撤销原因", CANCEL_REASONS.get(str(data.get("reason")), str(data.get("reason")))
+                 + (f"：{names.get(cause, cause)}" if cause else ""))]
+    if kind == "completed" and data.get("end"):
+        ends = [str(data["end"]).split("#")[0]] + ([str(data["terminate"]).split("#")[0]]
+                                                     if data.get("terminate") and data["terminate"] != data["end"]
+                                                     else [])
+        return [("结束于", "、".join(names.get(end, end) for end in ends))]
     if kind == "incident_raised":
         return [("故障", str(data.get("message", "")))]
     shown = {"started": data.get("data"), "task_completed": data.get("submitted"),

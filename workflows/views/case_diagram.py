@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine import Engine, Progress
 from engine.models import DeploymentFile, HumanTask, Incident, Instance, ProcessVersion, StoredFile
+from engine.state import element_prefixes
 from workflows.cases.record import OVERDUE_MARK
 from workflows.views.inbox import process_names
 
@@ -32,7 +33,7 @@ def element_names(engine: Engine, session: Session, version_id: int) -> dict[str
     """Chinese names of the elements of a version and its called processes, by element key."""
     spec, subprocess_specs = engine.specs.parsed(session, version_id)
     names: dict[str, str] = {}
-    for prefix, process in [("", spec), *[(f"{pid}/", sub) for pid, sub in subprocess_specs.items()]]:
+    for prefix, process in element_prefixes(spec, subprocess_specs):
         for task_spec in process.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
             if bpmn_id is not None:
@@ -139,7 +140,7 @@ def marked_diagrams(session: Session, engine: Engine, version_id: int, progress:
 def _boundary_events(spec: Any, subprocess_specs: dict[str, Any]) -> set[str]:
     """Keys of the boundary events (timers and messages attached to activities)."""
     return {f"{prefix}{task_spec.bpmn_id}"
-            for prefix, process in [("", spec), *[(f"{pid}/", sub) for pid, sub in subprocess_specs.items()]]
+            for prefix, process in element_prefixes(spec, subprocess_specs)
             for task_spec in process.task_specs.values()
             if isinstance(task_spec, BoundaryEvent) and getattr(task_spec, "bpmn_id", None)}
 
@@ -147,7 +148,7 @@ def _boundary_events(spec: Any, subprocess_specs: dict[str, Any]) -> set[str]:
 def _deadline_timers(spec: Any, subprocess_specs: dict[str, Any]) -> set[str]:
     """Keys of the timer events that mark a case overdue when they fire (their id holds `OVERDUE_MARK`)."""
     found = set()
-    for prefix, process in [("", spec), *[(f"{pid}/", sub) for pid, sub in subprocess_specs.items()]]:
+    for prefix, process in element_prefixes(spec, subprocess_specs):
         for task_spec in process.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
             definition = getattr(task_spec, "event_definition", None)
