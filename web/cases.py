@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from sqlalchemy import select
 
 from engine.models import Incident
-from workflows.cases.access import visible_cases
 from workflows.cases.record import CaseRecord
 from workflows.cases.script_helpers import packaged_config
 from workflows.cases.task_work import AccessDenied
+from workflows.intake.receipt import receipt
 from workflows.views.case_diagram import diagram_xml, diagrams
+from workflows.views.case_list import case_page
 from workflows.views.case_view import deadline_rows, holders_now, record_reveal, summarize, timeline
 from workflows.views.inbox import process_names
 
@@ -23,9 +24,11 @@ bp = Blueprint("cases", __name__)
 @bp.get("/cases")
 @login_required
 def index() -> str:
-    """The newest cases this person may see, optionally searched by number or claim text."""
+    """The cases this person may see, newest first, a page at a time; searched by number, query code or claim."""
     search = request.args.get("q", "")
-    return render_template("cases.html", cases=visible_cases(current_access(), search), search=search,
+    page = request.args.get("page", "1")
+    found = case_page(current_access(), search, int(page) if page.isdigit() else 1)
+    return render_template("cases.html", found=found, cases=found.cases, search=search,
                            processes=process_names(db.session),
                            categories={c.code: c.name for c in packaged_config().routing.categories.values()})
 
@@ -49,6 +52,15 @@ def reveal(case_id: int) -> Response:
     response = Response(_case_page(case, revealed=True), mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/cases/<int:case_id>/receipt")
+@login_required
+def receipt_page(case_id: int) -> str:
+    """The printable receipt (回执) for the petitioner: case number, query code, query address, time limits."""
+    case = _visible_case(case_id)
+    return render_template("receipt.html", receipt=receipt(db.session, case), case=case,
+                           query_url=url_for("query.form", _external=True))
 
 
 @bp.get("/cases/<int:case_id>/diagram/<process_id>.bpmn")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from engine import Conflict, TaskNotReady
 from engine.models import HumanTask
 from workflows.cases.forms import parse_form
+from workflows.cases.record import CaseRecord
 from workflows.cases.task_work import (
     AccessDenied,
     SubmissionInvalid,
@@ -25,7 +26,7 @@ from workflows.cases.task_work import (
 )
 from workflows.org.models import OrgUnit
 from workflows.views.case_diagram import DiagramView, diagrams
-from workflows.views.case_view import deadline_rows, holders_now, summarize
+from workflows.views.case_view import deadline_rows, display_names, holders_now, summarize
 from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS, InboxFilter
 from workflows.views.inbox import inbox as build_inbox
 from workflows.views.task_context import task_background
@@ -76,7 +77,7 @@ def submit(task_id: str) -> str | Response | tuple[str, int]:
     now = services().now(session)
     context = load_task(session, engine, access, task_id)
     if context.task.status != "open":
-        flash(f"任务「{context.task.name}」已经办结或撤销，未重复提交", "info")
+        flash(_already_done(context.task), "info")
         return redirect(url_for("cases.show", case_id=context.task.instance_id))
     if not access.may_act_on_task(context.task, context.case):
         raise AccessDenied(f"此任务已由 {context.task.claimed_by} 认领，您不能提交" if context.task.claimed_by
@@ -95,8 +96,12 @@ def submit(task_id: str) -> str | Response | tuple[str, int]:
         flash("该任务刚被他人处理，请查看最新状态", "error")
         return redirect(url_for("cases.show", case_id=context.task.instance_id))
     following = [t.name or t.element_id for t in engine.open_tasks(result.instance.id)]
+    record = session.get(CaseRecord, context.task.instance_id)
+    registered = record is not None and _completed_tasks(context.task.instance_id) == 1
     session.commit()
-    number = context.case.case_number if context.case else f"#{context.task.instance_id}"
+    number = record.case_number if record else f"#{context.task.instance_id}"
+    if registered and record is not None:  # the case was registered by this task: the petitioner needs the code
+        flash(f"已登记：案件 {number}，查询码 {record.query_code}（请告知信访人，可在案件页打印回执）", "success")
     flash(f"已提交「{context.task.name}」（案件 {number}）。" +
           (f"下一步：{'、'.join(following)}" if following else
            "案件已办结" if result.instance.status == "completed" else "案件等待下一步"), "success")
@@ -152,6 +157,20 @@ def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, s
         holders=holders_now(session, context.case, open_tasks, now) if context.case else [],
         diagrams=_task_first(diagrams(session, engine, instance, now), context.task), offices=offices,
         instance=instance, background=task_background(session, engine, instance, context.case, now))
+
+
+def _already_done(task: HumanTask) -> str:
+    """What a second submit of a done task is told: the first one went through (by whom, when), or it was withdrawn."""
+    if task.status == "completed" and task.completed_at is not None:
+        who = display_names(db.session, [task.completed_by or ""]).get(task.completed_by or "", task.completed_by)
+        when = current_app.jinja_env.filters["local"](task.completed_at)
+        return f"「{task.name}」已于 {when} 由{who}提交成功，本次重复提交未再处理；以下是案件的最新情况"
+    return f"「{task.name}」已经撤销（流程已走到其他环节），本次提交未处理；以下是案件的最新情况"
+
+
+def _completed_tasks(instance_id: int) -> int:
+    return db.session.scalar(select(func.count(HumanTask.id)).where(HumanTask.instance_id == instance_id,
+                                                                    HumanTask.status == "completed")) or 0
 
 
 def _task_first(views: list[DiagramView], task: HumanTask) -> list[DiagramView]:

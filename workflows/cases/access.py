@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import HumanTask, Instance
@@ -274,37 +274,6 @@ class Access:
         if wanted:
             found = units_by_code(self.session, wanted)
             self._paths.update({code: found[code].path if code in found else None for code in wanted})
-
-
-def visible_cases(access: Access, search: str = "", limit: int = 50) -> list[CaseRecord]:
-    """The newest cases the viewer may see (narrowed in SQL, then checked one by one with `may_see_case`)."""
-    viewer, me = access.viewer, access.viewer.username
-    place = func.coalesce(CaseRecord.grid, CaseRecord.village, CaseRecord.township)
-    query = select(CaseRecord).outerjoin(OrgUnit, OrgUnit.code == place)
-    if not viewer.has_role(*COUNTY_WIDE_READERS):
-        worked = select(HumanTask.instance_id).where(or_(HumanTask.claimed_by == me, HumanTask.completed_by == me))
-        started = select(Instance.id).where(Instance.started_by == me)
-        reachable = select(HumanTask.instance_id).where(HumanTask.status == "open",
-                                                        HumanTask.lane.in_(sorted(viewer.lanes)))
-        conditions = [OrgUnit.path.startswith(seat.area_path, autoescape=True)
-                      for seat in viewer.seats if seat.role in PLACE_ROLES]
-        conditions += [CaseRecord.leader == me, CaseRecord.instance_id.in_(worked),
-                       CaseRecord.instance_id.in_(started), CaseRecord.instance_id.in_(reachable)]
-        offices = access.office_keys()
-        if offices:
-            conditions.append(CaseRecord.handling_unit.in_(sorted(offices)))
-        query = query.where(or_(*conditions))
-    text = search.strip()
-    if text:
-        query = query.where(or_(CaseRecord.case_number.contains(text, autoescape=True),
-                                CaseRecord.claim.contains(text, autoescape=True)))
-    found: list[CaseRecord] = []
-    for case in access.session.scalars(query.order_by(CaseRecord.registered_at.desc()).limit(limit * 4)):
-        if access.may_see_case(case):
-            found.append(case)
-            if len(found) == limit:
-                break
-    return found
 
 
 def accused_units(session: Session, accused: str) -> tuple[list[OrgUnit], str | None]:

@@ -30,7 +30,8 @@ from workflows.views.inbox import process_names
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 REVEAL_EVENT = "personal_data_viewed"
-CHANNELS = {"visit": "走访", "letter": "来信", "phone": "来电", "online": "网上信访", "grid": "网格上报"}
+CHANNELS = {"visit": "走访", "letter": "来信", "phone": "来电", "fax": "传真", "online": "网上信访",
+            "grid": "网格上报"}
 EVENT_NAMES = {"started": "立案", "task_completed": "完成任务", "task_claimed": "认领任务", "task_released": "释放任务",
                "timer_fired": "定时触发", "message_received": "收到消息", "incident_raised": "发生故障",
                "incident_resolved": "故障已排除", "incident_retried": "重试失败", "completed": "流程结束",
