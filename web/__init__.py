@@ -66,12 +66,13 @@ def register_blueprints(app: Flask) -> None:
     from .cases import bp as cases_bp
     from .designer import bp as designer_bp
     from .home import bp as home_bp
+    from .intake import bp as intake_bp
     from .query import bp as query_bp
     from .reception import bp as reception_bp
     from .reports import bp as reports_bp
     from .tasks import bp as tasks_bp
 
-    for blueprint in (home_bp, auth_bp, tasks_bp, reception_bp, cases_bp, query_bp, audit_bp, assets_bp):
+    for blueprint in (home_bp, auth_bp, tasks_bp, reception_bp, intake_bp, cases_bp, query_bp, audit_bp, assets_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)  # JSON API: token-authenticated, CSRF-exempt (see web/api.py)
     app.register_blueprint(designer_bp)
@@ -88,7 +89,9 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def page_context() -> dict[str, Any]:
         from workflows.intake.reception_desk import desk_seat
+        from workflows.intake.start_permissions import start_permissions
 
         viewer = security.current_viewer()
         seat = desk_seat(security.current_access()) if viewer is not None else None
-        return {"viewer": viewer, "desk": seat, "business_now": services().now(db.session)}
+        doors = [d for d in start_permissions().open_to(viewer.roles) if d.page != "reception"] if viewer else []
+        return {"viewer": viewer, "desk": seat, "intake_doors": doors, "business_now": services().now(db.session)}

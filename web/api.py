@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, g, request, url_for
 from flask.blueprints import BlueprintSetupState
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -37,9 +37,12 @@ from workflows.cases.task_work import (
     complete,
     load_task,
     release,
+    step_aside,
     suggested_values,
 )
 from workflows.intake.reception_desk import PETITIONER_FIELDS, register_visit
+from workflows.intake.registration import open_case
+from workflows.intake.start_permissions import start_permissions
 from workflows.org.accounts import authenticate_token, issue_api_token, log_in_checked
 from workflows.views.case_view import deadline_rows, holders_now, summarize, timeline
 from workflows.views.inbox import InboxFilter, InboxItem, describe, inbox
@@ -55,6 +58,7 @@ from .schemas import (
     InboxQuerySchema,
     InboxSchema,
     StartedCaseSchema,
+    StepAsideRequestSchema,
     TaskDetailSchema,
     TaskSchema,
     TokenRequestSchema,
@@ -187,6 +191,18 @@ def release_task(task_id: str) -> dict[str, Any]:
     return _change_claim(release, task_id, "您没有认领该任务")
 
 
+@bp.post("/tasks/<task_id>/step-aside")
+@operation("申请回避：不再查看和办理此案件，任务交由同岗位的同事", body=StepAsideRequestSchema, response=TaskSchema,
+           errors=(403, 404, 422), description="回避记录在案件历史中（事件 stepped_aside，含理由）。")
+def step_aside_task(task_id: str) -> dict[str, Any]:
+    """Step aside from the task's case; the task goes back to everyone else who may act on it."""
+    given = StepAsideRequestSchema().load(_body())
+    session, access = db.session, current_access()
+    task = step_aside(session, workflow_engine(), access, task_id, given["reason"])
+    session.commit()
+    return TaskSchema().dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
+
+
 def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) -> dict[str, Any]:
     """Claim or release through the domain function; 409 with `refusal` when the task's claim forbids it."""
     session, access = db.session, current_access()
@@ -229,9 +245,6 @@ def complete_task(task_id: str) -> dict[str, Any]:
 
 
 # -- cases ------------------------------------------------------------------------------------------------------
-Starter = Callable[[Session, Engine, Access, dict[str, Any], datetime], StepResult]
-
-
 def _start_reception(session: Session, engine: Engine, access: Access, visit: dict[str, Any],
                      now: datetime) -> StepResult:
     """The reception desk's registration (duty secretary on duty today), fed from a JSON visit."""
@@ -249,36 +262,48 @@ _ROW_FIELD = re.compile(r"^p-(\d+)-(\w+)$")
 
 
 def _visit_field(name: str) -> str:
-    """The desk form's field name as a path in the request body (`p-1-phone` → `data.petitioners.1.phone`)."""
+    """A form's field name as a path in the request body (`p-1-phone` → `data.petitioners.1.phone`)."""
     row = _ROW_FIELD.match(name)
     return f"data.petitioners.{row[1]}.{row[2]}" if row else f"data.{name}"
 
 
-# Which processes a person may start here, and how: only what the domain offers a way in for (the reception
-# desk registers visits); every other process starts from a step of another case or an administrator's command.
-STARTERS: dict[str, tuple[type[Schema], Starter]] = {"reception": (VisitRequestSchema, _start_reception)}
+def _start(session: Session, engine: Engine, access: Access, process_id: str, data: dict[str, Any],
+           now: datetime) -> StepResult:
+    """Start through the door of `process_id` open to the caller (start_permissions.yaml): 403 when none is."""
+    try:
+        door = start_permissions().choose(access.viewer.roles, process_id, data)
+        if door.page == "reception":
+            try:
+                visit = VisitRequestSchema().load(data)
+            except ValidationError as invalid:
+                raise ValidationError({"data": invalid.messages}) from invalid
+            return _start_reception(session, engine, access, visit, now)
+        return open_case(session, engine, access, door, data, now, strict=True)
+    except SubmissionInvalid as invalid:
+        raise SubmissionInvalid({_visit_field(k): v for k, v in invalid.errors.items()}) from invalid
+
+
+def _start_description() -> str:
+    rows = "\n".join(f"| {process} | {title} | {roles} |" for process, title, roles in start_permissions().table())
+    return ("谁可以发起什么由 workflows/data/start_permissions.yaml 规定（角色 × 流程），页面与接口相同；"
+            "其他角色或其他流程返回 403。reception 的 data 形如 VisitRequest（今天在乡镇接访室坐班的村支书"
+            "登记来访）；其他流程的 data 为该流程登记表单（JSON Schema，见流程的第一个表单）各项，"
+            "领导包案另给 source_case（案件 id）。入口固定的值（如来信的 channel）不能改为其他值（422）。"
+            "\n\n| process_id | 入口 | 可发起的角色 |\n|---|---|---|\n" + rows)
 
 
 @bp.post("/cases")
-@operation("发起案件（目前：坐班村支书登记来访，process_id 为 reception）", body=CaseStartRequestSchema,
+@operation("发起案件（按角色可发起的流程，见说明中的表）", body=CaseStartRequestSchema,
            response=StartedCaseSchema, status=201, errors=(403, 404, 422), schemas=(VisitRequestSchema,),
-           description="reception 的 data 形如 VisitRequest：今天在乡镇接访室坐班的村支书登记来访，"
-                       "并完成「登记来访」。其他流程不能通过接口发起（403）。")
+           description=_start_description())
 def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Start a case of a process the domain lets the caller start; 403 for the others."""
+    """Start a case of a process the start permissions let the caller start; 403 for the others."""
     given = CaseStartRequestSchema().load(_body())
     session, engine, access = db.session, workflow_engine(), current_access()
     process_id = given["process_id"].strip()
     if engine.specs.latest(session, process_id) is None:
         abort(error_response(404, f"没有名为 {process_id} 的流程"))
-    if process_id not in STARTERS:
-        raise AccessDenied(f"流程 {process_id} 不能通过接口发起（可发起：{'、'.join(STARTERS)}）")
-    schema, start = STARTERS[process_id]
-    try:
-        data = schema().load(given["data"])
-    except ValidationError as invalid:
-        raise ValidationError({"data": invalid.messages}) from invalid
-    result = start(session, engine, access, data, services().now(session))
+    result = _start(session, engine, access, process_id, given["data"], services().now(session))
     record = session.get(CaseRecord, result.instance.id)
     answer = _step(engine, result, record)
     session.commit()

@@ -63,13 +63,20 @@ class CompletionRequestSchema(ApiSchema):
                        metadata={"description": "表单各项的值，按任务表单的 JSON Schema 填写"})
 
 
+class StepAsideRequestSchema(ApiSchema):
+    """Why the caller steps aside from a task's case (回避): their relation to the accused or the petitioner."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500, error="请填写回避理由（至多500字）"),
+                           error_messages=TEXT, metadata={"description": "回避理由"})
+
+
 class CaseStartRequestSchema(ApiSchema):
-    """Which process to start, and its starting data (for `reception`: a `Visit`)."""
+    """Which process to start, and its starting data (for `reception`: a `Visit`; else the opening form's fields)."""
 
     process_id = fields.String(required=True, validate=validate.Length(min=1, error="请填写此项"),
-                               error_messages=TEXT, metadata={"description": "流程 id；目前可发起：reception"})
+                               error_messages=TEXT, metadata={"description": "流程 id（按角色可发起，见说明）"})
     data = fields.Dict(keys=fields.String(), load_default=dict, error_messages={"invalid": "应为 JSON 对象"},
-                       metadata={"description": "发起数据；reception 为 Visit（来访登记）"})
+                       metadata={"description": "发起数据；reception 为 Visit（来访登记），其他流程为其登记表单各项"})
 
 
 class PetitionerSchema(ApiSchema):

@@ -22,6 +22,7 @@ from workflows.cases.task_work import (
     complete,
     load_task,
     release,
+    step_aside,
     suggested_values,
 )
 from workflows.org.models import OrgUnit
@@ -136,6 +137,22 @@ def release_task(task_id: str) -> Response:
     db.session.commit()
     flash(f"已释放「{task.name}」", "success")
     return redirect_next(url_for("tasks.inbox"))
+
+
+@bp.post("/tasks/<task_id>/step-aside")
+@login_required
+def step_aside_task(task_id: str) -> Response | tuple[str, int]:
+    """Step aside (回避) from the task's case: recorded, and the task goes back to the colleagues."""
+    session, engine = db.session, workflow_engine()
+    try:
+        task = step_aside(session, engine, current_access(), task_id, request.form.get("reason", ""))
+    except SubmissionInvalid as invalid:
+        session.rollback()
+        flash(invalid.errors["reason"], "error")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    session.commit()
+    flash(f"已回避「{task.name}」：您不再查看和办理此案件，任务由同岗位的其他同事办理（已记录）。", "success")
+    return redirect(url_for("tasks.inbox"))
 
 
 def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, str]) -> str:

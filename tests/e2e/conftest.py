@@ -36,6 +36,7 @@ START = "2026-03-02T09:00:00+08:00"  # a Monday morning in Xupu
 PASSWORD = "xupu-demo-2022"
 SCREENSHOTS = PROJECT_DIR / "test-output" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
+PHONE = {"viewport": {"width": 375, "height": 667}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
 def settings_for(path: Path) -> Settings:
@@ -101,9 +102,13 @@ class Site:
     contexts: list[Any] = field(default_factory=list)
     shots: int = 0
 
-    def person(self, role: str, javascript: bool = True) -> Any:
-        """A fresh browser window (own cookies) logged in, through the login form, as the demo account of `role`."""
-        context = self.chromium.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
+    def person(self, role: str, javascript: bool = True, phone: bool = False) -> Any:
+        """A fresh browser window (own cookies) logged in, through the login form, as the demo account of `role`.
+
+        With `phone`, Chromium emulates a phone 375 px wide (touch, mobile viewport).
+        """
+        screen = PHONE if phone else {"viewport": VIEWPORT}
+        context = self.chromium.new_context(**screen, locale="zh-CN", timezone_id="Asia/Shanghai",
                                             java_script_enabled=javascript)
         context.set_default_timeout(15_000)
         self.contexts.append(context)

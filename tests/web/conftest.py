@@ -30,7 +30,7 @@ from engine import SimulatedClock, read_bundle
 from engine.models import HumanTask
 from web import create_app
 from workflows.cases.calendar import load_work_calendar
-from workflows.org.accounts import Account
+from workflows.org.accounts import Account, issue_api_token
 from workflows.org.importer import import_org_file
 from workflows.org.models import Person
 from workflows.org.rota import generate_rota
@@ -127,6 +127,34 @@ class Browser:
 def browser(app: Flask) -> Any:
     """Make a browser logged in as the given username: `browser("t01.cadre")`."""
     return lambda username=None: Browser(app, username)
+
+
+class Api:
+    """A JSON client that sends one person's API token."""
+
+    def __init__(self, app: Any, token: str | None):
+        self.client = app.test_client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, headers=self.headers, **kwargs)
+
+    def post(self, url: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.client.post(url, json=body, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def api(app, services):
+    """Make a JSON client for a person: `api("t01.cadre")` (a token is issued for them first)."""
+
+    def for_person(username: str | None = None) -> Api:
+        if username is None:
+            return Api(app, None)
+        with services.unit_of_work() as session:
+            token = issue_api_token(session, username)
+        return Api(app, token)
+
+    return for_person
 
 
 @dataclass

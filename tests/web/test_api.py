@@ -13,40 +13,11 @@ from doorstep.cli import main
 from engine.models import Event, Instance
 from web.openapi import openapi_path
 from workflows.cases.record import CaseRecord
-from workflows.org.accounts import issue_api_token
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, Api
 
 VISIT = {"headcount": 1, "village": "t01v01", "category": "social_security", "claim": "低保资格复核进度",
          "petitioners": [{"petitioner_name": "王桂英", "id_number": "431224196802150021", "phone": "13807451234"}]}
-
-
-class Api:
-    """A JSON client that sends one person's API token."""
-
-    def __init__(self, app: Any, token: str | None):
-        self.client = app.test_client()
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def get(self, url: str, **kwargs: Any) -> Any:
-        return self.client.get(url, headers=self.headers, **kwargs)
-
-    def post(self, url: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.client.post(url, json=body, headers=self.headers, **kwargs)
-
-
-@pytest.fixture
-def api(app, services):
-    """Make a JSON client for a person: `api("t01.cadre")` (a token is issued for them first)."""
-
-    def for_person(username: str | None = None) -> Api:
-        if username is None:
-            return Api(app, None)
-        with services.unit_of_work() as session:
-            token = issue_api_token(session, username)
-        return Api(app, token)
-
-    return for_person
 
 
 def error_of(response) -> dict[str, Any]:
@@ -173,7 +144,7 @@ def test_completing_checks_the_form_and_the_domain_rules(api, desk):
     url = f"/api/v1/tasks/{task_id}/complete"
     refused = leader.post(url, {"data": {"handling_unit": "no-such-unit", "deadline": "2026-03-01", "colour": "red"}})
     assert refused.status_code == 422
-    assert error_of(refused)["fields"] == {"handling_unit": "没有找到该单位：请从列表中选择，或填写单位代码",
+    assert error_of(refused)["fields"] == {"handling_unit": "没有找到该承办单位：请从列表中选择，不要手工填写名称",
                                            "deadline": "办结期限不能早于今天（2026-03-02）", "colour": "表单中没有此项"}
     typed = leader.post(url, {"data": {"handling_unit": "county-hrss", "deadline": 20260320}})
     assert error_of(typed)["fields"] == {"deadline": "请输入文字"}

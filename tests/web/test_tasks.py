@@ -63,7 +63,7 @@ def test_domain_rules_are_checked_on_submit(browser, desk):
     leader = browser("t01.leader.social")
     response = leader.post(f"/tasks/{task_id}", {"handling_unit": "no-such-unit", "deadline": "2026-03-01"})
     assert response.status_code == 422
-    assert errors_of(response) == {"handling_unit": "没有找到该单位：请从列表中选择，或填写单位代码",
+    assert errors_of(response) == {"handling_unit": "没有找到该承办单位：请从列表中选择，不要手工填写名称",
                                    "deadline": "办结期限不能早于今天（2026-03-02）"}
     assert 'value="no-such-unit"' in response.text
 

@@ -14,8 +14,13 @@ The rules, in one place for the web pages and the JSON API alike:
 * **Case.** A person may see a case when they are staff of its place (a position of a place role covering the
   case's most specific place), the staff of its handling unit, its leader, anyone who worked on it or may act
   on one of its open tasks, the county petition bureau, or an auditor (read only).
-* **Confidential cases** (accusations, 检举控告): nobody holding a position at the accused unit or inside it, and
-  not the accused person, sees the case or any of its tasks (信访工作条例 Art. 30).
+* **Confidential cases** (accusations, 检举控告): the accused is named by identity — a unit code and/or a username.
+  Nobody holding a position at the accused unit, inside it, at a unit above it (below the county) or at an
+  office of such a unit, nor the accused person or anyone at the accused person's units, sees the case or any of
+  its tasks (信访工作条例 Art. 30). An accused named by text in older records is matched loosely (any case of
+  the code, spaces and the suffix 村委会/居委会 ignored).
+* **Stepping aside** (回避): whoever declared a relation to a case (an event `stepped_aside` on it) neither sees it
+  nor acts on its tasks any more; colleagues of the same role and place do.
 * **Personal data** (ID numbers, phones; names of confidential cases) is masked for everyone. Those who need it
   may unmask it, which is recorded: the county petition bureau, the staff of the case's handling unit, its
   leader, and whoever may act on one of its open tasks now. Auditors and place staff who merely read do not.
@@ -27,10 +32,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask, Instance
+from engine.models import Event, HumanTask, Instance
 from workflows.cases.record import CaseRecord
 from workflows.org.models import OrgUnit, Person, Position, RotaEntry
 from workflows.org.roles import BY_CODE, BY_LANE
@@ -45,6 +50,9 @@ PLACE_ROLES = frozenset({"grid_worker", "village_cadre", "duty_secretary", "town
                          "four_teams", "mediation_panel"})
 COUNTY_WIDE_READERS = frozenset({"county_bureau", "auditor"})
 REVEALERS = frozenset({"county_bureau"})
+STEPPED_ASIDE = "stepped_aside"  # the event a person records when they step aside from a case (回避)
+LOOSE_SUFFIXES = ("村民委员会", "居民委员会", "村委会", "居委会")
+COUNTY_DEPTH = 2  # "/xupu/": a path with this many slashes is the county itself, above everyone
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,7 @@ class Access:
     _paths: dict[str, str | None] = field(default_factory=dict)
     _accused: dict[int, tuple[tuple[str, ...], str | None]] = field(default_factory=dict)
     _worked: dict[int, bool] = field(default_factory=dict)
+    _aside: dict[int, bool] = field(default_factory=dict)
 
     # -- tasks ----------------------------------------------------------------------------------------------
     def may_see_task(self, task: HumanTask, case: CaseRecord | None) -> bool:
@@ -246,18 +255,30 @@ class Access:
 
     # -- confidentiality ------------------------------------------------------------------------------------
     def _excluded(self, case: CaseRecord | None) -> bool:
-        """Whether a confidential case must be kept from the viewer: they are, or work in, the accused."""
-        if case is None or not case.confidential or not case.accused_unit:
+        """Whether the case must be kept from the viewer: they are, or work near, the accused; or stepped aside."""
+        if case is None:
+            return False
+        if self._stepped_aside(case.instance_id):
+            return True
+        if not (case.accused_unit or case.accused_person):
             return False
         paths, accused_person = self._accused_of(case)
         if accused_person == self.viewer.username:
             return True
-        return any(seat.unit_path.startswith(path) for seat in self.viewer.seats for path in paths)
+        return any(_near(seat, path) for seat in self.viewer.seats for path in paths)
 
     def _accused_of(self, case: CaseRecord) -> tuple[tuple[str, ...], str | None]:
         if case.instance_id not in self._accused:
-            self._accused[case.instance_id] = accused_paths(self.session, case.accused_unit or "")
+            self._accused[case.instance_id] = accused_paths(self.session, case.accused_unit or "",
+                                                            case.accused_person or "")
         return self._accused[case.instance_id]
+
+    def _stepped_aside(self, instance_id: int) -> bool:
+        if instance_id not in self._aside:
+            self._aside[instance_id] = self.session.scalar(
+                select(Event.id).where(Event.instance_id == instance_id, Event.type == STEPPED_ASIDE,
+                                       Event.actor == self.viewer.username).limit(1)) is not None
+        return self._aside[instance_id]
 
     # -- places ---------------------------------------------------------------------------------------------
     def place_path(self, code: str | None) -> str | None:
@@ -276,23 +297,50 @@ class Access:
             self._paths.update({code: found[code].path if code in found else None for code in wanted})
 
 
-def accused_units(session: Session, accused: str) -> tuple[list[OrgUnit], str | None]:
-    """The units of an accused unit (by code or exact name) or person (their positions'), and the username."""
-    text = accused.strip()
-    if not text:
-        return [], None
-    units = list(session.scalars(select(OrgUnit).where(or_(OrgUnit.code == text, OrgUnit.name == text))))
-    person = session.scalar(select(Person).where(Person.username == text))
-    if person is not None:
+def accused_units(session: Session, accused: str, person: str = "") -> tuple[list[OrgUnit], str | None]:
+    """The accused unit (by code; older free text loosely) and the units of the accused person (by username)."""
+    units = [found] if (found := _unit_named(session, accused.strip())) is not None else []
+    username = person.strip() or None
+    if username is None and accused.strip():  # older records kept a username in the unit field
+        username = accused.strip() if session.scalar(select(Person.id).where(Person.username == accused.strip())) \
+            else None
+    if username is not None:
         units += session.scalars(select(OrgUnit).join(Position, Position.org_unit_id == OrgUnit.id)
-                                 .where(Position.person_id == person.id))
-    return units, person.username if person is not None else None
+                                 .join(Person, Person.id == Position.person_id).where(Person.username == username))
+    return units, username
 
 
-def accused_paths(session: Session, accused: str) -> tuple[tuple[str, ...], str | None]:
-    """The org paths of an accused unit or person (see `accused_units`), and the accused username."""
-    units, username = accused_units(session, accused)
+def _unit_named(session: Session, text: str) -> OrgUnit | None:
+    """The unit a code names; for text kept by older versions, the unit whose code or name it loosely is."""
+    if not text:
+        return None
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == text))
+    if unit is not None:
+        return unit
+    squeezed = "".join(text.split())
+    unit = session.scalar(select(OrgUnit).where(func.lower(OrgUnit.code) == squeezed.lower()).limit(1))
+    if unit is not None:
+        return unit
+    for suffix in LOOSE_SUFFIXES:
+        if squeezed.endswith(suffix) and len(squeezed) > len(suffix):
+            squeezed = squeezed[: -len(suffix)]
+            break
+    names = session.scalars(select(OrgUnit).where(OrgUnit.name == squeezed).limit(2)).all()
+    return names[0] if len(names) == 1 else None
+
+
+def accused_paths(session: Session, accused: str, person: str = "") -> tuple[tuple[str, ...], str | None]:
+    """The org paths of the accused unit and the accused person's units (see `accused_units`), and the username."""
+    units, username = accused_units(session, accused, person)
     return tuple(sorted({unit.path for unit in units})), username
+
+
+def _near(seat: Seat, accused_path: str) -> bool:
+    """Whether a position sits at the accused unit, inside it, above it (below the county) or at an office there."""
+    if seat.unit_path.startswith(accused_path):
+        return True
+    above = [path for path in {seat.unit_path, seat.area_path} if path.count("/") > COUNTY_DEPTH]
+    return any(accused_path.startswith(path) for path in above)
 
 
 def _case_place(case: CaseRecord | None) -> str | None:

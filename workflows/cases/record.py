@@ -77,7 +77,8 @@ class CaseRecord(Base):
     tier: Mapped[str | None] = mapped_column(String(16))
     repeat_of: Mapped[int | None] = mapped_column(ForeignKey("case_record.instance_id"))
     confidential: Mapped[bool] = mapped_column(default=False, server_default=false())
-    accused_unit: Mapped[str | None] = mapped_column(String(100))
+    accused_unit: Mapped[str | None] = mapped_column(String(100))  # an org unit code (workflows.cases.org_choice)
+    accused_person: Mapped[str | None] = mapped_column(String(64))  # a username
     handling_unit: Mapped[str | None] = mapped_column(String(100))
     leader: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -153,10 +154,12 @@ class CaseProjector:
         record.grid = text("grid") or record.grid
         record.tier = text("tier") or record.tier
         record.accused_unit = text("accused_unit") or record.accused_unit
+        record.accused_person = text("accused_person") or record.accused_person
         record.handling_unit = text("handling_unit") or record.handling_unit
         record.leader = text("leader") or record.leader
         record.outcome = text("outcome") or record.outcome
-        record.confidential = bool(data.get("confidential")) or record.category == "accusation"
+        record.confidential = bool(data.get("confidential")) or record.category == "accusation" or \
+            bool(record.accused_unit or record.accused_person)
         if isinstance(data.get("headcount"), int) and data["headcount"] > 0:
             record.headcount = data["headcount"]
         record.is_group = self.deadlines.is_group_visit(record.headcount)

@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 from engine import Engine, StepResult, TaskNotFound
 from engine.models import HumanTask, ProcessVersion
 from workflows import DomainError
-from workflows.cases.access import Access, accused_units
+from workflows.cases.access import STEPPED_ASIDE, Access
 from workflows.cases.forms import Form, FormDefinitionError, read_form, validate
+from workflows.cases.org_choice import check_org_fields
 from workflows.cases.record import CaseRecord
 from workflows.cases.routing import RoutingError, choose_handling_unit
 from workflows.cases.script_helpers import packaged_config
 from workflows.org.models import OrgUnit
-from workflows.org.tree import are_related
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 EMPTY_FORM = {"type": "object", "title": "确认完成", "properties": {}}
@@ -96,25 +96,33 @@ def suggested_values(session: Session, context: TaskContext) -> dict[str, str]:
 
 
 def check_submission(session: Session, context: TaskContext, values: dict[str, Any], now: datetime) -> dict[str, str]:
-    """Errors of a submission, field by field: the form's schema first, then the rules of the domain.
+    """Errors of a submission to a task, field by field: the form's schema first, then the rules of the domain."""
+    known = dict(context.data)
+    if context.case is not None:
+        known.setdefault("accused_unit", context.case.accused_unit)
+        known.setdefault("accused_person", context.case.accused_person)
+        known.setdefault("category", context.case.category)
+    return check_values(session, context.form, values, known, now)
 
-    Rules: a handling unit must be a unit of the org (its code is stored) and, for a confidential case
-    (检举控告), neither the accused unit nor a unit above or below it (信访工作条例 Art. 30); a deadline date is
-    not in the past nor beyond the statutory handling period; a group visit's
-    headcount is confirmed; a village lies in the township given.
+
+def check_values(session: Session, form: Form, values: dict[str, Any], known: Mapping[str, Any],
+                 now: datetime) -> dict[str, str]:
+    """Errors of values for `form` given what the case already `known`s: the schema, then the domain's rules.
+
+    Rules: fields that name someone of the org are org ids (`workflows.cases.org_choice`: a handling unit is
+    an office with staff, never the accused unit or its kin); a deadline date is not in the past nor beyond
+    the statutory handling period; a group visit's headcount is confirmed; a village lies in the township given.
     """
-    errors = validate(context.form, values)
-    if "handling_unit" in values and "handling_unit" not in errors:
-        message = _check_handling_unit(session, context, values)
-        if message:
-            errors["handling_unit"] = message
-    deadline = context.form.field("deadline")
+    errors = validate(form, values)
+    for name, message in check_org_fields(session, values, known).items():
+        errors.setdefault(name, message)
+    deadline = form.field("deadline")
     if deadline is not None and deadline.widget == "date" and isinstance(values.get("deadline"), str) \
             and "deadline" not in errors:
         message = _check_deadline(values["deadline"], now)
         if message:
             errors["deadline"] = message
-    message = _check_group(context.form, values)
+    message = _check_group(form, values)
     if message and "headcount" not in errors:
         errors["group_confirmed"] = message
     if isinstance(values.get("village"), str) and isinstance(values.get("township"), str) \
@@ -147,24 +155,6 @@ def _check_group(form: Form, values: dict[str, Any]) -> str | None:
         return None
     return (f"来访{headcount}人，达到集体访标准（{threshold}人及以上）：请核对来访人数，"
             "无误后在“已核对人数，确认为集体访”选“是”")
-
-
-def _check_handling_unit(session: Session, context: TaskContext, values: dict[str, Any]) -> str | None:
-    text = str(values["handling_unit"]).strip()
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == text)) or \
-        session.scalar(select(OrgUnit).where(OrgUnit.name == text).limit(1))
-    if unit is None:
-        return "没有找到该单位：请从列表中选择，或填写单位代码"
-    values["handling_unit"] = unit.code
-    case, data = context.case, context.data
-    confidential = bool(data.get("confidential")) or data.get("category") == "accusation" or \
-        (case is not None and case.confidential)
-    accused = data.get("accused_unit") or (case.accused_unit if case is not None else None)
-    if confidential and isinstance(accused, str) and accused.strip():
-        units, _ = accused_units(session, accused)
-        if any(are_related(unit, other) for other in units):
-            return "检举控告事项不得交被检举控告单位或其上下级单位承办，请另选承办单位"
-    return None
 
 
 def village_in_township(session: Session, village: str, township: str) -> str | None:
@@ -203,6 +193,23 @@ def release(session: Session, engine: Engine, access: Access, task_id: str) -> H
     """Give back a task the viewer claimed."""
     load_task(session, engine, access, task_id)
     return engine.release(task_id, access.viewer.username)
+
+
+def step_aside(session: Session, engine: Engine, access: Access, task_id: str, reason: str) -> HumanTask:
+    """Step aside from a task's case (回避): recorded on the case; the task goes back to the colleagues.
+
+    From then on the person neither sees the case nor acts on its tasks (`Access` reads the event).
+    """
+    context = load_task(session, engine, access, task_id)
+    if context.task.status != "open":
+        raise AccessDenied("此任务已经办结或撤销")
+    if not reason.strip():
+        raise SubmissionInvalid({"reason": "请填写回避理由（与被反映人或被检举控告对象的关系）"})
+    if context.task.claimed_by == access.viewer.username:
+        engine.release(task_id, access.viewer.username)
+    engine.record(context.task.instance_id, STEPPED_ASIDE, access.viewer.username,
+                  {"reason": reason.strip()[:500]}, context.task.ref)
+    return context.task
 
 
 def _why_not(task: HumanTask, access: Access) -> str:

@@ -2,8 +2,8 @@
 
 `Access.may_see_case` is the rule; this module writes it as SQL so that counting and paging happen in the
 database. Two parts of the rule cannot be written as SQL cheaply and are checked case by case on small sets:
-cases reachable only through an open task of the viewer's lanes (few: open tasks), and confidential cases
-that may be about the viewer (few: accusations). Both end up as id lists inside the one paged query.
+cases reachable only through an open task of the viewer's lanes (few: open tasks), and cases that name an
+accused or that the viewer stepped aside from (few: accusations). Both end up as id lists inside the one paged query.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select, true
 
-from engine.models import HumanTask, Instance
-from workflows.cases.access import COUNTY_WIDE_READERS, PLACE_ROLES, Access
+from engine.models import Event, HumanTask, Instance
+from workflows.cases.access import COUNTY_WIDE_READERS, PLACE_ROLES, STEPPED_ASIDE, Access
 from workflows.cases.record import CaseRecord
 from workflows.org.models import OrgUnit
 
@@ -84,8 +84,10 @@ def _visible(access: Access, query: Select[tuple[CaseRecord]]) -> ColumnElement[
         maybe = session.scalars(query.where(not_(certain), CaseRecord.instance_id.in_(reachable))).all()
         extra = [case.instance_id for case in maybe if access.may_see_case(case)]
         certain = or_(certain, CaseRecord.instance_id.in_(extra)) if extra else certain
-    # Confidential cases about the viewer (their unit or themselves accused) are never listed.
-    suspects = session.scalars(query.where(certain, CaseRecord.confidential == true(),
-                                           CaseRecord.accused_unit.is_not(None))).all()
+    # Cases about the viewer (their unit or themselves accused) and cases they stepped aside from are never listed.
+    aside = select(Event.instance_id).where(Event.type == STEPPED_ASIDE, Event.actor == me)
+    suspects = session.scalars(query.where(certain, or_(CaseRecord.accused_unit.is_not(None),
+                                                        CaseRecord.accused_person.is_not(None),
+                                                        CaseRecord.instance_id.in_(aside)))).all()
     hidden = [case.instance_id for case in suspects if not access.may_see_case(case)]
     return and_(certain, CaseRecord.instance_id.not_in(hidden)) if hidden else certain

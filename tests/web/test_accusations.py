@@ -1,0 +1,126 @@
+"""Accusations by identity (信访工作条例 Art. 30): the accused is an org id on the intake forms, the case is hidden
+from the accused, their unit, the units above it and their offices on every page, list, search and API answer,
+whatever spelling older records used; a handling unit is never the accused or its kin; anyone can step aside."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.models import Event
+from workflows.cases.record import CaseRecord
+
+from .pages import errors_of
+from .test_intake import PETITION
+
+ACCUSATION = {**PETITION, "category": "accusation", "tier": "county", "claim": "村委会挪用修路补助款"}
+# Staff of the accused village 桃园社区 (t01v01), inside it, of the township above it and of its office.
+NEAR_THE_ACCUSED = ("t01v01.cadre", "t01v01.secretary", "t01v01g01.worker", "t01.cadre", "t01.leader.social",
+                    "t01-justice.handler")
+FAR_FROM_IT = ("bureau1", "auditor1")
+
+
+def register(browser: Any, accused: str) -> Any:
+    return browser("bureau1").post("/intake/letter", {**ACCUSATION, "accused_unit": accused})
+
+
+@pytest.mark.parametrize("typed", ["桃园社区村委会", "T01V01", "桃园 社区", "樟岩社区村委会", "樟岩 社区", "县人社局"])
+def test_an_accused_typed_by_name_is_refused_on_the_field_and_nothing_is_saved(browser, services, typed):
+    refused = register(browser, typed)
+    assert refused.status_code == 422
+    assert errors_of(refused) == {"accused_unit": "没有找到该单位：请从列表中选择，不要手工填写名称"}
+    with services.unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(CaseRecord)) == 0
+
+
+def test_the_accused_unit_is_chosen_from_the_org_on_the_form(browser, monkeypatch):
+    page = browser("bureau1").get("/intake/letter").get_data(as_text=True)
+    assert '<select id="f-accused_unit" name="accused_unit"' in page  # few units: a select, no typing
+    assert '<option value="t01v01" >桃园社区（青溪镇，t01v01）</option>' in page
+    monkeypatch.setattr("web.intake.SELECT_AT_MOST", 3)  # a county's thousands: suggestions, searched as one types
+    page = browser("bureau1").get("/intake/letter").get_data(as_text=True)
+    assert 'data-org-search="/org/search?field=accused_unit"' in page and 'list="f-accused_unit-choices"' in page
+    found = browser("bureau1").get("/org/search?field=accused_unit&q=桃园").get_json()["items"]
+    assert {"value": "t01v01", "label": "桃园社区（青溪镇，t01v01）"} in found
+    assert browser("bureau1").get("/org/search?field=colour&q=x").status_code == 404
+
+
+def hidden_everywhere(browser: Any, api: Any, case: CaseRecord, people: tuple[str, ...]) -> None:
+    for person in people:
+        page = browser(person)
+        assert page.get(f"/cases/{case.instance_id}").status_code == 403, person
+        assert case.case_number not in page.get("/cases").get_data(as_text=True), person
+        assert case.case_number not in page.get("/cases?q=挪用").get_data(as_text=True), person
+        assert case.case_number not in page.get("/tasks").get_data(as_text=True), person
+        assert api(person).get(f"/api/v1/cases/{case.instance_id}").status_code == 403, person
+        assert all(item["case_id"] != case.instance_id
+                   for item in api(person).get("/api/v1/tasks").get_json()["items"]), person
+
+
+def test_an_accusation_chosen_by_id_is_hidden_from_the_accused_and_the_units_above(browser, api, services):
+    assert register(browser, "t01v01").status_code == 302
+    with services.unit_of_work() as session:
+        case = session.scalars(select(CaseRecord)).one()
+    assert (case.accused_unit, case.confidential) == ("t01v01", True)
+    hidden_everywhere(browser, api, case, NEAR_THE_ACCUSED)
+    for person in FAR_FROM_IT:
+        assert browser(person).get(f"/cases/{case.instance_id}").status_code == 200, person
+    assert browser("t02.cadre").get(f"/cases/{case.instance_id}").status_code == 403  # not their place at all
+
+
+@pytest.mark.parametrize("spelling", ["T01V01", "桃园 社区", "桃园社区村委会"])
+def test_older_records_that_spelled_the_accused_are_hidden_all_the_same(browser, api, desk, services, spelling):
+    case_id = desk.petition(category="accusation", tier="county", accused_unit=spelling, claim="村委会挪用修路补助款")
+    with services.unit_of_work() as session:
+        case = session.get(CaseRecord, case_id)
+    hidden_everywhere(browser, api, case, ("t01v01.cadre", "t01.cadre"))
+
+
+def test_an_accused_person_is_kept_from_them_and_from_their_unit(browser, api, desk, services):
+    case_id = desk.petition(category="accusation", tier="county", accused_person="t01v01.cadre",
+                            claim="村干部挪用修路补助款")
+    with services.unit_of_work() as session:
+        case = session.get(CaseRecord, case_id)
+    assert case.accused_person == "t01v01.cadre"
+    hidden_everywhere(browser, api, case, ("t01v01.cadre", "t01v01.secretary", "t01.cadre"))
+    assert browser("bureau1").get(f"/cases/{case_id}").status_code == 200
+
+
+def test_an_accusation_is_never_handled_by_the_accused_bureau(browser, api, desk, services):
+    case_id = desk.petition(category="accusation", tier="county", accused_unit="county-hrss", village="t01v02",
+                            claim="县人社局工作人员违规办理社保")
+    task_id = desk.task(case_id, "accept").id
+    bureau = browser("bureau1")
+    refused = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-hrss", "acceptance_notice": "已受理"})
+    assert refused.status_code == 422
+    assert "不得交被检举控告单位" in errors_of(refused)["handling_unit"]
+    unstaffed = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-water", "acceptance_notice": "已受理"})
+    assert errors_of(unstaffed)["handling_unit"] == "县水利局没有可以办理的承办人员，请另选承办单位"
+    village = bureau.post(f"/tasks/{task_id}", {"handling_unit": "t01v01", "acceptance_notice": "已受理"})
+    assert "请从列表中选择" in errors_of(village)["handling_unit"]
+    with services.unit_of_work() as session:
+        case = session.get(CaseRecord, case_id)
+    hidden_everywhere(browser, api, case, ("hrss.handler",))
+    assert bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-discipline",
+                                             "acceptance_notice": "已受理"}).status_code == 302
+
+
+def test_whoever_is_related_steps_aside_and_a_colleague_takes_the_task(browser, api, desk):
+    case_id = desk.petition()  # village tier at 桃园社区: both village cadres may act on 村级就地化解
+    task_id = desk.task(case_id, "village_resolve").id
+    events = desk.run(lambda s, e: e.instance(case_id).event_count)
+    cadre = browser("t01v01.cadre")
+    assert cadre.post(f"/tasks/{task_id}/claim").status_code == 302
+    empty = cadre.post(f"/tasks/{task_id}/step-aside", {"reason": " "})
+    assert empty.status_code == 302 and desk.run(lambda s, e: e.instance(case_id).event_count) == events + 1
+    stepped = api("t01v01.cadre").post(f"/api/v1/tasks/{task_id}/step-aside", {"reason": "信访人是我的表亲"})
+    assert stepped.status_code == 200 and stepped.get_json()["claimed_by"] is None
+    assert cadre.get(f"/cases/{case_id}").status_code == 403
+    assert cadre.get(f"/tasks/{task_id}").status_code == 403
+    assert api("t01v01.cadre").post(f"/api/v1/tasks/{task_id}/claim").status_code == 403
+    assert api("t01v01.secretary").post(f"/api/v1/tasks/{task_id}/claim").status_code == 200  # the colleague
+    history = desk.run(lambda s, e: [(ev.type, ev.actor, ev.data) for ev in s.scalars(
+        select(Event).where(Event.instance_id == case_id).order_by(Event.seq))])
+    assert ("stepped_aside", "t01v01.cadre", {"reason": "信访人是我的表亲"}) in history

@@ -1,0 +1,102 @@
+"""Form fields that name someone of the org: checked as org ids (codes, usernames), never kept as typed text.
+
+What each field may name is the table `workflows.org.search.PICKS`: a place (township, village, grid) is an
+area of that level; an accused unit is any unit; an accused person, a package leader, are people; a handling
+unit is an office where someone holds the 承办单位 role, so that the task it gets has somebody to act on it, and
+never the accused unit, a unit above or below it, nor the accused person's units (信访工作条例 Art. 30).
+A submission gives a code or username (an exact, unique name is turned into its code); the checked value is
+stored as the code, so access rules compare identities, not spellings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.org.models import OrgUnit, Person, Position
+from workflows.org.search import PICKS, Pick
+from workflows.org.tree import are_related
+
+KIN_REFUSED = "检举控告事项不得交被检举控告单位、其上下级单位或被检举人所在单位承办，请另选承办单位"
+
+
+def find_picked_unit(session: Session, text: str, pick: Pick) -> OrgUnit | None:
+    """The unit a submitted value names: its code, or else the only unit of that exact name."""
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == text))
+    if unit is None:
+        query = select(OrgUnit).where(OrgUnit.name == text)
+        if pick.level:
+            query = query.where(OrgUnit.level == pick.level)
+        if pick.kind:
+            query = query.where(OrgUnit.kind == pick.kind)
+        found = session.scalars(query.limit(2)).all()
+        unit = found[0] if len(found) == 1 else None
+    return unit
+
+
+def check_org_fields(session: Session, values: MutableMapping[str, Any], data: Mapping[str, Any]) -> dict[str, str]:
+    """Errors of the org fields of a submission; each valid value is replaced by its code or username.
+
+    `data` is what the case knew before (e.g. the accused unit or person named at registration).
+    """
+    errors: dict[str, str] = {}
+    units: dict[str, OrgUnit] = {}
+    for name, pick in PICKS.items():
+        value = values.get(name)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        text = value.strip()
+        if pick.what == "person":
+            person = session.scalar(select(Person).where(Person.username == text))
+            if person is None:
+                errors[name] = f"没有找到该{pick.label}：请从列表中选择（按姓名或用户名查找）"
+            elif pick.role and not _holds(session, person.id, pick.role):
+                errors[name] = f"{person.display_name}（{person.username}）不是{pick.label}，请从列表中选择"
+            else:
+                values[name] = person.username
+            continue
+        unit = find_picked_unit(session, text, pick)
+        if unit is None or (pick.level and unit.level != pick.level) or (pick.kind and unit.kind != pick.kind):
+            errors[name] = f"没有找到该{pick.label}：请从列表中选择，不要手工填写名称"
+            continue
+        if pick.staffed_by and not _staffed(session, unit.id, pick.staffed_by):
+            errors[name] = f"{unit.name}没有可以办理的承办人员，请另选承办单位"
+            continue
+        values[name] = unit.code
+        units[name] = unit
+    handler = units.get("handling_unit")
+    if handler is not None and "handling_unit" not in errors:
+        if _kin_of_accused(session, handler, {**data, **values}):
+            errors["handling_unit"] = KIN_REFUSED
+    return errors
+
+
+def accused_units_of(session: Session, data: Mapping[str, Any]) -> list[OrgUnit]:
+    """The accused unit (by code) and the units where the accused person (by username) holds a position."""
+    found: list[OrgUnit] = []
+    unit_code, username = data.get("accused_unit"), data.get("accused_person")
+    if isinstance(unit_code, str) and unit_code.strip():
+        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code.strip()))
+        found += [unit] if unit is not None else []
+    if isinstance(username, str) and username.strip():
+        found += session.scalars(select(OrgUnit).join(Position, Position.org_unit_id == OrgUnit.id)
+                                 .join(Person, Person.id == Position.person_id)
+                                 .where(Person.username == username.strip()))
+    return found
+
+
+def _kin_of_accused(session: Session, handler: OrgUnit, data: Mapping[str, Any]) -> bool:
+    return any(are_related(handler, accused) for accused in accused_units_of(session, data))
+
+
+def _holds(session: Session, person_id: int, role: str) -> bool:
+    return session.scalar(select(func.count()).select_from(Position)
+                          .where(Position.person_id == person_id, Position.role == role)) != 0
+
+
+def _staffed(session: Session, unit_id: int, role: str) -> bool:
+    return session.scalar(select(func.count()).select_from(Position)
+                          .where(Position.org_unit_id == unit_id, Position.role == role)) != 0
