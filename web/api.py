@@ -272,15 +272,15 @@ def _start(session: Session, engine: Engine, access: Access, process_id: str, da
     """Start through the door of `process_id` open to the caller (start_permissions.yaml): 403 when none is."""
     try:
         door = start_permissions().choose(access.viewer.roles, process_id, data)
-        if door.page == "reception":
-            try:
-                visit = VisitRequestSchema().load(data)
-            except ValidationError as invalid:
-                raise ValidationError({"data": invalid.messages}) from invalid
-            return _start_reception(session, engine, access, visit, now)
-        return open_case(session, engine, access, door, data, now, strict=True)
+        if door.page != "reception":
+            return open_case(session, engine, access, door, data, now, strict=True)
     except SubmissionInvalid as invalid:
         raise SubmissionInvalid({_visit_field(k): v for k, v in invalid.errors.items()}) from invalid
+    try:
+        visit = VisitRequestSchema().load(data)
+    except ValidationError as invalid:
+        raise ValidationError({"data": invalid.messages}) from invalid
+    return _start_reception(session, engine, access, visit, now)
 
 
 def _start_description() -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from workflows.cases.access import Access
+from workflows.cases.forms import Form
 from workflows.cases.record import CaseRecord
 from workflows.cases.task_work import AccessDenied, SubmissionInvalid
 from workflows.intake.registration import PLACE_KEYS, SOURCE_CASE, fixed_values, open_case, opening
@@ -76,6 +78,21 @@ def org_search() -> dict[str, Any]:
     return {"items": [{"value": c.value, "label": c.label} for c in found]}
 
 
+def org_pickers(access: Access, form: Form, skip: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+    """For each field of `form` that names someone of the org: a select's choices, or the first suggestions."""
+    pickers = {}
+    where = territory(access)
+    for f in form.fields:
+        pick = PICKS.get(f.name)
+        if pick is None or f.name in set(skip):
+            continue
+        many = count(access.session, pick, where)
+        listed = choices(access.session, pick, where, limit=SELECT_AT_MOST if many <= SELECT_AT_MOST
+                         else SUGGEST_AT_MOST)
+        pickers[f.name] = {"select": many <= SELECT_AT_MOST, "choices": listed}
+    return pickers
+
+
 def territory(access: Access) -> list[str] | None:
     """The area paths a person may pick places in: None (the county) for county-level positions."""
     paths = [seat.area_path for seat in access.viewer.seats]
@@ -99,15 +116,7 @@ def _form_page(door: Door, typed: dict[str, Any], errors: dict[str, str]) -> str
     fixed = fixed_values(access, door)
     places = units_by_code(session, [str(v) for k, v in fixed.items() if k in PLACE_KEYS])
     values = {**start.form.defaults(), **typed}
-    pickers = {}
-    for f in start.form.fields:
-        pick = PICKS.get(f.name)
-        if pick is None or f.name in fixed:
-            continue
-        where = territory(access)
-        many = count(session, pick, where)
-        listed = choices(session, pick, where, limit=SELECT_AT_MOST if many <= SELECT_AT_MOST else SUGGEST_AT_MOST)
-        pickers[f.name] = {"select": many <= SELECT_AT_MOST, "choices": listed}
+    pickers = org_pickers(access, start.form, skip=set(fixed))
     source, candidates = None, []
     if door.from_case and str(typed.get(SOURCE_CASE, "")).isdigit():
         found = session.get(CaseRecord, int(typed[SOURCE_CASE]))

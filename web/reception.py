@@ -21,6 +21,7 @@ from workflows.intake.reception_desk import (
 )
 
 from .extensions import db, services, workflow_engine
+from .intake import org_pickers
 from .security import current_access, login_required
 
 bp = Blueprint("reception", __name__)
@@ -69,5 +70,6 @@ def _desk_page(typed: dict[str, Any], errors: dict[str, str], rows: int) -> str:
     return render_template(
         "reception.html", seat=seat, entry=entry, form=form, villages=villages_of(session, seat.township_code),
         visits=todays_visits(session, access, seat, now), typed=typed, errors=errors, rows=rows,
+        pickers=org_pickers(access, form, skip={"township", "village", "grid"}),
         categories={c.code: c.name for c in packaged_config().routing.categories.values()},
         group_threshold=packaged_config().deadlines.group_visit_threshold)

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import Event
+from workflows.cases.org_choice import KIN_REFUSED, check_org_fields
 from workflows.cases.record import CaseRecord
 
+from .conftest import VISIT
 from .pages import errors_of
 from .test_intake import PETITION
 
@@ -89,22 +91,44 @@ def test_an_accused_person_is_kept_from_them_and_from_their_unit(browser, api, d
 
 
 def test_an_accusation_is_never_handled_by_the_accused_bureau(browser, api, desk, services):
-    case_id = desk.petition(category="accusation", tier="county", accused_unit="county-hrss", village="t01v02",
-                            claim="县人社局工作人员违规办理社保")
-    task_id = desk.task(case_id, "accept").id
-    bureau = browser("bureau1")
-    refused = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-hrss", "acceptance_notice": "已受理"})
+    case_id = desk.handed_over(category="accusation", accused_unit="county-hrss", claim="县人社局工作人员违规办理低保")
+    task_id = desk.task(case_id, "assign_unit").id
+    leader = browser("t01.leader.law")
+    assert leader.get(f"/tasks/{task_id}").status_code == 200
+    form = {"deadline": "2026-03-20", "instructions": "核实"}
+    refused = leader.post(f"/tasks/{task_id}", {**form, "handling_unit": "county-hrss"})
     assert refused.status_code == 422
-    assert "不得交被检举控告单位" in errors_of(refused)["handling_unit"]
-    unstaffed = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-water", "acceptance_notice": "已受理"})
+    assert errors_of(refused)["handling_unit"] == KIN_REFUSED
+    unstaffed = leader.post(f"/tasks/{task_id}", {**form, "handling_unit": "county-water"})
     assert errors_of(unstaffed)["handling_unit"] == "县水利局没有可以办理的承办人员，请另选承办单位"
-    village = bureau.post(f"/tasks/{task_id}", {"handling_unit": "t01v01", "acceptance_notice": "已受理"})
+    village = leader.post(f"/tasks/{task_id}", {**form, "handling_unit": "t01v01"})
     assert "请从列表中选择" in errors_of(village)["handling_unit"]
     with services.unit_of_work() as session:
         case = session.get(CaseRecord, case_id)
     hidden_everywhere(browser, api, case, ("hrss.handler",))
-    assert bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-discipline",
-                                             "acceptance_notice": "已受理"}).status_code == 302
+    assert leader.post(f"/tasks/{task_id}", {**form, "handling_unit": "county-discipline"}).status_code == 302
+
+
+def test_the_kin_of_an_accused_person_never_handles_it(services):
+    with services.unit_of_work() as session:
+        chosen = {"handling_unit": "t01-justice"}
+        assert check_org_fields(session, chosen, {"accused_person": "t01.cadre"}) == {"handling_unit": KIN_REFUSED}
+        chosen = {"handling_unit": "county-hrss", "accused_person": "t01.cadre"}
+        assert check_org_fields(session, chosen, {}) == {}
+
+
+def test_the_reception_desk_names_the_accused_by_id(browser, services):
+    secretary = browser("t01v01.secretary")
+    visit = {**VISIT, "category": "accusation", "claim": "县人社局工作人员违规办理低保"}
+    refused = secretary.post("/reception", {**visit, "accused_unit": "县人社局"})
+    assert errors_of(refused) == {"accused_unit": "没有找到该单位：请从列表中选择，不要手工填写名称"}
+    missing = secretary.post("/reception", visit)
+    assert errors_of(missing) == {"accused_unit": "检举控告事项请从组织机构中选择被检举控告单位或被检举控告人"}
+    assert secretary.post("/reception", {**visit, "accused_unit": "county-hrss"}).status_code == 302
+    with services.unit_of_work() as session:
+        case = session.scalars(select(CaseRecord)).one()
+        assert (case.accused_unit, case.confidential) == ("county-hrss", True)
+    assert browser("hrss.handler").get(f"/cases/{case.instance_id}").status_code == 403
 
 
 def test_whoever_is_related_steps_aside_and_a_colleague_takes_the_task(browser, api, desk):

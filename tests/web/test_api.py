@@ -222,8 +222,13 @@ def test_only_what_the_domain_offers_can_be_started(api, services):
     before = _cases(services)
     not_on_duty = api("t01v02.secretary").post("/api/v1/cases", {"process_id": "reception", "data": VISIT})
     assert not_on_duty.status_code == 403 and "不在乡镇接访室坐班" in error_of(not_on_duty)["message"]
-    petition = api("bureau1").post("/api/v1/cases", {"process_id": "petition", "data": {}})
-    assert petition.status_code == 403 and "不能通过接口发起" in error_of(petition)["message"]
+    petition = api("t01.cadre").post("/api/v1/cases", {"process_id": "petition", "data": {}})
+    assert petition.status_code == 403
+    assert "不能发起流程 petition（可发起者：县信访局）" in error_of(petition)["message"]
+    supervision = api("bureau1").post("/api/v1/cases", {"process_id": "supervision", "data": {}})
+    assert supervision.status_code == 403 and "由其他流程的步骤" in error_of(supervision)["message"]
+    empty = api("bureau1").post("/api/v1/cases", {"process_id": "petition", "data": {}})
+    assert empty.status_code == 422 and "data.claim" in error_of(empty)["fields"]
     unknown = api("bureau1").post("/api/v1/cases", {"process_id": "no_such_process"})
     assert unknown.status_code == 404
     assert _cases(services) == before

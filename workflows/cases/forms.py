@@ -75,7 +75,7 @@ class Form:
 
     def defaults(self) -> dict[str, str]:
         """The default values as a page shows them in its inputs."""
-        return {f.name: _as_text(f.default) for f in self.fields if f.default is not None}
+        return {f.name: as_text(f.default) for f in self.fields if f.default is not None}
 
 
 def read_form(content: bytes | str | Mapping[str, Any], name: str = "form") -> Form:
@@ -158,7 +158,7 @@ def _conditional_notes(schema: Mapping[str, Any]) -> dict[str, list[str]]:
             title = spec.get("title", prop)
             if isinstance(test, dict) and "const" in test:
                 label = dict(zip(spec.get("enum", []), spec.get("x-enumNames", []), strict=False)).get(
-                    test["const"], _as_text(test["const"]))
+                    test["const"], as_text(test["const"]))
                 if test["const"] is True:
                     label = "是"
                 elif test["const"] is False:
@@ -243,12 +243,13 @@ def _convert(f: Field, text: str) -> Any:
 
 def _option_value(f: Field, text: str) -> Any:
     for option in f.options:
-        if _as_text(option.value) == text:
+        if as_text(option.value) == text:
             return option.value
     raise ValueError("请从给出的选项中选择")
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A value as a page's input holds it: booleans as true/false, nothing as empty text."""
     if value is True:
         return "true"
     if value is False:

@@ -27,6 +27,7 @@ from workflows.cases.script_helpers import packaged_config
 from workflows.org.models import OrgUnit
 
 LOCAL = ZoneInfo("Asia/Shanghai")
+ACCUSATION = "accusation"  # the category of 检举控告
 EMPTY_FORM = {"type": "object", "title": "确认完成", "properties": {}}
 
 
@@ -116,6 +117,10 @@ def check_values(session: Session, form: Form, values: dict[str, Any], known: Ma
     errors = validate(form, values)
     for name, message in check_org_fields(session, values, known).items():
         errors.setdefault(name, message)
+    category = values.get("category", known.get("category"))
+    if form.field("accused_unit") is not None and category == ACCUSATION \
+            and not (values.get("accused_unit") or values.get("accused_person")):
+        errors.setdefault("accused_unit", "检举控告事项请从组织机构中选择被检举控告单位或被检举控告人")
     deadline = form.field("deadline")
     if deadline is not None and deadline.widget == "date" and isinstance(values.get("deadline"), str) \
             and "deadline" not in errors:

@@ -29,6 +29,7 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 REGISTER_TASK = "register_visit"
 FORM_PROPERTY = "formJsonSchemaFilename"  # the spiff-arena property naming a user task's form (bpmn/CONVENTIONS.md)
 PETITIONER_FIELDS = ("petitioner_name", "id_number", "phone")
+VISIT_FIELDS = ("headcount", "group_confirmed", "village", "category", "claim", "accused_unit", "accused_person")
 MAX_ROWS = 10
 
 
@@ -53,9 +54,10 @@ def register_visit(session: Session, engine: Engine, access: Access, posted: Map
                    now: datetime) -> StepResult:
     """Start a reception case and complete 登记来访 with the posted visit; SubmissionInvalid lists what is wrong.
 
-    `posted` holds `headcount`, `group_confirmed`, `village`, `category`, `claim`, and per petitioner row i
-    `p-{i}-petitioner_name`, `p-{i}-id_number`, `p-{i}-phone`; the township is the one the viewer is on duty at.
-    The caller rolls back the transaction when this raises, so a refused registration leaves no case behind.
+    `posted` holds `headcount`, `group_confirmed`, `village`, `category`, `claim`, for an accusation
+    `accused_unit` and/or `accused_person` (org ids), and per petitioner row i `p-{i}-petitioner_name`,
+    `p-{i}-id_number`, `p-{i}-phone`; the township is the one the viewer is on duty at. The caller rolls back
+    the transaction when this raises, so a refused registration leaves no case behind.
     """
     seat = desk_seat(access)
     if seat is None or seat.lane != SECRETARY_LANE:
@@ -65,7 +67,7 @@ def register_visit(session: Session, engine: Engine, access: Access, posted: Map
     started = engine.start(RECEPTION_PROCESS, {"township": seat.township_code}, access.viewer.username)
     task = next(t for t in engine.open_tasks(started.instance.id) if t.element_id == REGISTER_TASK)
     context = load_task(session, engine, access, task.id)
-    fields = {**{k: str(posted.get(k, "")) for k in ("headcount", "group_confirmed", "village", "category", "claim")},
+    fields = {**{k: str(posted.get(k, "")) for k in VISIT_FIELDS},
               "township": seat.township_code}
     first = rows[0] if rows else {}
     fields.update({k: first.get(k, "") for k in PETITIONER_FIELDS})

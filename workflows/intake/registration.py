@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine import Engine, StepResult
 from workflows.cases.access import Access
-from workflows.cases.forms import Form, FormDefinitionError, parse_form, read_form
+from workflows.cases.forms import Form, FormDefinitionError, as_text, parse_form, read_form
 from workflows.cases.record import CaseRecord
 from workflows.cases.task_work import AccessDenied, SubmissionInvalid, check_submission, check_values, load_task
 from workflows.intake.start_permissions import Door
@@ -132,19 +132,11 @@ def _as_posted(form: Form, given: Mapping[str, Any], fixed: Mapping[str, Any]) -
         value = fixed.get(f.name, given.get(f.name))
         if f.widget == "checkboxes":
             chosen = getlist(f.name) if getlist is not None and f.name not in fixed else value
-            posted[f.name] = [_text(v) for v in chosen] if isinstance(chosen, list) else \
-                ([] if chosen in (None, "") else [_text(chosen)])
+            posted[f.name] = [as_text(v) for v in chosen] if isinstance(chosen, list) else \
+                ([] if chosen in (None, "") else [as_text(chosen)])
         else:
-            posted[f.name] = _text(value)
+            posted[f.name] = as_text(value)
     return posted
-
-
-def _text(value: Any) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return "" if value is None else str(value)
 
 
 def _link_source(session: Session, access: Access, form: Form, values: dict[str, Any],
