@@ -34,12 +34,13 @@ from workflows.reports.monthly import (
     shift_month,
     sorted_by_petitions,
 )
+from workflows.reports.assessment import assess
 from workflows.reports.text import (
-    NOTES,
     TABLE_COLUMNS,
     change_text,
     percent_text,
     report_csv,
+    report_notes,
     signed_text,
     summary_sentence,
     value_text,
@@ -209,9 +210,10 @@ def _wording(report: MonthlyReport) -> dict[str, Any]:
     return {
         "summary": summary_sentence(report).strip(), "metrics": METRICS, "columns": TABLE_COLUMNS,
         "key_metrics": [(m, t) for m, t, _r in METRICS if m in KEY_METRICS],
-        "notes": [note.format(threshold=report.group_threshold) for note in NOTES],
+        "notes": report_notes(report),
         "value": value_text, "change": change_text, "signed": signed_text, "percent": percent_text,
         "trend_class": _trend_class, "township_names": {p.code: p.name for p in (report.scope, *report.townships)},
+        "assessment": assess(report),
         "zero_share": percent_text(len(report.zero_petition_villages) / report.village_count
                                    if report.village_count else None),
         "month_title": _month_title(report.month), "next_month": shift_month(report.month, 1),
@@ -256,7 +258,7 @@ def _chart_data(report: MonthlyReport, trend: list[Any], categories: list[tuple[
         "trend": {"labels": [_month_title(p.month) for p in trend],
                   "series": [{"label": label, "values": [getattr(p, name) for p in trend]}
                              for name, label in (("visit_batches", "来访（批次）"), ("letters", "来信"),
-                                                 ("phone_calls", "来电"), ("online_messages", "网上信访"))],
+                                                 ("phone_calls", "来电"), ("online_messages", "网上留言"))],
                   "persons": [p.visit_persons for p in trend]},
         "places": {"labels": [p.name for p in shown],
                    "current": [p.current.petitions for p in shown], "previous": [p.previous.petitions for p in shown],

@@ -54,7 +54,9 @@ def add_case(session: Session, registered: datetime, channel: str = "visit", *, 
         channel=channel, petitioners=[], headcount=headcount, is_group=headcount >= 5, category=category,
         township=township, village=village, track=route, status="closed" if closed else "open",
         registered_at=registered, closed_at=closed, deadlines={}, overdue=overdue, on_the_spot=on_the_spot,
-        remedies=[], satisfaction=satisfaction))
+        remedies=[], satisfaction=satisfaction, rating_source="petitioner" if satisfaction else None,
+        rated_at=closed if satisfaction else None, visit_level="township" if channel == "visit" else None,
+        competent_level="township"))
 
 
 @pytest.fixture
@@ -62,13 +64,13 @@ def two_months(services: Services) -> Services:
     """February 2026 with January before it and one case a year earlier (see each line)."""
     with services.unit_of_work() as session:
         # February 2026: 青溪镇 桃园社区 two visits (3 and 5 people, one answered on the spot) and a letter;
-        # 云岭乡 栗垄村 two online messages. 杉坡村 has none: it is the zero-petition village.
+        # 云岭乡 栗垄村 two phone calls. 杉坡村 has none: it is a zero-visit village (栗垄村 too: calls are no visits).
         add_case(session, local(2026, 2, 3, 9), "visit", headcount=3, on_the_spot=True, category="labor")
         add_case(session, local(2026, 2, 10, 10), "visit", headcount=5, category="land")
         add_case(session, local(2026, 2, 28, 23, 50), "letter", category="land")  # the month's last minutes
-        add_case(session, local(2026, 2, 5, 20), "online", township="t02", village="t02v01", category="labor",
+        add_case(session, local(2026, 2, 5, 20), "phone", township="t02", village="t02v01", category="labor",
                  closed=local(2026, 2, 20, 9), satisfaction="satisfied")
-        add_case(session, local(2026, 2, 6, 20), "online", township="t02", village="t02v01", category="land",
+        add_case(session, local(2026, 2, 6, 20), "phone", township="t02", village="t02v01", category="land",
                  closed=local(2026, 2, 25, 9), overdue=True, satisfaction="dissatisfied")
         # January 2026: 桃园社区 one visit, 杉坡村 one letter.
         add_case(session, local(2026, 1, 12, 9), "visit", category="land")
@@ -113,22 +115,26 @@ def test_the_county_page_shows_the_months_figures_and_their_changes(two_months, 
     assert cells(page, "m-visit_batches")[:4] == ["来访批次", "2", "1", "+1（+100.0%）"]
     assert cells(page, "m-visit_persons")[:6] == ["来访人次", "8", "1", "+7（+700.0%）", "2", "+6（+300.0%）"]
     assert cells(page, "m-letters")[:3] == ["来信(件)", "1", "1"]
-    assert cells(page, "m-online_messages")[1] == "2"
+    assert cells(page, "m-online_messages")[1] == "0" and cells(page, "m-phone_calls")[1] == "2"
     assert cells(page, "m-group_visits")[1] == "1"  # 5 people: exactly the threshold
     assert cells(page, "m-on_the_spot_rate")[1] == "50.0%"
     assert cells(page, "m-closed")[1] == "2" and cells(page, "m-overdue")[1] == "1"
     assert cells(page, "m-on_time_rate")[1] == "50.0%"
     assert cells(page, "m-satisfied")[1] == "1" and cells(page, "m-dissatisfied")[1] == "1"
     text = text_of(page)
-    assert "本月共受理信访事项5件（批），环比+3，同比+4。其中来访2批8人次" in text
+    assert "本月信访总量5件（批），环比+3，同比+4。其中来访2批8人次" in text
     # The townships, each with its change from the previous month.
     assert cells(page, "t01")[:5] == ["青溪镇", "3", "2", "8", "1"]
     assert cells(page, "t01")[-2:] == ["+1", "+3"]
     assert cells(page, "t02")[:2] == ["云岭乡", "2"] and cells(page, "t02")[-2:] == ["+2", "+1"]
-    # The reward list: 杉坡村 alone had no petition in February.
+    # The reward list: 杉坡村 and 栗垄村 had no visit in February (栗垄村's calls are no visits).
     zero = page.text[page.text.index('id="zero"'):]
-    assert "本月1个村（社区）零信访，占3个的33.3%。" in text
-    assert "杉坡村" in zero and "桃园社区" not in zero and "栗垄村" not in zero
+    assert "本月2个村（社区）零上访，占3个的66.7%；兑现奖励合计2500元。" in text
+    assert "杉坡村" in zero and "栗垄村" in zero and "桃园社区" not in zero
+    # The scores: 云岭乡 lost 10 of 20 points on time (one of two overdue), 5 of 10 on satisfaction, 2 for overdue.
+    assert cells(page, "t02")[:2] == ["云岭乡", "2"]
+    scores = page.text[page.text.index('id="township-scores"'):]
+    assert re.search(r'data-code="t01">.*?<td class="num">1</td>', scores, re.S)  # 青溪镇 ranks first
 
 
 def test_the_page_opens_on_the_month_before_the_business_clock(two_months, browser):
@@ -145,7 +151,7 @@ def test_the_charts_get_the_trend_the_places_and_the_categories(two_months, brow
     data = charts(page)
     trend = data["trend"]
     assert len(trend["labels"]) == 12 and trend["labels"][-1] == "2026年2月" and trend["labels"][0] == "2025年3月"
-    assert [one["label"] for one in trend["series"]] == ["来访（批次）", "来信", "来电", "网上信访"]
+    assert [one["label"] for one in trend["series"]] == ["来访（批次）", "来信", "来电", "网上留言"]
     totals = [sum(values) for values in zip(*(one["values"] for one in trend["series"]), strict=True)]
     assert totals[-2:] == [2, 5] and sum(totals) == 7  # February 2025 is outside the 12 months
     assert trend["persons"][-1] == 8
@@ -201,8 +207,8 @@ def test_the_print_page_is_the_notice_as_posted(two_months, browser):
     assert page.status_code == 200
     text = text_of(page)
     assert "溆浦县信访工作月度通报" in text and "（2026年2月）" in text
-    assert "一、总体情况" in text and "二、各乡镇情况" in text and "四、零信访村（社区）（一月一兑现奖励名单）" in text
-    assert "本月共受理信访事项5件（批）" in text
+    assert "一、总体情况" in text and "二、各乡镇情况" in text and "五、零上访村（社区）（一月一兑现奖励名单）" in text
+    assert "本月信访总量5件（批）" in text and "四、一月一考核" in text
     assert cells(page, "m-petitions")[1:4] == ["5", "2", "+3（+150.0%）"]
     assert "<nav" not in page.text and "我的待办" not in text and "<script" not in page.text
     assert "reports_print.css" in page.text
@@ -224,7 +230,7 @@ def test_a_township_leader_sees_their_township_only(two_months, browser):
     assert '<option value="">全县</option>' not in page.text
     notice = text_of(leader.get("/reports/monthly/print?month=2026-02"))
     assert "溆浦县信访工作月度通报" in notice and "（2026年2月 · 青溪镇）" in notice
-    assert "二、各村（社区）信访情况（本月或上月有信访的2个）" in notice and "三、零信访村（社区）" in notice
+    assert "二、各村（社区）信访情况（本月或上月有信访的2个）" in notice and "三、一月一考核" in notice and "四、零上访村（社区）" in notice
     assert "栗垄村" not in notice
     assert leader.get("/reports/monthly?month=2026-02&township=t01").status_code == 200
     assert leader.get("/reports/monthly?month=2026-02&township=青溪镇").status_code == 200

@@ -18,6 +18,7 @@ from engine.models import Deployment, Instance, ProcessVersion
 from workflows.cases.record import CaseRecord
 from workflows.cases.script_helpers import ScriptArgumentError, script_helpers
 from workflows.org.importer import import_org_file
+from workflows.reports.definitions import FigureRules
 from workflows.reports.monthly import ReportError, month_period, monthly_figures, monthly_report, shift_month
 from workflows.reports.text import report_csv, report_text
 
@@ -25,6 +26,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROUTES = {"visit": "reception", "letter": "petition", "phone": "petition", "online": "online_message",
           "grid": "grid_visit"}
 ROOT = Path(__file__).resolve().parents[2]
+VISITED_AT = {"reception": "township", "petition": "county"}
 
 
 def local(*parts: int) -> datetime:
@@ -36,8 +38,14 @@ def add_case(session: Session, registered: datetime, channel: str | None = "visi
              township: str | None = "t01", village: str | None = "t01v01", headcount: int = 1,
              category: str = "land", repeat_of: int | None = None, on_the_spot: bool = False,
              closed: datetime | None = None, overdue: bool = False, extended: bool = False,
-             satisfaction: str | None = None) -> int:
-    """Write one case record (with the instance row it belongs to) exactly as given; return its id."""
+             satisfaction: str | None = None, rating_source: str = "petitioner", rated: datetime | None = None,
+             visit_level: str | None = None, competent_level: str | None = "township",
+             handed_down_from: str | None = None) -> int:
+    """Write one case record (with the instance row it belongs to) exactly as given; return its id.
+
+    A visit was made where it was registered (a reception room: township; the bureau: county) unless a level is
+    given or it was handed down; a rating is the petitioner's, given when the case closed, unless told otherwise.
+    """
     version = session.info.get("version")
     if version is None:
         deployment = Deployment(deployed_at=registered, deployed_by="test", bundle_hash="0" * 64)
@@ -58,7 +66,10 @@ def add_case(session: Session, registered: datetime, channel: str | None = "visi
         channel=channel, petitioners=[], headcount=headcount, is_group=headcount >= 5, category=category,
         township=township, village=village, track=route, repeat_of=repeat_of, status="closed" if closed else "open",
         registered_at=registered, closed_at=closed, deadlines={}, overdue=overdue, extended=extended,
-        on_the_spot=on_the_spot, remedies=[], satisfaction=satisfaction))
+        on_the_spot=on_the_spot, remedies=[], satisfaction=satisfaction,
+        rating_source=rating_source if satisfaction else None, rated_at=(rated or closed) if satisfaction else None,
+        visit_level=(visit_level or handed_down_from or VISITED_AT.get(route)) if channel == "visit" else None,
+        competent_level=competent_level, handed_down_from=handed_down_from))
     session.flush()
     return instance.id
 
@@ -98,10 +109,10 @@ def test_visits_in_batches_and_persons_letters_calls_and_online_in_items(county:
     assert (v.visit_batches, v.visit_persons, v.petitions) == (2, 4, 2)
     t01, t02 = township(result, "t01").current, township(result, "t02").current
     assert (t01.visit_batches, t01.visit_persons, t01.grid_reports, t01.petitions) == (3, 6, 1, 3)
-    assert (t02.letters, t02.phone_calls, t02.online_messages, t02.petitions) == (1, 1, 2, 4)
+    assert (t02.letters, t02.phone_calls, t02.online_messages, t02.petitions) == (1, 1, 2, 2)
     total = result.scope.current
     assert (total.visit_batches, total.visit_persons, total.letters, total.phone_calls, total.online_messages,
-            total.grid_reports, total.petitions) == (3, 6, 1, 1, 2, 1, 7)
+            total.grid_reports, total.petitions) == (3, 6, 1, 1, 2, 1, 5)  # online messages are counted apart
     assert result.scope.level == "county" and result.scope.name == "溆浦县"
 
 
@@ -138,19 +149,20 @@ def test_the_month_is_the_local_month_of_asia_shanghai(county: Session):
     assert month_period("2025-03", SHANGHAI).start == datetime(2025, 2, 28, 16, 0, tzinfo=UTC)
 
 
-def test_zero_petition_villages_are_those_without_any_petition(county: Session):
+def test_zero_visit_villages_are_those_without_a_visit_batch(county: Session):
     add_case(county, local(2025, 3, 3, 9), "visit", village="t01v01")
-    add_case(county, local(2025, 3, 4, 9), "online", township="t02", village="t02v01")
+    add_case(county, local(2025, 3, 4, 9), "online", township="t02", village="t02v01")  # an online message: kept
     add_case(county, local(2025, 3, 5, 9), "grid", village="t01v02")  # a grid report does not cost the reward
-    add_case(county, local(2025, 2, 5, 9), "letter", village="t01v03")  # another month
+    add_case(county, local(2025, 3, 6, 9), "letter", village="t01v03")  # nor does a letter
 
     result = report(county)
-    assert [v.code for v in result.zero_petition_villages] == ["t01v02", "t01v03", "t02v02"]
-    assert result.village_count == 5
+    assert [v.code for v in result.zero_petition_villages] == ["t01v02", "t01v03", "t02v01", "t02v02"]
+    assert result.village_count == 5 and result.zero_rule == "来访"
     only_t01 = report(county, township="青溪镇")
     assert [v.code for v in only_t01.zero_petition_villages] == ["t01v02", "t01v03"]
-    assert [v.code for v in report(county, "2025-02").zero_petition_villages] == [
-        "t01v01", "t01v02", "t02v01", "t02v02"]
+    assert len(report(county, "2025-02").zero_petition_villages) == 5
+    stricter = report(county, rules=FigureRules(zero_visit_channels=("visit", "letter", "online")))
+    assert [v.code for v in stricter.zero_petition_villages] == ["t01v02", "t02v02"]
 
 
 def test_with_no_case_at_all_every_village_has_zero_petitions_and_rates_are_absent(county: Session):
@@ -179,16 +191,22 @@ def test_change_from_the_previous_month_and_the_same_month_a_year_earlier(county
     assert shift_month("2025-01", -1) == "2024-12" and shift_month("2025-03", -12) == "2024-03"
 
 
-def test_bypassing_levels_is_a_county_visit_without_an_earlier_case(county: Session):
-    earlier = add_case(county, local(2025, 2, 3, 9), "visit")
-    add_case(county, local(2025, 3, 3, 9), "visit", process_id="petition")  # straight to the county: 越级
-    add_case(county, local(2025, 3, 4, 9), "visit", process_id="petition", repeat_of=earlier)  # tried below
-    add_case(county, local(2025, 3, 5, 9), "visit", process_id="petition", category="accusation")  # by law
-    add_case(county, local(2025, 3, 6, 9), "visit")  # the township reception room
-    add_case(county, local(2025, 3, 7, 9), "letter", process_id="petition")  # not a visit
+def test_bypassing_levels_is_a_visit_above_the_level_over_the_competent_one(county: Session):
+    add_case(county, local(2025, 3, 3, 9), "visit", process_id="petition")  # township matter at the county: allowed
+    add_case(county, local(2025, 3, 4, 9), "visit", process_id="petition", handed_down_from="city")  # 越级
+    add_case(county, local(2025, 3, 5, 9), "visit", process_id="petition", handed_down_from="city",
+             competent_level="county")  # a county matter taken to the city: one level up, allowed
+    add_case(county, local(2025, 3, 6, 9), "visit", process_id="petition", handed_down_from="national",
+             competent_level="county")  # to Beijing: 越级
+    add_case(county, local(2025, 3, 7, 9), "visit", process_id="petition", visit_level="province",
+             category="accusation")  # accusations go where the law sends them
+    add_case(county, local(2025, 3, 8, 9), "visit")  # the township reception room
+    add_case(county, local(2025, 3, 9, 9), "letter", process_id="petition", handed_down_from="province")  # no visit
+    add_case(county, local(2025, 3, 10, 9), "visit", process_id="petition", competent_level=None)  # level unknown
 
-    assert report(county).scope.current.bypass_visits == 1
-    assert report(county).scope.current.visit_batches == 4
+    now = report(county).scope.current
+    assert (now.bypass_visits, now.visit_batches, now.letters) == (2, 7, 1)
+    assert report(county, rules=FigureRules(bypass_levels_above=0)).scope.current.bypass_visits == 4
 
 
 def test_on_the_spot_rate_is_of_visits(county: Session):
@@ -214,6 +232,22 @@ def test_handling_figures_of_the_cases_closed_in_the_month(county: Session):
     assert now.on_time_rate == 0.75
     assert (now.very_satisfied, now.satisfied, now.basic, now.dissatisfied, now.very_dissatisfied) == (1, 0, 2, 1, 0)
     assert now.rated == 4 and now.satisfaction_rate == 0.75
+
+
+def test_only_the_petitioners_own_ratings_count_in_the_month_they_are_given(county: Session):
+    january = local(2025, 1, 6, 9)
+    add_case(county, january, "online", closed=local(2025, 3, 3, 9), satisfaction="satisfied")
+    add_case(county, january, "online", closed=local(2025, 3, 4, 9), satisfaction="very_satisfied",
+             rating_source="staff")  # typed in by the handling unit: not counted
+    add_case(county, january, "letter", closed=local(2025, 2, 26, 9), satisfaction="dissatisfied",
+             rated=local(2025, 3, 2, 9))  # closed in February, rated late: counts in March
+    add_case(county, january, "visit", closed=local(2025, 3, 20, 9), satisfaction="basic",
+             rated=local(2025, 4, 2, 9))  # rated in April
+
+    march, april = report(county).scope.current, report(county, "2025-04").scope.current
+    assert (march.rated, march.satisfied, march.dissatisfied, march.very_satisfied) == (2, 1, 1, 0)
+    assert march.satisfaction_rate == 0.5 and march.closed == 3
+    assert (april.rated, april.basic, april.closed) == (1, 1, 0)
 
 
 def test_overdue_cases_are_those_on_the_books_in_the_month(county: Session):
@@ -251,11 +285,12 @@ def test_the_posted_text_and_the_csv(county: Session):
 
     result = report(county)
     text = report_text(result)
-    for heading in ("溆浦县信访工作情况通报", "（2025年3月）", "一、总体情况", "二、各乡镇情况", "零信访村（社区）",
-                    "来访批次", "环比", "同比", "说明："):
+    for heading in ("溆浦县信访工作情况通报", "（2025年3月）", "一、总体情况", "二、各乡镇情况", "零上访村（社区）",
+                    "来访批次", "环比", "同比", "一月一考核（满分100分）", "说明："):
         assert heading in text
-    assert "桃园社区" in text and "云岭乡（3个）：杉坡村" not in text
-    assert "本月4个村（社区）零信访" in text
+    assert "桃园社区" in text and "云岭乡（2个）：栗垄村1500元、茶湾村1500元" in text
+    assert "本月4个村（社区）零上访" in text and "兑现奖励合计6000元" in text
+    assert "未得满分的村（社区）1个：\n    青溪镇桃园社区 85分" in text  # a group visit costs 5 points
 
     rows = list(csv.reader(io.StringIO(report_csv(result))))
     assert rows[0][:5] == ["月份", "层级", "乡镇", "代码", "名称"]
@@ -263,8 +298,12 @@ def test_the_posted_text_and_the_csv(county: Session):
     header = rows[0]
     peach = next(row for row in rows if row[3] == "t01v01")
     assert peach[header.index("来访人次")] == "5" and peach[header.index("当场化解率(%)")] == "100.0"
+    assert (peach[header.index("考核得分")], peach[header.index("兑现奖励(元)")]) == ("85.0", "0")
+    apricot = next(row for row in rows if row[3] == "t01v02")
+    assert (apricot[header.index("考核得分")], apricot[header.index("兑现奖励(元)")]) == ("100.0", "1500")
     county_row = rows[1]
-    assert county_row[header.index("网上信访(件)-去年同月")] == "1"
+    assert county_row[header.index("网上留言(件)-去年同月")] == "1"
+    assert county_row[header.index("考核得分")] == "" and rows[2][header.index("兑现奖励(元)")] == ""
 
 
 def test_the_monthly_figures_helper_of_the_report_diagram(county: Session):
@@ -273,10 +312,10 @@ def test_the_monthly_figures_helper_of_the_report_diagram(county: Session):
 
     figures = script_helpers(county)["monthly_figures"]("2025-03")
     assert figures["month"] == "2025-03"
-    assert (figures["visit_batches"], figures["visit_persons"], figures["petitions"]) == (1, 3, 2)
+    assert (figures["visit_batches"], figures["visit_persons"], figures["petitions"]) == (1, 3, 1)
     assert figures["items"]["online"] == 1 and figures["county"]["visit_persons"] == 3
-    assert figures["zero_petition_villages"] == ["t01v02", "t01v03", "t02v02"]
-    assert figures["zero_petition_count"] == 3 and figures["village_count"] == 5
+    assert figures["zero_petition_villages"] == ["t01v02", "t01v03", "t02v01", "t02v02"]
+    assert figures["zero_petition_count"] == 4 and figures["village_count"] == 5
     json.dumps(figures)  # scripts keep it in the case data
     assert monthly_figures(county, "2025-03")["townships"]["t01"]["petitions"] == 1
     with pytest.raises(ScriptArgumentError):

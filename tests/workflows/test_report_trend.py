@@ -32,7 +32,7 @@ def test_the_trend_counts_each_month_by_channel_oldest_first(county: Session):
     trend = monthly_trend(county, "2025-04", months=4)
 
     assert [p.month for p in trend] == ["2025-01", "2025-02", "2025-03", "2025-04"]
-    assert [p.petitions for p in trend] == [1, 0, 2, 1]
+    assert [p.petitions for p in trend] == [1, 0, 2, 0]  # the online message is counted apart
     march = trend[2]
     assert (march.visit_batches, march.visit_persons, march.letters, march.online_messages) == (1, 3, 1, 0)
     assert (trend[0].phone_calls, trend[3].online_messages) == (1, 1)
@@ -50,7 +50,8 @@ def test_the_trend_agrees_with_the_monthly_report_and_narrows_to_a_township(coun
         figures = monthly_report(county, point.month).scope.current
         assert (point.petitions, point.visit_batches, point.visit_persons) == (
             figures.petitions, figures.visit_batches, figures.visit_persons)
-    assert [p.petitions for p in monthly_trend(county, "2024-12", township="云岭乡")] == [1] * 12
+    assert [p.online_messages for p in monthly_trend(county, "2024-12", township="云岭乡")] == [1] * 12
+    assert [p.petitions for p in monthly_trend(county, "2024-12", township="云岭乡")] == [0] * 12
     assert sum(p.visit_persons for p in monthly_trend(county, "2024-12", township="t01")) == 2 * 18
 
 
@@ -66,7 +67,8 @@ def test_petitions_by_category_most_first(county: Session):
         add_case(county, local(2025, 3, 5, 9), "letter", category=category)
     add_case(county, local(2025, 3, 5, 9), "grid", category="housing")  # not a petition
     add_case(county, local(2025, 2, 5, 9), "letter", category="housing")  # another month
-    add_case(county, local(2025, 3, 5, 9), "online", township="t02", village="t02v01", category="wages")
+    add_case(county, local(2025, 3, 5, 9), "online", township="t02", village="t02v01", category="wages")  # apart
+    add_case(county, local(2025, 3, 5, 9), "phone", township="t02", village="t02v01", category="wages")
 
     assert category_counts(county, "2025-03") == [("land", 3), ("wages", 3), ("housing", 1)]
     assert category_counts(county, "2025-03", township="t02") == [("wages", 1)]

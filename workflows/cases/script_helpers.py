@@ -20,7 +20,8 @@ from workflows import DATA_DIR, DomainError
 from workflows.cases.calendar import Deadlines, WorkCalendar, load_deadlines, load_work_calendar
 from workflows.cases.routing import RoutingRules, load_routing_rules
 from workflows.cases.routing import responsible_leader as find_leader
-from workflows.reports.monthly import ReportError
+from workflows.reports.assessment import assess, assessment_dict
+from workflows.reports.monthly import ReportError, monthly_report
 from workflows.reports.monthly import monthly_figures as report_figures
 
 REPORT_TIME = time(9, 0)
@@ -93,6 +94,9 @@ def script_helpers(session: Session, config: DomainConfig | None = None) -> dict
     def monthly_figures(month: str) -> dict[str, Any]:
         return month_figures(session, config, month)
 
+    def monthly_assessment(month: str) -> dict[str, Any]:
+        return month_assessment(session, config, month)
+
     return {
         "add_days": add_days,
         "add_working_days": add_working_days,
@@ -102,6 +106,7 @@ def script_helpers(session: Session, config: DomainConfig | None = None) -> dict
         "report_month": report_month,
         "first_day_of_next_month": first_day_of_next_month,
         "monthly_figures": monthly_figures,
+        "monthly_assessment": monthly_assessment,
     }
 
 
@@ -112,6 +117,16 @@ def month_figures(session: Session, config: DomainConfig, month: str) -> dict[st
                                group_threshold=config.deadlines.group_visit_threshold)
     except ReportError as error:
         raise ScriptArgumentError(f"monthly_figures: {error}") from None
+
+
+def month_assessment(session: Session, config: DomainConfig, month: str) -> dict[str, Any]:
+    """一月一考核、一月一兑现 of a local month: scores, township ranking and reward list (reports/assessment.py)."""
+    try:
+        report = monthly_report(session, str(month), zone=config.calendar.timezone,
+                                group_threshold=config.deadlines.group_visit_threshold)
+    except ReportError as error:
+        raise ScriptArgumentError(f"monthly_assessment: {error}") from None
+    return assessment_dict(assess(report))
 
 
 def _moment(value: Any, calendar: WorkCalendar, helper: str) -> datetime:

@@ -3,24 +3,15 @@
 Every figure comes from `case_record` through indexed aggregate queries (never from workflow state), for the
 local month in the county's time zone, next to the previous month and the same month a year earlier.
 
-How each figure is counted (口径):
-- Intake, by the month the case was registered (`registered_at`), over petition channels only (来访, 来信, 来电,
-  网上信访; a grid worker's report is counted apart as 网格上报 and is not a petition):
-  - 来访批次 / 来访人次: visits, and the heads summed over them (`headcount`);
-  - 来信 / 来电 / 网上信访: letters, phone calls and online messages, in 件;
-  - 集体访: visits whose headcount reaches the group threshold (deadlines.yaml `group_visit_threshold`);
-  - 重复信访: petitions linked by `repeat_of` to an earlier case (of any month);
-  - 越级访: visits registered by the county bureau (the `petition` route, not a township reception room) that
-    are not linked to an earlier case — the visitor went past the township without a lower-tier attempt.
-    Accusations (检举控告) go to the county by law (Art. 30) and never count as 越级;
-  - 当场化解率: visits answered or resolved on the spot / visits.
-- Handling, over every case with a channel (grid reports included):
-  - 办结 and 按期办结率: cases closed in the month; on time when the case was never marked overdue;
-  - 超期: cases marked overdue that were on the books in the month (registered before its end and not closed
-    before its start). The mark is read as it stands when the report is made;
-  - 延期: cases closed in the month whose handling period was extended;
-  - 满意度: the ratings of the cases closed in the month (非常满意 … 非常不满意).
-- 零信访村（社区）: villages of the org with no petition registered in the month (the reward list).
+How each figure is counted (口径) is data: workflows/data/figures.yaml, read by reports/definitions.py and
+explained in workflows/data/README.md. In short:
+- 信访总量 (visits in 批次 and 人次, letters and calls in 件), 重复信访, 集体访, 越级访 and 当场化解率 by the month
+  a case was registered; 网上留言 (internet work) and 网格上报 are counted apart, never in 信访总量;
+- 越级访: a visit made more levels above the competent level than Art. 20 allows (`visit_level` against
+  `competent_level`; a case handed down from the city, province or Beijing was visited there);
+- 办结, 按期办结率 (never marked overdue), 延期 by the month closed; 超期: overdue cases on the books in the month;
+- 满意度: the petitioner's own ratings, by the month they were given (a late rating counts when it comes);
+- 零上访村（社区）: villages with no visit batch in the month (the reward list).
 """
 
 from __future__ import annotations
@@ -35,14 +26,11 @@ from sqlalchemy import Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflows import DomainError
-from workflows.cases.record import CaseRecord
+from workflows.cases.record import LEVELS, CaseRecord
 from workflows.org.models import OrgUnit
 from workflows.org.tree import UnknownUnit, find_unit
+from workflows.reports.definitions import FigureRules, packaged_figure_rules
 
-PETITION_CHANNELS = ("visit", "letter", "phone", "online")
-COUNTED_CHANNELS = (*PETITION_CHANNELS, "grid")
-COUNTY_ROUTE = "petition"  # cases registered at the county bureau
-EXEMPT_FROM_BYPASS = ("accusation",)
 SATISFACTION_LEVELS = ("very_satisfied", "satisfied", "basic", "dissatisfied", "very_dissatisfied")
 SATISFACTION_NAMES = {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
                       "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
@@ -57,12 +45,14 @@ class ReportError(DomainError):
 class Figures:
     """The counts of one place in one month; rates are derived from them."""
 
+    petitions: int = 0  # 信访总量: cases of the petition_total channels (visits in 批次, the rest in 件)
     visit_batches: int = 0
     visit_persons: int = 0
     letters: int = 0
     phone_calls: int = 0
     online_messages: int = 0
     grid_reports: int = 0
+    zero_visit_items: int = 0  # cases of the zero_visit channels: a village with none is a zero-visit village
     group_visits: int = 0
     repeat_petitions: int = 0
     bypass_visits: int = 0
@@ -76,11 +66,6 @@ class Figures:
     basic: int = 0
     dissatisfied: int = 0
     very_dissatisfied: int = 0
-
-    @property
-    def petitions(self) -> int:
-        """Petitions received: visits (批次), letters, calls and online messages (件)."""
-        return self.visit_batches + self.letters + self.phone_calls + self.online_messages
 
     @property
     def on_the_spot_rate(self) -> float | None:
@@ -119,7 +104,7 @@ METRICS: tuple[tuple[str, str, bool], ...] = (
     ("visit_persons", "来访人次", False),
     ("letters", "来信(件)", False),
     ("phone_calls", "来电(件)", False),
-    ("online_messages", "网上信访(件)", False),
+    ("online_messages", "网上留言(件)", False),
     ("group_visits", "集体访(批)", False),
     ("repeat_petitions", "重复信访(件)", False),
     ("bypass_visits", "越级访(批)", False),
@@ -132,6 +117,7 @@ METRICS: tuple[tuple[str, str, bool], ...] = (
     *((level, SATISFACTION_NAMES[level], False) for level in SATISFACTION_LEVELS),
     ("grid_reports", "网格上报(件)", False),
 )
+HIDDEN_FIELDS = ("zero_visit_items",)  # kept for the zero-visit rule, not published as a figure
 
 
 @dataclass
@@ -166,6 +152,7 @@ class MonthlyReport:
     previous_month: str
     year_ago_month: str
     group_threshold: int
+    zero_rule: str = "来访"  # the channels that take a village off the zero-visit list, in words
 
     @property
     def village_count(self) -> int:
@@ -200,17 +187,18 @@ def shift_month(month: str, by: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def monthly_report(session: Session, month: str, *, township: str | None = None,
-                   zone: ZoneInfo | None = None, group_threshold: int = 5) -> MonthlyReport:
+def monthly_report(session: Session, month: str, *, township: str | None = None, zone: ZoneInfo | None = None,
+                   group_threshold: int = 5, rules: FigureRules | None = None) -> MonthlyReport:
     """Compute the report of `month` ("YYYY-MM") for the county, or for one township (code or name)."""
     zone = zone or ZoneInfo("Asia/Shanghai")
+    rules = rules or packaged_figure_rules()
     town = _township(session, township) if township else None
     periods = {"current": month_period(month, zone), "previous": month_period(shift_month(month, -1), zone),
                "year_ago": month_period(shift_month(month, -12), zone)}
     places = _places(session, town)
     scope_place = places[town.code] if town is not None else places[""]
     for slot, period in periods.items():
-        for (town_code, village_code), figures in _figures(session, period, town, group_threshold).items():
+        for (town_code, village_code), figures in _figures(session, period, town, group_threshold, rules).items():
             getattr(_owner(places, scope_place, town_code, village_code), slot).add(figures)
     villages = [p for p in places.values() if p.level == "village"]
     townships = [p for p in places.values() if p.level == "township" and p is not scope_place]
@@ -220,15 +208,16 @@ def monthly_report(session: Session, month: str, *, township: str | None = None,
         if parent is not None and parent is not child:
             for slot in periods:
                 getattr(parent, slot).add(getattr(child, slot))
-    zero = [v for v in villages if v.current.petitions == 0]
+    zero = [v for v in villages if v.current.zero_visit_items == 0]
     return MonthlyReport(periods["current"].label, scope_place, townships,
-                         villages, zero, periods["previous"].label, periods["year_ago"].label, group_threshold)
+                         villages, zero, periods["previous"].label, periods["year_ago"].label, group_threshold,
+                         rules.zero_visit_text())
 
 
-def monthly_figures(session: Session, month: str, *, zone: ZoneInfo | None = None,
-                    group_threshold: int = 5) -> dict[str, Any]:
+def monthly_figures(session: Session, month: str, *, zone: ZoneInfo | None = None, group_threshold: int = 5,
+                    rules: FigureRules | None = None) -> dict[str, Any]:
     """The month's county figures in JSON-friendly form, for the monthly-report diagram's scripts."""
-    report = monthly_report(session, month, zone=zone, group_threshold=group_threshold)
+    report = monthly_report(session, month, zone=zone, group_threshold=group_threshold, rules=rules)
     now = report.scope.current
     return {
         "month": report.month,
@@ -252,6 +241,8 @@ def monthly_figures(session: Session, month: str, *, zone: ZoneInfo | None = Non
 def figures_dict(figures: Figures) -> dict[str, Any]:
     """Counts and rates of one place and month, keyed by metric name."""
     values: dict[str, Any] = asdict(figures)
+    for hidden in HIDDEN_FIELDS:
+        values.pop(hidden)
     for metric, _title, is_rate in METRICS:
         if is_rate or metric == "petitions":
             values[metric] = figures.value(metric)
@@ -280,11 +271,12 @@ def report_dict(report: MonthlyReport) -> dict[str, Any]:
 
 # -- queries -----------------------------------------------------------------------------------------------------
 
-def _figures(session: Session, period: Period, town: OrgUnit | None,
-             threshold: int) -> dict[tuple[str | None, str | None], Figures]:
-    """Figures of one period by (township, village) code, from four aggregate queries."""
+def _figures(session: Session, period: Period, town: OrgUnit | None, threshold: int,
+             rules: FigureRules) -> dict[tuple[str | None, str | None], Figures]:
+    """Figures of one period by (township, village) code, from five aggregate queries."""
     found: dict[tuple[str | None, str | None], Figures] = {}
-    for query in (_intake(period, threshold), _closed(period), *_overdue(period)):
+    for query in (_intake(period, threshold, rules), _closed(period, rules), _rated(period, rules),
+                  *_overdue(period, rules)):
         if town is not None:
             query = query.where(CaseRecord.township == town.code)
         for row in session.execute(query):
@@ -300,42 +292,65 @@ def _count(condition: Any, amount: Any = 1) -> Any:
     return func.sum(case((condition, amount), else_=0))
 
 
-def _intake(period: Period, threshold: int) -> Select[Any]:
+def level_rank(column: Any) -> Any:
+    """A level's place in LEVELS (village 0 … national 5) in SQL; NULL for an unknown level."""
+    return case(*((column == level, rank) for rank, level in enumerate(LEVELS)), else_=None)
+
+
+def bypass_condition(rules: FigureRules) -> Any:
+    """越级访: a visit made more levels above the competent level than Art. 20 allows; exempt categories never."""
+    r = CaseRecord
+    return and_(r.channel == "visit", r.visit_level.is_not(None), r.competent_level.is_not(None),
+                level_rank(r.visit_level) > level_rank(r.competent_level) + rules.bypass_levels_above,
+                or_(r.category.is_(None), r.category.not_in(rules.bypass_exempt_categories)))
+
+
+def _intake(period: Period, threshold: int, rules: FigureRules) -> Select[Any]:
     r = CaseRecord
     visit = r.channel == "visit"
-    bypass = and_(visit, r.process_id == COUNTY_ROUTE, r.repeat_of.is_(None),
-                  or_(r.category.is_(None), r.category.not_in(EXEMPT_FROM_BYPASS)))
     return (select(r.township, r.village,
+                   _count(r.channel.in_(rules.petition_channels)).label("petitions"),
+                   _count(r.channel.in_(rules.zero_visit_channels)).label("zero_visit_items"),
                    _count(visit).label("visit_batches"),
                    _count(visit, r.headcount).label("visit_persons"),
                    _count(r.channel == "letter").label("letters"),
                    _count(r.channel == "phone").label("phone_calls"),
-                   _count(r.channel == "online").label("online_messages"),
+                   _count(r.channel.in_(rules.internet_channels)).label("online_messages"),
                    _count(r.channel == "grid").label("grid_reports"),
                    _count(and_(visit, r.headcount >= threshold)).label("group_visits"),
-                   _count(and_(r.channel.in_(PETITION_CHANNELS), r.repeat_of.is_not(None))).label("repeat_petitions"),
-                   _count(bypass).label("bypass_visits"),
+                   _count(and_(r.channel.in_(rules.repeat_channels), r.repeat_of.is_not(None)))
+                   .label("repeat_petitions"),
+                   _count(bypass_condition(rules)).label("bypass_visits"),
                    _count(and_(visit, r.on_the_spot)).label("on_the_spot"))
             .where(r.registered_at >= period.start, r.registered_at < period.end,
-                   r.channel.in_(COUNTED_CHANNELS))
+                   r.channel.in_(rules.counted_channels))
             .group_by(r.township, r.village))
 
 
-def _closed(period: Period) -> Select[Any]:
+def _closed(period: Period, rules: FigureRules) -> Select[Any]:
+    r = CaseRecord
+    return (select(r.township, r.village, func.count().label("closed"),
+                   _count(r.overdue).label("closed_overdue"), _count(r.extended).label("extended"))
+            .where(r.closed_at >= period.start, r.closed_at < period.end, r.channel.in_(rules.handling_channels))
+            .group_by(r.township, r.village))
+
+
+def _rated(period: Period, rules: FigureRules) -> Select[Any]:
+    """满意度: the ratings given in the month by the counted sources (a late rating counts when it is given)."""
     r = CaseRecord
     ratings = [_count(r.satisfaction.in_(SATISFACTION_ALIASES.get(level, (level,)))).label(level)
                for level in SATISFACTION_LEVELS]
-    return (select(r.township, r.village, func.count().label("closed"),
-                   _count(r.overdue).label("closed_overdue"), _count(r.extended).label("extended"), *ratings)
-            .where(r.closed_at >= period.start, r.closed_at < period.end, r.channel.in_(COUNTED_CHANNELS))
+    return (select(r.township, r.village, *ratings)
+            .where(r.rated_at >= period.start, r.rated_at < period.end, r.rating_source.in_(rules.rating_sources),
+                   r.channel.in_(rules.handling_channels))
             .group_by(r.township, r.village))
 
 
-def _overdue(period: Period) -> tuple[Select[Any], Select[Any]]:
+def _overdue(period: Period, rules: FigureRules) -> tuple[Select[Any], Select[Any]]:
     """Overdue cases closed in or after the month, and those still open (two ranges of a partial index)."""
     r = CaseRecord
     base = (select(r.township, r.village, func.count().label("overdue"))
-            .where(r.overdue == true(), r.registered_at < period.end, r.channel.in_(COUNTED_CHANNELS))
+            .where(r.overdue == true(), r.registered_at < period.end, r.channel.in_(rules.handling_channels))
             .group_by(r.township, r.village))
     return base.where(r.closed_at >= period.start), base.where(r.closed_at.is_(None))
 
@@ -403,22 +418,19 @@ class MonthIntake:
     """Petitions received in one month, by channel (a point of the trend chart)."""
 
     month: str
+    petitions: int = 0  # 信访总量: cases of the petition_total channels (visits in 批次, the rest in 件)
     visit_batches: int = 0
     visit_persons: int = 0
     letters: int = 0
     phone_calls: int = 0
-    online_messages: int = 0
-
-    @property
-    def petitions(self) -> int:
-        """Petitions received: visits (批次), letters, calls and online messages (件), as in `Figures`."""
-        return self.visit_batches + self.letters + self.phone_calls + self.online_messages
+    online_messages: int = 0  # 网上留言, apart from 信访总量
 
 
 def monthly_trend(session: Session, month: str, *, months: int = 12, township: str | None = None,
-                  zone: ZoneInfo | None = None) -> list[MonthIntake]:
+                  zone: ZoneInfo | None = None, rules: FigureRules | None = None) -> list[MonthIntake]:
     """The intake of the `months` months ending with `month`, oldest first, from one grouped query."""
     zone = zone or ZoneInfo("Asia/Shanghai")
+    rules = rules or packaged_figure_rules()
     last = month_period(month, zone)
     if months < 1:
         raise ReportError(f"a trend needs at least one month, not {months}")
@@ -431,9 +443,10 @@ def monthly_trend(session: Session, month: str, *, months: int = 12, township: s
     # told apart in the sums, as a channel condition there would lead SQLite to the far less selective
     # ix_case_record_channel.
     bucket = case(*((r.registered_at < p.end, index) for index, p in enumerate(periods))).label("bucket")
-    query = (select(bucket, _count(visit).label("visit_batches"), _count(visit, r.headcount).label("visit_persons"),
+    query = (select(bucket, _count(r.channel.in_(rules.petition_channels)).label("petitions"),
+                    _count(visit).label("visit_batches"), _count(visit, r.headcount).label("visit_persons"),
                     _count(r.channel == "letter").label("letters"), _count(r.channel == "phone").label("phone_calls"),
-                    _count(r.channel == "online").label("online_messages"))
+                    _count(r.channel.in_(rules.internet_channels)).label("online_messages"))
              .where(r.registered_at >= periods[0].start, r.registered_at < periods[-1].end)
              .group_by(bucket))
     if town is not None:
@@ -448,14 +461,15 @@ def monthly_trend(session: Session, month: str, *, months: int = 12, township: s
     return points
 
 
-def category_counts(session: Session, month: str, *, township: str | None = None,
-                    zone: ZoneInfo | None = None) -> list[tuple[str | None, int]]:
+def category_counts(session: Session, month: str, *, township: str | None = None, zone: ZoneInfo | None = None,
+                    rules: FigureRules | None = None) -> list[tuple[str | None, int]]:
     """Petitions registered in `month` by claim category (None: not given), most first, from one grouped query."""
     zone = zone or ZoneInfo("Asia/Shanghai")
+    rules = rules or packaged_figure_rules()
     period = month_period(month, zone)
     town = _township(session, township) if township else None
     r = CaseRecord
-    query = (select(r.category, _count(r.channel.in_(PETITION_CHANNELS)).label("petitions"))
+    query = (select(r.category, _count(r.channel.in_(rules.petition_channels)).label("petitions"))
              .where(r.registered_at >= period.start, r.registered_at < period.end)  # channels: see monthly_trend
              .group_by(r.category))
     if town is not None:
