@@ -22,6 +22,7 @@ from workflows.cases.access import Viewer
 from workflows.cases.script_helpers import packaged_config
 from workflows.cases.task_work import AccessDenied
 from workflows.org.models import OrgUnit
+from workflows.reports.assessment import assess
 from workflows.reports.monthly import (
     METRICS,
     SATISFACTION_LEVELS,
@@ -34,7 +35,6 @@ from workflows.reports.monthly import (
     shift_month,
     sorted_by_petitions,
 )
-from workflows.reports.assessment import assess
 from workflows.reports.text import (
     TABLE_COLUMNS,
     change_text,

@@ -230,7 +230,8 @@ def test_a_township_leader_sees_their_township_only(two_months, browser):
     assert '<option value="">全县</option>' not in page.text
     notice = text_of(leader.get("/reports/monthly/print?month=2026-02"))
     assert "溆浦县信访工作月度通报" in notice and "（2026年2月 · 青溪镇）" in notice
-    assert "二、各村（社区）信访情况（本月或上月有信访的2个）" in notice and "三、一月一考核" in notice and "四、零上访村（社区）" in notice
+    assert "二、各村（社区）信访情况（本月或上月有信访的2个）" in notice and "三、一月一考核" in notice \
+        and "四、零上访村（社区）" in notice
     assert "栗垄村" not in notice
     assert leader.get("/reports/monthly?month=2026-02&township=t01").status_code == 200
     assert leader.get("/reports/monthly?month=2026-02&township=青溪镇").status_code == 200
