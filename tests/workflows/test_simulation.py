@@ -142,5 +142,6 @@ def test_doorstep_simulate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert result.exit_code == 0, result.output
     assert "网上群众路线 (online_message)" in result.output
     assert "steps per second" in result.output and "overdue cases" in result.output
+    assert "与新华社报道对照：2021年" in result.output and "网上留言（另计）" in result.output
     report = runner.invoke(main, ["report", "monthly", "2025-03"], catch_exceptions=False)
-    assert report.exit_code == 0 and "零信访村（社区）" in report.output
+    assert report.exit_code == 0 and "零上访村（社区）" in report.output

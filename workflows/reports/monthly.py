@@ -198,16 +198,10 @@ def monthly_report(session: Session, month: str, *, township: str | None = None,
     places = _places(session, town)
     scope_place = places[town.code] if town is not None else places[""]
     for slot, period in periods.items():
-        for (town_code, village_code), figures in _figures(session, period, town, group_threshold, rules).items():
-            getattr(_owner(places, scope_place, town_code, village_code), slot).add(figures)
+        for key, figures in figures_by_place(session, period, town, places, group_threshold, rules).items():
+            setattr(places[key], slot, figures)
     villages = [p for p in places.values() if p.level == "village"]
     townships = [p for p in places.values() if p.level == "township" and p is not scope_place]
-    # Roll villages up into their townships, then townships into the county.
-    for child in (*villages, *townships):
-        parent = places.get(child.township or "") if child.level == "village" else scope_place
-        if parent is not None and parent is not child:
-            for slot in periods:
-                getattr(parent, slot).add(getattr(child, slot))
     zero = [v for v in villages if v.current.zero_visit_items == 0]
     return MonthlyReport(periods["current"].label, scope_place, townships,
                          villages, zero, periods["previous"].label, periods["year_ago"].label, group_threshold,
@@ -236,6 +230,39 @@ def monthly_figures(session: Session, month: str, *, zone: ZoneInfo | None = Non
         "zero_petition_villages": [v.code for v in report.zero_petition_villages],
         "zero_petition_count": len(report.zero_petition_villages),
     }
+
+
+def scope_places(session: Session, township: str | None) -> tuple[OrgUnit | None, dict[str, PlaceFigures]]:
+    """The township asked for (None: the county) and the places of that scope (see `_places`)."""
+    town = _township(session, township) if township else None
+    return town, _places(session, town)
+
+
+def figures_by_place(session: Session, period: Period, town: OrgUnit | None, places: dict[str, PlaceFigures],
+                     threshold: int, rules: FigureRules) -> dict[str, Figures]:
+    """One period's figures of every place of the scope, by the keys of `places`, villages rolled up into their
+    townships and townships into the county."""
+    scope_key = town.code if town is not None else ""
+    keys = {id(place): key for key, place in places.items()}
+    found = {key: Figures() for key in places}
+    for (town_code, village_code), figures in _figures(session, period, town, threshold, rules).items():
+        found[keys[id(_owner(places, places[scope_key], town_code, village_code))]].add(figures)
+    for level in ("village", "township"):
+        for key, place in places.items():
+            parent = (place.township or "") if level == "village" else scope_key
+            if place.level == level and key != scope_key and parent in found and parent != key:
+                found[parent].add(found[key])
+    return found
+
+
+def figures_between(session: Session, start: datetime, end: datetime, *, group_threshold: int = 5,
+                    rules: FigureRules | None = None) -> Figures:
+    """The county's figures over any span [start, end) (a simulated year, say), counted as the monthly report."""
+    total = Figures()
+    for figures in _figures(session, Period("", start, end), None, group_threshold,
+                            rules or packaged_figure_rules()).values():
+        total.add(figures)
+    return total
 
 
 def figures_dict(figures: Figures) -> dict[str, Any]:

@@ -36,7 +36,6 @@ from workflows.org.models import RotaEntry
 from workflows.org.rota import generate_rota
 from workflows.simulation.staff import (
     CATEGORIES,
-    HEADCOUNTS,
     Act,
     County,
     Petition,
@@ -56,9 +55,13 @@ class SimulationError(DomainError):
     """The database is not ready to simulate (no simulated clock, no demo county)."""
 
 
+HEADCOUNTS = ((1, 0.527), (2, 0.19), (3, 0.10), (4, 0.05), (5, 0.04), (6, 0.02), (8, 0.02), (10, 0.02), (15, 0.012),
+              (20, 0.01), (30, 0.007), (50, 0.004))  # mean 2.88 (2021: 955 / 333 = 2.87)
+
+
 @dataclass(frozen=True)
 class Rates:
-    """Yearly arrivals by channel and the shares that shape them."""
+    """Yearly arrivals by channel and the shares that shape them (the 2021 profile of data/simulation.yaml)."""
 
     visits: float = 333.0  # batches a year, township reception rooms and the county bureau together
     online_messages: float = 1839.0
@@ -66,6 +69,9 @@ class Rates:
     letters: float = 120.0
     phone_calls: float = 80.0
     county_visits: float = 0.08  # share of visits that go straight to the county bureau
+    handed_down: float = 0.02  # share of visits made at the city or above, handed down to the county bureau
+    handed_down_from: tuple[tuple[str, float], ...] = (("city", 0.75), ("province", 0.2), ("national", 0.05))
+    headcounts: tuple[tuple[int, float], ...] = HEADCOUNTS  # people per visit batch: (headcount, weight)
     repeats: float = 0.10  # share of visits, letters and calls that bring an earlier claim again
     online_repeats: float = 0.04
     package_repeat: float = 0.5  # chance that a third petition on one claim is packaged by a county leader
@@ -298,16 +304,9 @@ class Simulator:
         """Draw the day's arrivals by channel, and plan the next day."""
         now = self.clock.now()
         day = self.calendar.local_day(now)
-        season = SEASON[day.month - 1]
-        workday = self.calendar.is_workday(day)
-        r, workdays = self.rates, self._workdays(day.year)
-        arrivals: list[tuple[str, float]] = [("online", r.online_messages / 365)]
-        if workday:
-            arrivals += [("visit", r.visits / workdays), ("letter", r.letters / workdays),
-                         ("phone", r.phone_calls / workdays), ("grid", r.grid_reports / workdays)]
-        for channel, rate in arrivals:
-            for _ in range(_poisson(self.rng, rate * season)):
-                self._plan(self._arrival_time(day, channel), "arrive", channel)
+        for channel in day_arrivals(self.rng, self.rates, day, self.calendar.is_workday(day),
+                                    self._workdays(day.year)):
+            self._plan(self._arrival_time(day, channel), "arrive", channel)
         self._plan(self.calendar.at(day + timedelta(days=1), time(0, 0)), "day", None)
 
     def _workdays(self, year: int) -> int:
@@ -324,7 +323,10 @@ class Simulator:
         petition = self._petition(channel)
         start: dict[str, Any] = {"repeat_of": petition.repeat_of} if petition.repeat_of else {}
         now = self.clock.now()
-        if channel == "visit" and self.rng.random() >= self.rates.county_visits:
+        handed_down = channel == "visit" and self.rng.random() < self.rates.handed_down
+        if handed_down:  # visited at the city, province or Beijing: the county bureau registers what is handed down
+            start["handed_down_from"] = self.staff.pick(self.rates.handed_down_from)
+        if channel == "visit" and not handed_down and self.rng.random() >= self.rates.county_visits:
             route, actor = "reception", self.county.on_duty(petition.township, self.calendar.local_day(now))[0]
         elif channel == "online":
             route, actor = "online_message", "petitioner"
@@ -409,7 +411,7 @@ class Simulator:
         return case_id, self.cases[case_id]
 
     def _headcount(self) -> int:
-        return int(self.staff.pick(HEADCOUNTS))
+        return int(self.staff.pick(self.rates.headcounts))
 
     def _recall(self, case_id: int) -> Petition:
         """What a case left by an earlier run is about, read from its case record."""
@@ -495,6 +497,17 @@ def simulated_days(session: Session, months: int) -> int:
     calendar = packaged_config().calendar
     start = calendar.local(SimulatedClock(session).now())
     return (_add_months(start, months).date() - start.date()).days
+
+
+def day_arrivals(rng: random.Random, rates: Rates, day: date, workday: bool, workdays: int) -> list[str]:
+    """The channels of one day's arrivals: Poisson draws of the yearly rates, by season; online every day,
+    the rest on workdays only (a year's draws average the rates: test_simulation_calibration checks it)."""
+    season = SEASON[day.month - 1]
+    means: list[tuple[str, float]] = [("online", rates.online_messages / 365)]
+    if workday:
+        means += [("visit", rates.visits / workdays), ("letter", rates.letters / workdays),
+                  ("phone", rates.phone_calls / workdays), ("grid", rates.grid_reports / workdays)]
+    return [channel for channel, mean in means for _ in range(_poisson(rng, mean * season))]
 
 
 def _placeholder() -> Petition:
