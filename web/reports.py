@@ -45,6 +45,7 @@ from workflows.reports.text import (
     summary_sentence,
     value_text,
 )
+from workflows.reports.year import TREND_METRICS, year_view
 
 from .extensions import db, services
 from .security import current_access, login_required
@@ -132,6 +133,39 @@ def monthly_print() -> str:
     return render_template("reports/print.html", scope=scope, report=report,
                            active_villages=_active_villages(report), zero_by_township=_zero_by_township(report),
                            made_at=services().now(db.session), **_wording(report))
+
+
+@bp.get("/year", endpoint="year")
+@report_readers
+def year_page() -> str:
+    """The twelve months ending with the month asked for: each figure's trend, the villages' zero-visit months on
+    a map of the county, and the townships ranked by their average score."""
+    scope = _scope()
+    config = packaged_config()
+    view = year_view(db.session, scope.month, township=scope.township.code if scope.township else None,
+                     zone=_zone(), group_threshold=config.deadlines.group_visit_threshold)
+    trend = [(metric, title, is_rate, view.series(metric), _sparkline(view.series(metric)))
+             for metric, title, is_rate in TREND_METRICS]
+    zero_line = view.zero_visit_counts
+    trend.append(("zero_visit_villages", "零上访村（社区）", False, zero_line, _sparkline(zero_line)))
+    return render_template("reports/year.html", scope=scope, view=view, trend=trend,
+                           month_titles=[_month_title(m) for m in view.months], percent=percent_text,
+                           shade=_zero_shade)
+
+
+def _sparkline(values: list[Any], width: int = 120, height: int = 28) -> str:
+    """SVG polyline points of a series (missing values skipped), scaled to the box."""
+    known = [(i, float(v)) for i, v in enumerate(values) if v is not None]
+    if not known:
+        return ""
+    low, high = min(v for _i, v in known), max(v for _i, v in known)
+    span, step = (high - low) or 1.0, width / max(len(values) - 1, 1)
+    return " ".join(f"{i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}" for i, v in known)
+
+
+def _zero_shade(months: int) -> str:
+    """A village's fill on the map: pale for few zero-visit months, deep green for all twelve."""
+    return f"hsl(130, 45%, {92 - months * 5}%)"
 
 
 # -- the scope of a request ----------------------------------------------------------------------------------------
