@@ -2,8 +2,9 @@
 
 Fills a database with the demo county's org and a million case records spread over five years (bulk inserts,
 not engine steps: only the report's queries are measured), then times one county report and one township
-report of a month. PostgreSQL runs in its own database (`doorstep_bench`, created when absent, its tables
-dropped afterwards) on the server of DOORSTEP_BENCH_PG_URL (default
+report of a month, and the twelve-month year view. PostgreSQL runs in its own database (`doorstep_bench`, or
+DOORSTEP_BENCH_PG_DATABASE; created when absent, its tables dropped afterwards) on the server of
+DOORSTEP_BENCH_PG_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/test); --no-postgres skips it.
 
 Run: python bench/report.py [--records 1000000] [--month 2025-06] [--no-sqlite] [--no-postgres]
@@ -33,9 +34,10 @@ from workflows.cases.record import CaseRecord
 from workflows.org.demo import load_demo_org
 from workflows.org.models import OrgUnit
 from workflows.reports.monthly import monthly_report
+from workflows.reports.year import year_view
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BENCH_DATABASE = "doorstep_bench"
+BENCH_DATABASE = os.environ.get("DOORSTEP_BENCH_PG_DATABASE", "doorstep_bench")  # one per engineer on a shared server
 FIRST = datetime(2021, 1, 1, tzinfo=UTC)
 YEARS = 5
 CHANNELS = (("online", 0.55), ("grid", 0.25), ("visit", 0.10), ("letter", 0.06), ("phone", 0.04))
@@ -44,6 +46,7 @@ ROUTES = {"visit": "reception", "letter": "petition", "phone": "petition", "onli
 CATEGORIES = ("land", "housing", "social_security", "labor", "environment", "infrastructure", "dispute", "other")
 SATISFACTION = ("very_satisfied", "satisfied", "basic", "dissatisfied", "very_dissatisfied")
 CHUNK = 20_000
+VISIT_LEVELS, VISIT_WEIGHTS = ("township", "county", "city", "province"), (0.9, 0.08, 0.015, 0.005)
 
 
 def fill(db: SqlEngine, records: int, seed: int = 1) -> str:
@@ -70,6 +73,7 @@ def fill(db: SqlEngine, records: int, seed: int = 1) -> str:
                 village, township = rng.choices(villages, weights)[0]
                 closed = registered + timedelta(days=rng.uniform(0, 90)) if rng.random() < 0.95 else None
                 heads = rng.choice((1, 1, 1, 1, 2, 2, 3, 5, 8)) if channel == "visit" else 1
+                rated = closed is not None and rng.random() < 0.6
                 instances.append({"id": number, "process_version_id": version, "process_id": ROUTES[channel],
                                   "status": "completed" if closed else "running", "state": "{}", "row_version": 1,
                                   "started_at": registered, "started_by": "bench", "updated_at": registered,
@@ -83,8 +87,11 @@ def fill(db: SqlEngine, records: int, seed: int = 1) -> str:
                     "confidential": False, "status": "closed" if closed else "open", "registered_at": registered,
                     "closed_at": closed, "deadlines": {}, "overdue": rng.random() < 0.05,
                     "extended": rng.random() < 0.02, "on_the_spot": channel == "visit" and rng.random() < 0.5,
-                    "remedies": [], "satisfaction": rng.choice(SATISFACTION) if closed and rng.random() < 0.6
-                    else None})
+                    "remedies": [], "satisfaction": rng.choice(SATISFACTION) if rated else None,
+                    "rating_source": rng.choice(("petitioner",) * 9 + ("staff",)) if rated else None,
+                    "rated_at": closed + timedelta(days=rng.uniform(0, 10)) if rated and closed else None,
+                    "visit_level": rng.choices(VISIT_LEVELS, VISIT_WEIGHTS)[0] if channel == "visit" else None,
+                    "competent_level": "township", "handed_down_from": None})
             connection.execute(insert(Instance), instances)
             connection.execute(insert(CaseRecord), cases)
         connection.execute(text("ANALYZE"))
@@ -117,6 +124,13 @@ def measure(db: SqlEngine, month: str, township: str, runs: int = 5) -> dict[str
                 session.rollback()
             assert report.scope.current.petitions > 0
             timings[label] = (seconds[0], statistics.median(seconds[1:]))
+        seconds = []
+        for _ in range(2):  # the year view: twelve months of the same queries (the report page's /reports/year)
+            began = time.perf_counter()
+            year_view(session, month, zone=zone)
+            seconds.append(time.perf_counter() - began)
+            session.rollback()
+        timings["county year view"] = (seconds[0], seconds[1])
     return timings
 
 

@@ -29,9 +29,7 @@ from workflows.reports.monthly import (
     SATISFACTION_NAMES,
     MonthlyReport,
     PlaceFigures,
-    category_counts,
     monthly_report,
-    monthly_trend,
     shift_month,
     sorted_by_petitions,
 )
@@ -45,6 +43,7 @@ from workflows.reports.text import (
     summary_sentence,
     value_text,
 )
+from workflows.reports.trend import category_counts, monthly_trend
 from workflows.reports.year import TREND_METRICS, year_view
 
 from .extensions import db, services

@@ -9,10 +9,9 @@ from sqlalchemy.orm import Session
 from tests.workflows.test_report import add_case, local
 from workflows.reports.monthly import (
     ReportError,
-    category_counts,
     monthly_report,
-    monthly_trend,
 )
+from workflows.reports.trend import category_counts, monthly_trend
 
 
 @pytest.fixture

@@ -192,7 +192,7 @@ def monthly_report(session: Session, month: str, *, township: str | None = None,
     """Compute the report of `month` ("YYYY-MM") for the county, or for one township (code or name)."""
     zone = zone or ZoneInfo("Asia/Shanghai")
     rules = rules or packaged_figure_rules()
-    town = _township(session, township) if township else None
+    town = township_unit(session, township) if township else None
     periods = {"current": month_period(month, zone), "previous": month_period(shift_month(month, -1), zone),
                "year_ago": month_period(shift_month(month, -12), zone)}
     places = _places(session, town)
@@ -234,7 +234,7 @@ def monthly_figures(session: Session, month: str, *, zone: ZoneInfo | None = Non
 
 def scope_places(session: Session, township: str | None) -> tuple[OrgUnit | None, dict[str, PlaceFigures]]:
     """The township asked for (None: the county) and the places of that scope (see `_places`)."""
-    town = _township(session, township) if township else None
+    town = township_unit(session, township) if township else None
     return town, _places(session, town)
 
 
@@ -315,7 +315,8 @@ def _figures(session: Session, period: Period, town: OrgUnit | None, threshold: 
     return found
 
 
-def _count(condition: Any, amount: Any = 1) -> Any:
+def count_if(condition: Any, amount: Any = 1) -> Any:
+    """SUM(CASE WHEN condition THEN amount ELSE 0 END): a count (or a sum) over the rows meeting a condition."""
     return func.sum(case((condition, amount), else_=0))
 
 
@@ -336,19 +337,19 @@ def _intake(period: Period, threshold: int, rules: FigureRules) -> Select[Any]:
     r = CaseRecord
     visit = r.channel == "visit"
     return (select(r.township, r.village,
-                   _count(r.channel.in_(rules.petition_channels)).label("petitions"),
-                   _count(r.channel.in_(rules.zero_visit_channels)).label("zero_visit_items"),
-                   _count(visit).label("visit_batches"),
-                   _count(visit, r.headcount).label("visit_persons"),
-                   _count(r.channel == "letter").label("letters"),
-                   _count(r.channel == "phone").label("phone_calls"),
-                   _count(r.channel.in_(rules.internet_channels)).label("online_messages"),
-                   _count(r.channel == "grid").label("grid_reports"),
-                   _count(and_(visit, r.headcount >= threshold)).label("group_visits"),
-                   _count(and_(r.channel.in_(rules.repeat_channels), r.repeat_of.is_not(None)))
+                   count_if(r.channel.in_(rules.petition_channels)).label("petitions"),
+                   count_if(r.channel.in_(rules.zero_visit_channels)).label("zero_visit_items"),
+                   count_if(visit).label("visit_batches"),
+                   count_if(visit, r.headcount).label("visit_persons"),
+                   count_if(r.channel == "letter").label("letters"),
+                   count_if(r.channel == "phone").label("phone_calls"),
+                   count_if(r.channel.in_(rules.internet_channels)).label("online_messages"),
+                   count_if(r.channel == "grid").label("grid_reports"),
+                   count_if(and_(visit, r.headcount >= threshold)).label("group_visits"),
+                   count_if(and_(r.channel.in_(rules.repeat_channels), r.repeat_of.is_not(None)))
                    .label("repeat_petitions"),
-                   _count(bypass_condition(rules)).label("bypass_visits"),
-                   _count(and_(visit, r.on_the_spot)).label("on_the_spot"))
+                   count_if(bypass_condition(rules)).label("bypass_visits"),
+                   count_if(and_(visit, r.on_the_spot)).label("on_the_spot"))
             .where(r.registered_at >= period.start, r.registered_at < period.end,
                    r.channel.in_(rules.counted_channels))
             .group_by(r.township, r.village))
@@ -357,7 +358,7 @@ def _intake(period: Period, threshold: int, rules: FigureRules) -> Select[Any]:
 def _closed(period: Period, rules: FigureRules) -> Select[Any]:
     r = CaseRecord
     return (select(r.township, r.village, func.count().label("closed"),
-                   _count(r.overdue).label("closed_overdue"), _count(r.extended).label("extended"))
+                   count_if(r.overdue).label("closed_overdue"), count_if(r.extended).label("extended"))
             .where(r.closed_at >= period.start, r.closed_at < period.end, r.channel.in_(rules.handling_channels))
             .group_by(r.township, r.village))
 
@@ -365,7 +366,7 @@ def _closed(period: Period, rules: FigureRules) -> Select[Any]:
 def _rated(period: Period, rules: FigureRules) -> Select[Any]:
     """满意度: the ratings given in the month by the counted sources (a late rating counts when it is given)."""
     r = CaseRecord
-    ratings = [_count(r.satisfaction.in_(SATISFACTION_ALIASES.get(level, (level,)))).label(level)
+    ratings = [count_if(r.satisfaction.in_(SATISFACTION_ALIASES.get(level, (level,)))).label(level)
                for level in SATISFACTION_LEVELS]
     return (select(r.township, r.village, *ratings)
             .where(r.rated_at >= period.start, r.rated_at < period.end, r.rating_source.in_(rules.rating_sources),
@@ -418,7 +419,8 @@ def _owner(places: dict[str, PlaceFigures], scope: PlaceFigures, town_code: str 
     return scope
 
 
-def _township(session: Session, name: str) -> OrgUnit:
+def township_unit(session: Session, name: str) -> OrgUnit:
+    """The township of this code or name; a ReportError if there is none."""
     try:
         return find_unit(session, name, level="township")
     except UnknownUnit as error:
@@ -436,70 +438,3 @@ def _ratio(part: int, whole: int) -> float | None:
 def sorted_by_petitions(places: Iterable[PlaceFigures]) -> list[PlaceFigures]:
     """Places with the most petitions first, then by code."""
     return sorted(places, key=lambda p: (-p.current.petitions, p.code))
-
-
-# -- trend and categories (the report page's charts) --------------------------------------------------------------
-
-@dataclass
-class MonthIntake:
-    """Petitions received in one month, by channel (a point of the trend chart)."""
-
-    month: str
-    petitions: int = 0  # 信访总量: cases of the petition_total channels (visits in 批次, the rest in 件)
-    visit_batches: int = 0
-    visit_persons: int = 0
-    letters: int = 0
-    phone_calls: int = 0
-    online_messages: int = 0  # 网上留言, apart from 信访总量
-
-
-def monthly_trend(session: Session, month: str, *, months: int = 12, township: str | None = None,
-                  zone: ZoneInfo | None = None, rules: FigureRules | None = None) -> list[MonthIntake]:
-    """The intake of the `months` months ending with `month`, oldest first, from one grouped query."""
-    zone = zone or ZoneInfo("Asia/Shanghai")
-    rules = rules or packaged_figure_rules()
-    last = month_period(month, zone)
-    if months < 1:
-        raise ReportError(f"a trend needs at least one month, not {months}")
-    town = _township(session, township) if township else None
-    periods = [month_period(shift_month(last.label, by), zone) for by in range(1 - months, 1)]
-    r = CaseRecord
-    visit = r.channel == "visit"
-    # The month of each record, as the index of the first period it ends before: portable SQL. The WHERE clause
-    # is only the range on registered_at (ix_case_record_registered / _township_registered); the channels are
-    # told apart in the sums, as a channel condition there would lead SQLite to the far less selective
-    # ix_case_record_channel.
-    bucket = case(*((r.registered_at < p.end, index) for index, p in enumerate(periods))).label("bucket")
-    query = (select(bucket, _count(r.channel.in_(rules.petition_channels)).label("petitions"),
-                    _count(visit).label("visit_batches"), _count(visit, r.headcount).label("visit_persons"),
-                    _count(r.channel == "letter").label("letters"), _count(r.channel == "phone").label("phone_calls"),
-                    _count(r.channel.in_(rules.internet_channels)).label("online_messages"))
-             .where(r.registered_at >= periods[0].start, r.registered_at < periods[-1].end)
-             .group_by(bucket))
-    if town is not None:
-        query = query.where(r.township == town.code)
-    points = [MonthIntake(p.label) for p in periods]
-    for row in session.execute(query):
-        values = row._mapping
-        point = points[int(values["bucket"])]
-        for key, value in values.items():
-            if key != "bucket":
-                setattr(point, key, int(value or 0))
-    return points
-
-
-def category_counts(session: Session, month: str, *, township: str | None = None, zone: ZoneInfo | None = None,
-                    rules: FigureRules | None = None) -> list[tuple[str | None, int]]:
-    """Petitions registered in `month` by claim category (None: not given), most first, from one grouped query."""
-    zone = zone or ZoneInfo("Asia/Shanghai")
-    rules = rules or packaged_figure_rules()
-    period = month_period(month, zone)
-    town = _township(session, township) if township else None
-    r = CaseRecord
-    query = (select(r.category, _count(r.channel.in_(rules.petition_channels)).label("petitions"))
-             .where(r.registered_at >= period.start, r.registered_at < period.end)  # channels: see monthly_trend
-             .group_by(r.category))
-    if town is not None:
-        query = query.where(r.township == town.code)
-    found = [(category, int(count)) for category, count in session.execute(query) if count]
-    return sorted(found, key=lambda item: (-item[1], item[0] or "\uffff"))
