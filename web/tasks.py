@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -25,7 +24,6 @@ from workflows.cases.task_work import (
     step_aside,
     suggested_values,
 )
-from workflows.org.models import OrgUnit
 from workflows.views.case_diagram import DiagramView, diagrams
 from workflows.views.case_view import deadline_rows, display_names, holders_now, summarize
 from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS, InboxFilter
@@ -33,6 +31,7 @@ from workflows.views.inbox import inbox as build_inbox
 from workflows.views.task_context import task_background
 
 from .extensions import db, services, workflow_engine
+from .intake import org_pickers
 from .security import current_access, login_required, redirect_next
 
 bp = Blueprint("tasks", __name__)
@@ -160,19 +159,14 @@ def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, s
     now = services().now(session)
     instance = engine.instance(context.task.instance_id)
     open_tasks = engine.open_tasks(instance.id)
-    offices: Sequence[Any] = []
-    if context.form.field("handling_unit") is not None:
-        offices = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.kind == "office")
-                                  .order_by(OrgUnit.code).limit(500)).all()
-        names = dict(offices)  # people pick and read units by name; the server stores the code
-        values = {**values, "handling_unit": names.get(values.get("handling_unit"), values.get("handling_unit"))}
+    pickers = org_pickers(access, context.form)
     return render_template(
         "task.html", context=context, task=context.task, form=context.form, values=values, errors=errors,
         may_act=access.may_act_on_task(context.task, context.case),
         summary=summarize(session, context.case, revealed=False) if context.case else None,
         deadlines=deadline_rows(context.case, open_tasks, now) if context.case else [],
         holders=holders_now(session, context.case, open_tasks, now) if context.case else [],
-        diagrams=_task_first(diagrams(session, engine, instance, now), context.task), offices=offices,
+        diagrams=_task_first(diagrams(session, engine, instance, now), context.task), pickers=pickers,
         instance=instance, background=task_background(session, engine, instance, context.case, now))
 
 

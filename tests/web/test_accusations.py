@@ -40,12 +40,12 @@ def test_an_accused_typed_by_name_is_refused_on_the_field_and_nothing_is_saved(b
 def test_the_accused_unit_is_chosen_from_the_org_on_the_form(browser, monkeypatch):
     page = browser("bureau1").get("/intake/letter").get_data(as_text=True)
     assert '<select id="f-accused_unit" name="accused_unit"' in page  # few units: a select, no typing
-    assert '<option value="t01v01" >桃园社区（青溪镇，t01v01）</option>' in page
+    assert '<option value="t01v01" >桃园社区（青溪镇）</option>' in page
     monkeypatch.setattr("web.intake.SELECT_AT_MOST", 3)  # a county's thousands: suggestions, searched as one types
     page = browser("bureau1").get("/intake/letter").get_data(as_text=True)
     assert 'data-org-search="/org/search?field=accused_unit"' in page and 'list="f-accused_unit-choices"' in page
     found = browser("bureau1").get("/org/search?field=accused_unit&q=桃园").get_json()["items"]
-    assert {"value": "t01v01", "label": "桃园社区（青溪镇，t01v01）"} in found
+    assert {"value": "t01v01", "label": "桃园社区（青溪镇）"} in found
     assert browser("bureau1").get("/org/search?field=colour&q=x").status_code == 404
 
 

@@ -20,9 +20,11 @@ def test_the_form_is_drawn_from_its_schema(browser, desk):
     assert "交办" in text and "承办单位 *" in text and "办结期限 *" in text and "交办意见" in text
     assert 'type="date" id="f-deadline" name="deadline"' in page.text
     assert '<textarea id="f-instructions" name="instructions"' in page.text
-    # the routing rules suggest the unit that handles 社会保障 claims, and every office is offered
-    assert 'name="handling_unit" value="县人力资源和社会保障局" maxlength="100" list="units"' in page.text
-    assert '<option value="县民政局"></option>' in page.text
+    # the routing rules suggest the unit that handles 社会保障 claims, and every staffed office is offered by name
+    assert '<select id="f-handling_unit" name="handling_unit"' in page.text
+    assert '<option value="county-hrss" selected>县人力资源和社会保障局（溆浦县）</option>' in page.text
+    assert '<option value="county-civil-affairs" >县民政局（溆浦县）</option>' in page.text
+    assert "县水利局" not in text  # no one there could act on the task
     assert "county-" not in text
     # beside the form: the case summary, its deadlines and the diagram
     assert "案件概况" in text and "期限" in text and "流程图" in text
@@ -65,7 +67,8 @@ def test_domain_rules_are_checked_on_submit(browser, desk):
     assert response.status_code == 422
     assert errors_of(response) == {"handling_unit": "没有找到该承办单位：请从列表中选择，不要手工填写名称",
                                    "deadline": "办结期限不能早于今天（2026-03-02）"}
-    assert 'value="no-such-unit"' in response.text
+    assert 'value="2026-03-01"' in response.text  # what was typed is kept; a unit is chosen again from the list
+    assert " selected>" not in response.text.split('id="f-handling_unit"')[1].split("</select>")[0]
 
 
 def test_a_valid_submission_completes_the_task_and_returns_to_the_inbox(browser, desk, services):
@@ -120,7 +123,7 @@ def test_an_accusation_is_never_handled_by_the_accused_unit(browser, desk, servi
     task_id = desk.task(case_id, "accept").id
     bureau = browser("bureau1")
     page = bureau.get(f"/tasks/{task_id}")
-    assert 'name="handling_unit" value="县纪委监委"' in page.text  # the routing rules never pick the accused
+    assert '<option value="county-discipline" selected>' in page.text  # the routing rules never pick the accused
     refused = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-hrss", "acceptance_notice": "已受理"})
     assert refused.status_code == 422
     assert errors_of(refused)["handling_unit"].startswith("检举控告事项不得交被检举控告单位")

@@ -87,8 +87,7 @@ def _units(session: Session, pick: Pick, territory: Sequence[str] | None, text: 
         query = query.where(or_(OrgUnit.name.contains(text, autoescape=True),
                                 func.lower(OrgUnit.code).startswith(text.lower(), autoescape=True)))
     rows = session.execute(query.order_by(OrgUnit.level, OrgUnit.code).limit(limit)).all()
-    return [Choice(row.code, f"{row.name}（{row.parent_name + '，' if row.parent_name else ''}{row.code}）")
-            for row in rows]
+    return [Choice(row.code, f"{row.name}（{row.parent_name}）" if row.parent_name else row.name) for row in rows]
 
 
 def _people_query(pick: Pick):  # type: ignore[no-untyped-def]
