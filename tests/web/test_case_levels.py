@@ -52,3 +52,16 @@ def test_a_rating_typed_in_by_staff_is_marked_as_staff(desk, services):
                                                "reply": "已拆除猪圈"}, "t01v01.cadre")
     desk.complete(case_id, "rate", {"satisfaction": "basic"}, "t01v01.cadre")
     assert record(services, case_id).rating_source == "staff"
+
+
+def test_the_bureau_records_a_visit_handed_down_from_the_city_on_the_registration_form(browser, desk, services):
+    bureau = browser("bureau1")
+    case_id = desk.start("petition", {}, "bureau1")
+    task_id = desk.task(case_id, "register").id
+    assert "市级交办" in bureau.get(f"/tasks/{task_id}").text
+    data = {"channel": "visit", "handed_down_from": "city", "category": "dispute", "petitioner_name": "李某",
+            "headcount": "1", "township": "t01", "village": "t01v01", "claim": "宅基地界址纠纷", "tier": "township",
+            "confidentiality_requested": "false"}
+    assert bureau.post(f"/tasks/{task_id}", data).status_code == 302
+    case = record(services, case_id)
+    assert (case.handed_down_from, case.visit_level, case.competent_level) == ("city", "city", "township")
