@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from workflows.cases.org_choice import check_org_fields
 from workflows.cases.record import CaseRecord
 from workflows.intake.start_permissions import start_permissions
+from workflows.org.search import PICKS, choices
 
 from .pages import errors_of
 
@@ -157,3 +159,15 @@ def test_the_openapi_document_shows_who_may_start_what(client):
     text = document["paths"]["/api/v1/cases"]["post"]["description"]
     assert "| grid_visit | 入户走访发现问题 | 网格员 |" in text
     assert "| petition | 来信登记 | 县信访局 |" in text
+
+
+def test_a_transfer_goes_to_a_unit_of_the_org_or_outside_the_county(services):
+    with services.unit_of_work() as session:
+        assert check_org_fields(session, {"transfer_to": "outside"}, {}) == {}
+        chosen = {"transfer_to": "t02"}
+        assert check_org_fields(session, chosen, {}) == {} and chosen == {"transfer_to": "t02"}
+        typed = {"transfer_to": "邻县信访局"}
+        refused = check_org_fields(session, typed, {})
+        assert refused == {"transfer_to": "没有找到该转送单位：请从列表中选择，不要手工填写名称"}
+        found = choices(session, PICKS["transfer_to"], None, "县外")
+        assert [c.value for c in found] == ["outside"]

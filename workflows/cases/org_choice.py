@@ -49,6 +49,8 @@ def check_org_fields(session: Session, values: MutableMapping[str, Any], data: M
         if not isinstance(value, str) or not value.strip():
             continue
         text = value.strip()
+        if any(text == choice.value for choice in pick.also):
+            continue
         if pick.what == "person":
             person = session.scalar(select(Person).where(Person.username == text))
             if person is None:

@@ -17,6 +17,14 @@ from workflows.org.models import OrgUnit, Person, Position
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One thing that may be chosen: the value a form submits and the Chinese label a person reads."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Pick:
     """What a form field may name: units (of a level or kind, with staff of a role) or people (of a role)."""
 
@@ -27,6 +35,7 @@ class Pick:
     staffed_by: str | None = None  # a unit must have someone holding this role
     role: str | None = None  # a person must hold this role
     scoped: bool = False  # places: only inside the chooser's own territory
+    also: tuple[Choice, ...] = ()  # values that name no one of the org but may be chosen (e.g. outside the county)
 
 
 PICKS: dict[str, Pick] = {
@@ -38,24 +47,18 @@ PICKS: dict[str, Pick] = {
     "handling_unit": Pick("unit", "承办单位", kind="office", staffed_by="handling_unit"),
     "package_leader": Pick("person", "包案领导", role="case_leader"),
     "case_leader": Pick("person", "包案领导", role="case_leader"),
+    "transfer_to": Pick("unit", "转送单位", also=(Choice("outside", "县外机关（在下一项填写名称）"),)),
 }
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One thing that may be chosen: the value a form submits and the Chinese label a person reads."""
-
-    value: str
-    label: str
 
 
 def choices(session: Session, pick: Pick, territory: Sequence[str] | None, text: str = "",
             limit: int = 20) -> list[Choice]:
     """Units or people `pick` allows, whose name or code matches `text` (all when empty), at most `limit`."""
     wanted = "".join(text.split())
+    extra = [c for c in pick.also if not wanted or wanted in c.label or wanted == c.value]
     if pick.what == "person":
-        return _people(session, pick, wanted, limit)
-    return _units(session, pick, territory if pick.scoped else None, wanted, limit)
+        return extra + _people(session, pick, wanted, limit)
+    return extra + _units(session, pick, territory if pick.scoped else None, wanted, limit)
 
 
 def count(session: Session, pick: Pick, territory: Sequence[str] | None) -> int:
