@@ -22,7 +22,7 @@ PEOPLE = ("t01v01.secretary", "t01v01.cadre", "t01v01g01.worker", "t01.cadre", "
 OPEN_TO = {
     "letter": {"bureau1"}, "phone": {"bureau1"}, "visit_county": {"bureau1"}, "online": {"bureau1"},
     "household_visit": {"t01v01g01.worker"}, "wechat_group": {"t01v01.secretary", "t01v01.cadre"},
-    "message_board": {"bureau1"}, "leader_package": {"bureau1"},
+    "message_board": {"bureau1"}, "leader_package": {"bureau1"}, "handed_down": {"bureau1"},
 }
 PETITION = {"category": "dispute", "petitioner_name": "张秋菊", "id_number": "431224196504110529",
             "phone": "13873025571", "headcount": "1", "township": "t01", "village": "t01v01",
@@ -70,6 +70,18 @@ def test_a_refused_registration_says_so_on_the_fields_and_saves_nothing(browser,
     assert errors["village"] == "该村（社区）不属于青溪镇" and "18位身份证号码" in errors["id_number"]
     assert "12" in refused.get_data(as_text=True)  # what was typed is kept
     assert cases_count(services) == 0
+
+
+def test_a_matter_handed_down_from_above_names_the_level_it_came_from(browser, services):
+    bureau = browser("bureau1")
+    missing = bureau.post("/intake/handed_down", {**PETITION, "channel": "letter"})
+    assert errors_of(missing) == {"handed_down_from": "请选择上级交办来源（上级信访部门转送、交办的填写）"}
+    assert cases_count(services) == 0
+    done = bureau.post("/intake/handed_down", {**PETITION, "channel": "letter", "handed_down_from": "province"})
+    assert done.status_code == 302
+    with services.unit_of_work() as session:
+        case = session.scalars(select(CaseRecord)).one()
+        assert (case.channel, case.handed_down_from) == ("letter", "province")
 
 
 def test_the_grid_worker_records_an_issue_at_their_own_grid(browser, services):

@@ -105,6 +105,11 @@ def open_case(session: Session, engine: Engine, access: Access, door: Door, give
     known = {f.name for f in start.form.fields} | {SOURCE_CASE}
     if strict:
         errors.update({str(k): "表单中没有此项" for k in given if k not in known})
+    for name in door.requires:
+        if name not in values and name not in errors:
+            spec = start.form.field(name)
+            errors[name] = f"请选择{spec.title}" if spec is not None and spec.options else \
+                f"请填写{spec.title if spec is not None else name}"
     if door.from_case:
         errors.update(_link_source(session, access, start.form, values, given.get(SOURCE_CASE)))
     if start.on_start_event:

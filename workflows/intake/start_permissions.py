@@ -17,7 +17,7 @@ from workflows import DATA_DIR, LineDict, ProblemLog, read_data_file
 from workflows.cases.task_work import AccessDenied, SubmissionInvalid
 from workflows.org.roles import BY_CODE
 
-DOOR_KEYS = ("title", "process", "roles", "preset", "place", "page", "from_case", "note")
+DOOR_KEYS = ("title", "process", "roles", "preset", "requires", "place", "page", "from_case", "note")
 PLACES = ("", "own")
 NO_STARTER = "（无：由其他流程的步骤或管理员命令发起）"
 
@@ -39,6 +39,7 @@ class Door:
     process: str
     roles: tuple[str, ...]
     preset: Mapping[str, Any] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()  # form fields this door makes required (a hand-down: the level it came from)
     place: str = ""
     page: str = ""
     from_case: bool = False
@@ -82,7 +83,7 @@ class StartPermissions:
         return any(d.process == process for d in self.open_to(roles))
 
     def choose(self, roles: Iterable[str], process: str, data: Mapping[str, Any]) -> Door:
-        """The door of `process` open to `roles` whose fixed values `data` agrees with.
+        """The door of `process` open to `roles` whose fixed values `data` agrees with (and that has what it requires).
 
         StartRefused when no door of the process is open to the roles; PresetMismatch (a message on the field)
         when doors are open but the data names a value none of them takes, e.g. a channel the caller may not use.
@@ -92,7 +93,8 @@ class StartPermissions:
             starters = "、".join(BY_CODE[r].name for r in self.starters(process)) or NO_STARTER
             raise StartRefused(f"您的角色不能发起流程 {process}（可发起者：{starters}）")
         fitting = [d for d in doors if all(key not in data or data[key] in (None, "", value)
-                                           for key, value in d.preset.items())]
+                                           for key, value in d.preset.items())
+                   and all(data.get(key) not in (None, "") for key in d.requires)]
         if fitting:
             return fitting[0]
         keys = sorted({k for d in doors for k in d.preset})
@@ -152,6 +154,10 @@ def _door(log: ProblemLog, code: str, entry: LineDict, where: str) -> Door | Non
     if not isinstance(preset, dict):
         log.add(entry.line_of("preset"), f"{where}.preset", "expected a mapping of form fields to values")
         preset, ok = {}, False
+    requires = entry.get("requires", [])
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        log.add(entry.line_of("requires"), f"{where}.requires", "expected a list of form field names")
+        requires, ok = [], False
     place = entry.get("place", "")
     if place not in PLACES:
         log.add(entry.line_of("place"), f"{where}.place", f"expected 'own' or nothing, not {place!r}")
@@ -159,5 +165,5 @@ def _door(log: ProblemLog, code: str, entry: LineDict, where: str) -> Door | Non
     if not ok:
         return None
     return Door(code, entry["title"].strip(), entry["process"].strip(), tuple(roles), dict(preset),
-                place, str(entry.get("page") or ""), bool(entry.get("from_case")),
+                tuple(requires), place, str(entry.get("page") or ""), bool(entry.get("from_case")),
                 str(entry.get("note") or ""))
