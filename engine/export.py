@@ -1,11 +1,13 @@
-"""Case histories as files: JSON (complete, verifiable elsewhere), CSV (one row per event), XES (IEEE 1849)."""
+"""Case histories as files: JSON (complete, verifiable elsewhere), CSV (one row per event, for people: Excel opens
+it as is), XES (IEEE 1849)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -13,28 +15,71 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access_log import record_read
 from .audit import CaseHistory, history_from_db, parsed_spec
-from .models import Instance
+from .models import Instance, ProcessVersion
 from .runtime import Engine
 from .state import element_prefixes
 
 EXPORT_FORMAT = "doorstep-audit-export"
 EXPORT_VERSION = 1
-CSV_COLUMNS = ("case", "seq", "type", "business_time", "wall_time", "actor", "task", "activity", "version",
-               "data", "state_digest", "prev_hash", "hash")
+CSV_COLUMNS = ("案件", "序号", "事件", "业务时间", "记录时间", "操作人", "任务", "活动", "流程版本")
+CSV_TRAILER = ("状态摘要", "前一事件哈希", "哈希")
+# Keys of event data that are bookkeeping, not fields of the case (the JSON export keeps them).
+UNSHOWN_KEYS = ("changes", "calls", "diff", "decisions", "data", "submitted", "payload", "corrected")
 XES_NS = "http://www.xes-standard.org/"
-EXPORTED = "exported"  # the event an export leaves on every case it holds
+EXPORTED = "exported"  # the read an export leaves in the access log of every case it holds
 
 
-def export_cases(engine: Engine, ids: list[int], fmt: str, actor: str, file_name: str) -> bytes:
-    """Record the export on each case (the caller commits), then write the cases, that record included."""
+def _unmasked(_key: str, value: Any) -> Any:
+    return value
+
+
+@dataclass
+class Presentation:
+    """How the CSV shows a history to people: in their time zone, with field titles, event and actor names,
+    version numbers, and each value passed through `mask` (the domain's personal-data rule)."""
+
+    zone: tzinfo = UTC
+    titles: Mapping[str, str] = field(default_factory=dict)  # field key → title
+    event_names: Mapping[str, str] = field(default_factory=dict)
+    actor_names: Mapping[str, str] = field(default_factory=dict)
+    mask: Callable[[str, Any], Any] = _unmasked
+    versions: Mapping[int, int] = field(default_factory=dict)  # process version id → its number
+
+    def time(self, stored: str) -> str:
+        """A stored UTC time as local time with its offset, to the second."""
+        return datetime.fromisoformat(stored).astimezone(self.zone).isoformat(sep=" ", timespec="seconds")
+
+    def version(self, version_id: int) -> str:
+        number = self.versions.get(version_id)
+        return f"v{number}" if number is not None else str(version_id)
+
+
+def export_cases(engine: Engine, ids: list[int], fmt: str, actor: str, file_name: str,
+                 presentation: Presentation | None = None, unmasked_reason: str | None = None) -> bytes:
+    """Record the export in each case's access log (the caller commits), then write the cases: personal data
+    masked by `presentation.mask`, unless a reason to unmask is given (the caller checked the right to; each case
+    then records a view of its personal data, with the reason)."""
     writer = EXPORTERS[fmt]
     for instance_id in ids:
         engine.instance(instance_id)  # an unknown case is refused before anything is recorded
+    reason = (unmasked_reason or "").strip()
     for instance_id in ids:
-        engine.record(instance_id, EXPORTED, actor, {"format": fmt, "file": file_name})
+        record_read(engine.session, instance_id, EXPORTED, actor, engine.clock.now(),
+                    {"format": fmt, "file": file_name, "masked": not reason, **({"reason": reason} if reason else {})},
+                    personal_data=bool(reason))
     engine.session.flush()
-    return writer([history_from_db(engine.session, i) for i in ids], engine.clock.now())
+    cases = [history_from_db(engine.session, i) for i in ids]
+    shown = presentation or Presentation()
+    if not reason:
+        cases = [case.masked_with(shown.mask) for case in cases]
+    else:
+        shown = replace(shown, mask=_unmasked)
+    version_ids = {event["version"] for case in cases for event in case.events}
+    numbers = {row[0]: row[1] for row in engine.session.execute(
+        select(ProcessVersion.id, ProcessVersion.version).where(ProcessVersion.id.in_(version_ids)))}
+    return writer(cases, engine.clock.now(), replace(shown, versions=numbers))
 
 
 def month_bounds(period: str, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
@@ -57,6 +102,7 @@ def to_json(cases: list[CaseHistory], exported_at: datetime) -> str:
     """Every case with its events, the specs it ran on and its chain head: `doorstep audit verify --file` reads it."""
     return json.dumps({"format": EXPORT_FORMAT, "version": EXPORT_VERSION,
                        "exported_at": exported_at.astimezone(UTC).isoformat(),
+                       "masked": any(case.masked for case in cases),
                        "cases": [case.to_dict() for case in cases]}, ensure_ascii=False, indent=1)
 
 
@@ -70,19 +116,48 @@ def from_json(text: str) -> list[CaseHistory]:
     return [CaseHistory.from_dict(case) for case in doc["cases"]]
 
 
-def to_csv(cases: list[CaseHistory]) -> str:
-    """One row per event."""
+def to_csv(cases: list[CaseHistory], presentation: Presentation | None = None) -> str:
+    """One row per event, as Excel on a Chinese Windows opens it: a UTF-8 byte order mark, Chinese headers, local
+    times with their offset, version numbers, and one column per field the history records (masked)."""
+    shown = presentation or Presentation()
+    keys = sorted({key for case in cases for event in case.events for key in event_fields(event)})
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([*CSV_COLUMNS, *(shown.titles.get(key, key) for key in keys), *CSV_TRAILER])
     for case in cases:
         names = element_names(case)
         for event in case.events:
-            writer.writerow([case.instance_id, event["seq"], event["type"], event["business_time"],
-                             event["wall_time"], event["actor"], event["task"] or "", activity(event, names),
-                             event["version"], json.dumps(event["data"], ensure_ascii=False, sort_keys=True),
+            values = event_fields(event)
+            writer.writerow([case.instance_id, event["seq"], shown.event_names.get(event["type"], event["type"]),
+                             shown.time(event["business_time"]), shown.time(event["wall_time"]),
+                             shown.actor_names.get(event["actor"], event["actor"]), event["task"] or "",
+                             activity(event, names), shown.version(event["version"]),
+                             *(_cell(shown.mask(key, values[key])) if key in values else "" for key in keys),
                              event["state_digest"], event["prev_hash"] or "", event["hash"]])
     return out.getvalue()
+
+
+def event_fields(event: dict[str, Any]) -> dict[str, Any]:
+    """The field values an event records: what was started with or submitted, what the step set, and the event's
+    own plain fields (an export's format, a cancelled task's cause...)."""
+    data = event["data"]
+    found: dict[str, Any] = {}
+    for key in ("data", "submitted", "payload", "corrected"):
+        if isinstance(data.get(key), dict) and event["type"] != "completed":
+            found.update(data[key])
+    for key, pair in (data.get("changes") or {}).items():
+        found[key] = pair[1] if isinstance(pair, list) and len(pair) == 2 else pair
+    found.update({k: v for k, v in data.items() if k not in UNSHOWN_KEYS})
+    return found
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def to_xes(cases: list[CaseHistory]) -> bytes:
@@ -142,9 +217,9 @@ def activity(event: dict[str, Any], names: dict[str, str]) -> str:
     return event["type"]
 
 
-EXPORTERS: dict[str, Callable[[list[CaseHistory], datetime], bytes]] = {
-    "json": lambda cases, now: to_json(cases, now).encode(),
-    "csv": lambda cases, _now: to_csv(cases).encode(),
-    "xes": lambda cases, _now: to_xes(cases),
+EXPORTERS: dict[str, Callable[[list[CaseHistory], datetime, Presentation], bytes]] = {
+    "json": lambda cases, now, _shown: to_json(cases, now).encode(),
+    "csv": lambda cases, _now, shown: to_csv(cases, shown).encode(),
+    "xes": lambda cases, _now, _shown: to_xes(cases),
 }
-MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "xes": "application/xml"}
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8", "xes": "application/xml"}

@@ -179,6 +179,32 @@ def _events_are_append_only(_mapper: Any, _connection: Any, target: Event) -> No
     raise RuntimeError(f"event {target.instance_id}/{target.seq} is append-only: it cannot be changed or deleted")
 
 
+class AccessEntry(Base):
+    """One read of a case — a page view, an export, an unmasking — kept apart from its process history, chained
+    by hash per case so that an edited, removed or reordered entry shows."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    actor: Mapped[str] = mapped_column(String(120), index=True)
+    business_time: Mapped[datetime]
+    wall_time: Mapped[datetime]
+    personal_data: Mapped[bool] = mapped_column(default=False)  # the read showed personal data unmasked
+    data: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+@event.listens_for(AccessEntry, "before_update")
+@event.listens_for(AccessEntry, "before_delete")
+def _reads_are_append_only(_mapper: Any, _connection: Any, target: AccessEntry) -> None:
+    raise RuntimeError(f"access entry {target.instance_id}/{target.seq} is append-only")
+
+
 class ChainDigest(Base):
     """A digest over every case's chain head, taken daily: removing a whole case shows against it."""
 

@@ -25,7 +25,9 @@ from workflows.views.audit_view import (
     STATUS_NAMES,
     CaseSearch,
     divergence_text,
+    export_presentation,
     read_history,
+    reads_page,
     record_audit_view,
     search_cases,
     step_page,
@@ -80,8 +82,7 @@ def case_page(case_id: int) -> str:
         "audit/case.html", case=case, summary=summarize(session, case, False), holders=[], instance=None,
         deadlines=deadline_rows(case, engine.open_tasks(case.instance_id), services().now(session)),
         reading=read_history(session, engine, case, history), verdict=verify(history, _helper_names()),
-        chain=chain_status(session, case.instance_id), describe=divergence_text, formats=FORMAT_NAMES,
-        hide_views=request.args.get("hide") == "views")
+        chain=chain_status(session, case.instance_id), describe=divergence_text, formats=FORMAT_NAMES)
 
 
 @bp.get("/cases/<int:case_id>/steps")
@@ -158,12 +159,40 @@ def export() -> BaseResponse:
             return redirect(url_for("audit.search", period=period))
     else:
         abort(400, description="请选择要导出的案件或月份")
-    content = export_cases(workflow_engine(), ids, fmt, current_access().viewer.username, name)
+    reason = _unmask_reason(ids)
+    engine = workflow_engine()
+    content = export_cases(engine, ids, fmt, current_access().viewer.username, name,
+                           export_presentation(db.session, engine, ids, LOCAL), reason)
     db.session.commit()
     response = Response(content, mimetype=MEDIA_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _unmask_reason(ids: list[int]) -> str | None:
+    """The reason given to export personal data unmasked, once the viewer's right to on every case is checked."""
+    if request.form.get("unmask") != "yes":
+        return None
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        abort(400, description="导出完整个人信息须填写理由（reason）")
+    if len(reason) > 500:
+        abort(400, description="理由（reason）最多 500 字")
+    access = current_access()
+    refused = [i for i in ids if (case := db.session.get(CaseRecord, i)) is None or not access.may_reveal(case)]
+    if refused:
+        raise AccessDenied(f"您的岗位不能查看其中 {len(refused)} 件案件的完整个人信息，请导出脱敏版本")
+    return reason
+
+
+@bp.get("/cases/<int:case_id>/reads")
+@auditors_only
+def reads(case_id: int) -> str:
+    """Who read the case: audit page views, exports and unmaskings, kept apart from its step history."""
+    case = _audited_case(case_id)
+    return render_template("audit/reads.html", case=case, page=reads_page(db.session, case, LOCAL),
+                           formats=FORMAT_NAMES)
 
 
 def _audited_case(case_id: int) -> CaseRecord:

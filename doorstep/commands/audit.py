@@ -11,6 +11,8 @@ from engine.audit import check_chain_digests, history_from_db, take_chain_digest
 from engine.export import EXPORTERS, cases_of_month, export_cases, from_json
 from engine.models import Instance
 from workflows.cases.script_helpers import script_helpers
+from workflows.views.audit_view import export_presentation
+from workflows.views.case_view import LOCAL
 
 from ..cli_support import UserError, emit, local, services, user_errors
 
@@ -66,11 +68,17 @@ def audit_verify(ctx: click.Context, case_id: int | None, every: bool, export_fi
 @click.option("--format", "fmt", type=click.Choice(sorted(EXPORTERS)), default="json", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="File to write.")
 @click.option("--as", "actor", required=True, help="Who exports (recorded on every exported case).")
+@click.option("--unmasked-because", "reason", metavar="REASON",
+              help="Export personal data unmasked (a JSON export then verifies completely); the reason is recorded "
+                   "as a view of personal data in each case's access log.")
 @click.pass_context
 @user_errors
 def audit_export(ctx: click.Context, case_id: int | None, period: str | None, fmt: str, output: str,
-                 actor: str) -> None:
-    """Export one case or a month's cases; the export of personal data is recorded on each case."""
+                 actor: str, reason: str | None) -> None:
+    """Export one case or a month's cases, personal data masked; each export is recorded in the case's access
+    log."""
+    if reason is not None and not reason.strip():
+        raise click.UsageError("--unmasked-because needs a reason")
     if (case_id is None) == (period is None):
         raise click.UsageError("give CASE_ID or --period YYYY-MM")
     svc = services(ctx)
@@ -83,7 +91,8 @@ def audit_export(ctx: click.Context, case_id: int | None, period: str | None, fm
                 ids = cases_of_month(session, period or "")
             except ValueError as error:
                 raise UserError(f"--period must be YYYY-MM, not {period!r}") from error
-        content = export_cases(engine, ids, fmt, actor, Path(output).name)
+        content = export_cases(engine, ids, fmt, actor, Path(output).name,
+                               export_presentation(session, engine, ids, LOCAL), reason)
     Path(output).write_bytes(content)
     emit(ctx, {"file": output, "cases": len(ids), "format": fmt},
          f"{len(ids)} case(s) written to {output} ({fmt}, {len(content)} bytes)")

@@ -130,7 +130,7 @@ def test_a_json_export_verifies_without_the_database_and_csv_has_a_row_per_event
     restored.events[3]["data"]["corrected"] = {"count": 5}
     assert verify(restored, set(HELPERS)).divergence.seq == 4
     rows = to_csv([history_from_db(session, case)]).strip().splitlines()
-    assert len(rows) == 1 + 6 and rows[0].startswith("case,seq,type")
+    assert len(rows) == 1 + 6 and rows[0].startswith("\ufeff案件,序号,事件,业务时间")
 
 
 def test_the_xes_export_loads_in_pm4py_and_a_model_is_discovered(case, session, tmp_path):

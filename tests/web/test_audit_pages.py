@@ -14,9 +14,10 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select, text
 
+from engine.access_log import reads_of
 from engine.audit import take_chain_digest, verify
 from engine.export import XES_NS, from_json
-from engine.models import Event
+from engine.models import AccessEntry, Event
 from workflows.cases.script_helpers import script_helpers
 from workflows.views import audit_view
 
@@ -42,6 +43,11 @@ def events(services, case_id: int, kind: str | None = None) -> list[Event]:
         if kind is not None:
             query = query.where(Event.type == kind)
         return list(session.scalars(query.order_by(Event.seq)))
+
+
+def reads(services, case_id: int, kind: str | None = None) -> list[AccessEntry]:
+    with services.unit_of_work() as session:
+        return [r for r in reads_of(session, case_id) if kind is None or r.kind == kind]
 
 
 def event_count(services) -> int:
@@ -143,19 +149,44 @@ def test_the_history_shows_who_did_what_when_with_the_data_masked_and_the_view_i
     assert page.status_code == 200
     shown = text_of(page)
     rows = re.findall(r'<tr id="event-(\d+)"', page.text)
-    assert rows == [str(n) for n in range(1, 13)]  # eleven events, and this view
+    assert rows == [str(n) for n in range(1, 12)]  # eleven events; the view itself is not one of them
     assert "登记来访" in shown and "接谈研判" in shown and "审核办理结果" in shown and "系统（定时）" in shown
     assert "2026-03-02 09:00:00" in shown  # business time, to the second
     assert MASKED_ID in page.text and MASKED_PHONE in page.text
     assert FULL_ID not in page.text and FULL_PHONE not in page.text  # also not in the recorded data shown
     assert re.search(r"审核意见：\s*—\s*→\s*材料不全", shown)  # before → after
     assert re.search(r"审核意见：\s*材料不全\s*→\s*同意", shown)
-    assert "校验通过" in shown and "12 个事件" in shown
-    (viewed,) = events(services, looped, audit_view.AUDIT_VIEWED)
-    assert (viewed.seq, viewed.actor, viewed.data) == (12, "auditor1", {"page": "history", "masked": True})
-    again = browser("bureau1").get(f"/audit/cases/{looped}", query_string={"hide": "views"})
-    assert [e.actor for e in events(services, looped, audit_view.AUDIT_VIEWED)] == ["auditor1", "bureau1"]
-    assert re.findall(r'<tr id="event-(\d+)"', again.text) == [str(n) for n in range(1, 12)]  # views hidden
+    assert "校验通过" in shown and "11 个事件" in shown
+    assert events(services, looped, audit_view.AUDIT_VIEWED) == []  # the view went to the access log
+    (viewed,) = reads(services, looped)
+    assert (viewed.seq, viewed.actor, viewed.data) == (1, "auditor1", {"page": "history", "masked": True})
+    again = browser("bureau1").get(f"/audit/cases/{looped}")
+    assert re.findall(r'<tr id="event-(\d+)"', again.text) == [str(n) for n in range(1, 12)]  # no step added
+    assert [r.actor for r in reads(services, looped)] == ["auditor1", "bureau1"]
+    tab = browser("auditor1").get(f"/audit/cases/{looped}/reads")
+    assert tab.status_code == 200 and "查阅记录完整" in text_of(tab)
+    assert re.findall(r'<tr id="read-(\d+)"', tab.text) == ["1", "2"]  # the tab's own view is recorded after it
+    assert [r.kind for r in reads(services, looped)] == ["audit_viewed"] * 2
+
+
+def test_reading_a_case_leaves_its_step_count_unchanged(browser, services, looped):
+    auditor = browser("auditor1")
+    before = len(events(services, looped))
+    for url in (f"/audit/cases/{looped}", f"/audit/cases/{looped}/steps/3", f"/audit/cases/{looped}/steps/3",
+                f"/audit/cases/{looped}/verification"):
+        assert auditor.get(url).status_code == 200
+    auditor.post("/audit/export", {"case": looped, "format": "csv"})
+    assert len(events(services, looped)) == before
+    assert f"第 3 / {before} 步" in text_of(auditor.get(f"/audit/cases/{looped}/steps/3"))
+    assert [r.seq for r in reads(services, looped)] == [1, 2, 3, 4, 5]
+
+
+def test_an_edited_read_is_detected_on_the_access_tab(browser, services, looped):
+    browser("auditor1").get(f"/audit/cases/{looped}")
+    browser("auditor1").get(f"/audit/cases/{looped}/steps/2")
+    sql(services, "UPDATE access_log SET actor = 'someone else' WHERE instance_id = :c AND seq = 1", c=looped)
+    shown = text_of(browser("bureau1").get(f"/audit/cases/{looped}/reads"))
+    assert "查阅记录校验未通过" in shown and "第 1 条" in shown
 
 
 # -- stepping -----------------------------------------------------------------------------------------------------
@@ -180,7 +211,7 @@ def test_stepping_through_a_loop_shows_the_diagram_as_it_stood(browser, looped):
     assert supervision["handle_case"] == {"count": 2, "states": ["completed", "active"]}  # the loop, again
     assert supervision["check_result"] == {"count": 1, "states": ["completed"]}
     shown = text_of(sent_back)
-    assert "第 7 / 14 步" in shown and "审核办理结果" in shown and "与记录一致" in shown
+    assert "第 7 / 11 步" in shown and "审核办理结果" in shown and "与记录一致" in shown
     assert re.search(r"审核意见 — 材料不全", shown)  # what the step changed
     assert f'href="/audit/cases/{looped}/steps/6" rel="prev"' in sent_back.text
 
@@ -199,6 +230,7 @@ def test_a_step_shows_the_case_data_then_masked(browser, looped):
     assert "低保资格复核进度" in shown and "审核意见" not in shown  # not yet known at step 2
     later = text_of(browser("auditor1").get(f"/audit/cases/{looped}/steps/9"))
     assert "审核意见 同意" in later
+    assert "办结截止时间 2026-03-20 17:30" in later and "09:30:00+00:00" not in later  # local time, not UTC
 
 
 def test_parallel_branches_are_open_together_at_a_step(browser, desk):
@@ -223,10 +255,10 @@ def test_jumping_and_steps_out_of_range(browser, services, looped):
     assert auditor.get(f"/audit/cases/{looped}/steps/0").status_code == 404
     assert auditor.get(f"/audit/cases/{looped}/steps/99").status_code == 404
     assert auditor.get("/audit/cases/999/steps/1").status_code == 404
-    assert events(services, looped, audit_view.AUDIT_VIEWED) == []  # refused pages record nothing
+    assert reads(services, looped) == []  # refused pages record nothing
     auditor.get(f"/audit/cases/{looped}/steps/4")
     auditor.get(f"/audit/cases/{looped}/steps/5")
-    assert [e.data.get("step") for e in events(services, looped, audit_view.AUDIT_VIEWED)] == [4, 5]
+    assert [r.data.get("step") for r in reads(services, looped, audit_view.AUDIT_VIEWED)] == [4, 5]
 
 
 # -- verification -------------------------------------------------------------------------------------------------
@@ -277,34 +309,56 @@ def test_the_chain_digest_status_of_a_case(browser, services, desk, looped):
 
 
 # -- exports ------------------------------------------------------------------------------------------------------
-def test_a_json_export_downloads_verifies_and_is_recorded(browser, services, looped):
+def test_a_json_export_is_masked_by_default_and_its_links_verify(browser, services, looped):
     response = browser("auditor1").post("/audit/export", {"case": looped, "format": "json"})
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == f'attachment; filename="{number(looped)}.json"'
-    (case,) = from_json(response.get_data(as_text=True))
+    body = response.get_data(as_text=True)
+    assert FULL_ID not in body and FULL_PHONE not in body and MASKED_ID in body
+    (case,) = from_json(body)
     with services.unit_of_work() as session:
         names = set(script_helpers(session))
-    assert verify(case, names).ok
-    assert case.events[-1]["type"] == "exported" and case.events[-1]["actor"] == "auditor1"
-    assert FULL_ID in response.get_data(as_text=True)  # complete: the export itself is the recorded act
-    (exported,) = events(services, looped, "exported")
-    assert exported.data == {"format": "json", "file": f"{number(looped)}.json"}
+    verdict = verify(case, names)
+    assert verdict.ok and verdict.links_only and "masked export" in str(verdict)
+    case.events[4]["prev_hash"] = "0" * 64  # a masked export still shows a cut or reordered chain
+    assert verify(case, names).divergence.seq == 5
+    assert case.events[-1]["type"] == "completed"  # the export is not a step of the case
+    (exported,) = reads(services, looped, "exported")
+    assert (exported.actor, exported.personal_data) == ("auditor1", False)
+    assert exported.data == {"format": "json", "file": f"{number(looped)}.json", "masked": True}
+
+
+def test_an_unmasked_export_needs_the_right_and_a_reason_and_is_a_personal_data_view(browser, services, looped):
+    form = {"case": looped, "format": "json", "unmask": "yes"}
+    assert browser("auditor1").post("/audit/export", {**form, "reason": "复查"}).status_code == 403
+    assert browser("bureau1").post("/audit/export", form).status_code == 400  # no reason
+    assert reads(services, looped) == []
+    response = browser("bureau1").post("/audit/export", {**form, "reason": "复查调取原始材料"})
+    assert response.status_code == 200 and FULL_ID in response.get_data(as_text=True)
+    (case,) = from_json(response.get_data(as_text=True))
+    with services.unit_of_work() as session:
+        verdict = verify(case, set(script_helpers(session)))
+    assert verdict.ok and not verdict.links_only  # complete: hashes and re-execution
+    (exported,) = reads(services, looped, "exported")
+    assert exported.personal_data and exported.data["reason"] == "复查调取原始材料"
+    table = browser("bureau1").post("/audit/export", {**form, "format": "csv", "reason": "核对"})
+    assert FULL_ID in table.data.decode("utf-8-sig")
 
 
 def test_csv_and_xes_exports_parse(browser, services, looped):
     auditor = browser("auditor1")
     table = auditor.post("/audit/export", {"case": looped, "format": "csv"})
     assert table.status_code == 200 and table.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(table.get_data(as_text=True))))
-    assert [int(r["seq"]) for r in rows] == list(range(1, 13)) and rows[-1]["type"] == "exported"
+    rows = list(csv.DictReader(io.StringIO(table.data.decode("utf-8-sig"))))
+    assert [int(r["序号"]) for r in rows] == list(range(1, 12)) and rows[-1]["事件"] == "流程结束"
     log = auditor.post("/audit/export", {"case": looped, "format": "xes"})
     assert log.status_code == 200
     root = etree.fromstring(log.data)
     (trace,) = root.findall(f"{{{XES_NS}}}trace")
     names = [e.find(f"{{{XES_NS}}}string[@key='concept:name']").get("value")
              for e in trace.findall(f"{{{XES_NS}}}event")]
-    assert names[:3] == ["started", "登记来访", "接谈研判"] and names[-1] == "exported" and len(names) == 13
-    assert [e.data["format"] for e in events(services, looped, "exported")] == ["csv", "xes"]
+    assert names[:3] == ["started", "登记来访", "接谈研判"] and names[-1] == "completed" and len(names) == 11
+    assert [r.data["format"] for r in reads(services, looped, "exported")] == ["csv", "xes"]
 
 
 def test_a_month_is_exported_with_every_case_of_it_recorded(browser, services, cases):
@@ -315,7 +369,7 @@ def test_a_month_is_exported_with_every_case_of_it_recorded(browser, services, c
     assert sorted(t.find(f"{{{XES_NS}}}string[@key='concept:name']").get("value") for t in traces) == sorted(
         f"case-{i}" for i in cases.values())
     for case_id in cases.values():
-        assert [(e.actor, e.data["file"]) for e in events(services, case_id, "exported")] == [
+        assert [(r.actor, r.data["file"]) for r in reads(services, case_id, "exported")] == [
             ("bureau1", "cases-2026-03.xes")]
     empty = browser("auditor1").post("/audit/export", {"period": "2026-05", "format": "json"})
     assert empty.status_code == 302 and "period=2026-05" in empty.headers["Location"]
@@ -376,3 +430,18 @@ def test_auditors_cannot_change_a_case(browser, desk, services):
     assert auditor.post("/reception", {"village": "t01v01", "headcount": "1", "category": "land", "claim": "x",
                                        "p-0-petitioner_name": "某人"}).status_code == 403
     assert (event_count(services), desk.open_elements(case_id)) == before
+
+
+def test_the_csv_opens_in_excel_as_people_read_the_pages(browser, looped):
+    """Excel on a Chinese Windows needs the byte order mark; headers, times, versions and values as on the pages."""
+    table = browser("auditor1").post("/audit/export", {"case": looped, "format": "csv"})
+    assert table.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(table.data.decode("utf-8-sig"))))
+    assert list(rows[0])[:9] == ["案件", "序号", "事件", "业务时间", "记录时间", "操作人", "任务", "活动", "流程版本"]
+    assert "data" not in rows[0] and "身份证号" in rows[0] and "办理情况" in rows[0]  # a column per field
+    assert (rows[0]["事件"], rows[0]["业务时间"], rows[0]["流程版本"]) == ("立案", "2026-03-02 09:00:00+08:00", "v1")
+    register = rows[1]
+    assert register["活动"] == "登记来访" and register["身份证号"] == MASKED_ID
+    assert FULL_ID not in table.data.decode("utf-8-sig") and FULL_PHONE not in table.data.decode("utf-8-sig")
+    reports = [r["办理情况"] for r in rows if r["活动"] == "办理并报告"]
+    assert reports == ["已复核", "已补齐材料"]  # each report on the step that made it

@@ -19,10 +19,11 @@ from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine import Engine
+from engine.access_log import BrokenRead, check_reads, reads_of, record_read
 from engine.audit import CaseHistory, ChainStatus, Divergence, StepView, Verdict, chain_status, replay_steps, verify
+from engine.export import Presentation, month_bounds
 from engine.export import element_names as element_names_of
-from engine.export import month_bounds
-from engine.models import ProcessVersion
+from engine.models import Event, Instance, ProcessVersion
 from workflows.cases.access import Access
 from workflows.cases.record import CLOSED, OPEN, CaseRecord
 from workflows.cases.script_helpers import packaged_config
@@ -33,6 +34,7 @@ from workflows.views.case_diagram import DiagramView, element_names, marked_diag
 from workflows.views.case_view import (
     ACTOR_NAMES,
     EVENT_NAMES,
+    LOCAL,
     PLACE_KEYS,
     Labels,
     display_names,
@@ -44,9 +46,11 @@ from workflows.views.inbox import process_names
 
 AUDIT_ROLES = ("auditor", "county_bureau")  # who may open the audit pages
 AUDIT_VIEWED = "audit_viewed"
+READ_NAMES = {AUDIT_VIEWED: "审计查阅", "exported": "导出案卷", "personal_data_viewed": "查看完整个人信息"}
 PER_PAGE = 25
 STATUS_NAMES = {OPEN: "办理中", CLOSED: "已办结"}
 OVERDUE_CHOICES = {"yes": "超期", "no": "未超期"}
+MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")  # with an offset only
 FULL_NUMBER = re.compile(r"[Xx][Pp]\d{4}-\d{6}")  # a whole case number (see `workflows.cases.record.case_number`)
 STAFF_KEYS = ("leader",)  # case data keys that hold a username
 FILTERS = ("number", "place", "period", "process", "status", "overdue", "outcome")
@@ -56,7 +60,9 @@ RECORD_LABELS: Labels = {"format": ("格式", {}), "file": ("文件", {}), "page
                          "fields": ("字段", {}), "case_number": ("案件编号", {}), "from_version": ("原版本", {}),
                          "to_version": ("新版本", {}), "message": ("消息", {}), "incident": ("故障编号", {}),
                          "leader": ("负责领导", {}), "registered_at": ("登记时间", {}), "overdue": ("已超期", {}),
-                         "deadline_at": ("办结截止时间", {}), "remind_at": ("催办时间", {})}
+                         "deadline_at": ("办结截止时间", {}), "remind_at": ("催办时间", {}),
+                         "reason": ("理由", {}), "cause": ("原因", {}), "timers": ("定时器", {}),
+                         "ends": ("结束事件", {}), "end": ("结束于", {}), "terminate": ("终止结束事件", {})}
 CANCEL_REASONS = {"terminate_end": "终止结束事件", "interrupted": "边界事件中断", "withdrawn": "撤回"}
 # What `engine.audit.Divergence.what` says, in Chinese: whole phrases, then phrases that go on with details.
 DIVERGENCE_NAMES = {"sequence number": "事件序号", "case": "所属案件", "link to the previous event": "与前一事件的链接",
@@ -174,9 +180,77 @@ def townships(session: Session) -> list[OrgUnit]:
 
 # -- history --------------------------------------------------------------------------------------------------------
 def record_audit_view(engine: Engine, case: CaseRecord, username: str, page: str, step: int | None = None) -> None:
-    """Write to the case's history that `username` opened an audit page showing its (masked) data."""
-    engine.record(case.instance_id, AUDIT_VIEWED, username,
-                  {"page": page, **({"step": step} if step is not None else {}), "masked": True})
+    """Write to the case's access log (not its step history) that `username` opened an audit page showing its
+    (masked) data."""
+    record_read(engine.session, case.instance_id, AUDIT_VIEWED, username, engine.clock.now(),
+                {"page": page, **({"step": step} if step is not None else {}), "masked": True})
+
+
+@dataclass
+class ReadRow:
+    """One read of a case as the access tab shows it."""
+
+    seq: int
+    kind: str
+    who: str
+    at: datetime
+    personal_data: bool
+    details: list[tuple[str, str]]
+
+
+@dataclass
+class ReadsPage:
+    """A case's access log, checked."""
+
+    rows: list[ReadRow]
+    broken: BrokenRead | None
+
+    @property
+    def personal_data_views(self) -> int:
+        return sum(1 for row in self.rows if row.personal_data)
+
+
+def reads_page(session: Session, case: CaseRecord, zone: tzinfo) -> ReadsPage:
+    """Every read of a case (page views, exports, unmaskings), oldest first, with the check of their chain."""
+    entries = reads_of(session, case.instance_id)
+    people = display_names(session, [entry.actor for entry in entries])
+    rows = [ReadRow(entry.seq, READ_NAMES.get(entry.kind, EVENT_NAMES.get(entry.kind, entry.kind)),
+                    people.get(entry.actor) or ACTOR_NAMES.get(entry.actor, entry.actor),
+                    entry.business_time.astimezone(zone), entry.personal_data,
+                    [field_text(k, v, dict(RECORD_LABELS), {}) for k, v in entry.data.items()])
+            for entry in entries]
+    return ReadsPage(rows, check_reads(entries))
+
+
+def export_presentation(session: Session, engine: Engine, ids: list[int], zone: tzinfo) -> Presentation:
+    """How a CSV export shows these cases to people: local times, the forms' field titles, Chinese event names,
+    staff by name, and personal data masked (names too when any of the cases is confidential)."""
+    records = [session.get(CaseRecord, i) for i in ids]
+    confidential = any(record is not None and record.confidential for record in records)
+    version_ids = sorted(set(session.scalars(select(Instance.process_version_id).where(Instance.id.in_(ids)))),
+                         reverse=True)
+    titles = {key: title for key, (title, _) in RECORD_LABELS.items()}
+    for version_id in version_ids:  # the newest version's forms name fields first
+        for key, (title, _) in form_labels(session, engine, version_id)[1].items():
+            titles.setdefault(key, title)
+    actors = session.scalars(select(Event.actor).where(Event.instance_id.in_(ids)).distinct()).all()
+    return Presentation(zone=zone, titles=titles, event_names=EVENT_NAMES,
+                        actor_names={**ACTOR_NAMES, **display_names(session, list(actors))},
+                        mask=lambda key, value: mask_deep(value, confidential, key))
+
+
+def local_times(value: Any, zone: tzinfo = LOCAL) -> Any:
+    """Recorded data with every moment (an ISO time with its offset) shown in local time, to the minute."""
+    if isinstance(value, dict):
+        return {k: local_times(v, zone) for k, v in value.items()}
+    if isinstance(value, list):
+        return [local_times(item, zone) for item in value]
+    if isinstance(value, str) and MOMENT.match(value):
+        try:
+            return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return value
+    return value
 
 
 def mask_deep(value: Any, confidential: bool, key: str = "") -> Any:
@@ -246,7 +320,7 @@ def read_history(session: Session, engine: Engine, case: CaseRecord, history: Ca
     names: dict[str, str] = {}
     for version_id in sorted(history.specs):
         names.update(element_names(engine, session, version_id))
-    values = [mask_deep(event["data"], case.confidential) for event in history.events]
+    values = [local_times(mask_deep(event["data"], case.confidential)) for event in history.events]
     place_codes = {str(v) for data in values for key, v in _flat_items(data) if key in PLACE_KEYS}
     places = units_by_code(session, place_codes)
     staff = [str(v) for data in values for key, v in _flat_items(data) if key in STAFF_KEYS]
@@ -340,7 +414,7 @@ def step_page(session: Session, engine: Engine, case: CaseRecord, history: CaseH
         if step.number == number:
             break
     assert step is not None, "a case history starts with at least one event"
-    shown = _named(mask_deep(step.data, case.confidential), reading.people)
+    shown = _named(local_times(mask_deep(step.data, case.confidential)), reading.people)
     data = []
     for key, value in shown.items():
         title, text = field_text(key, value, reading.labels, reading.places)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine
+from engine.access_log import record_read
 from engine.models import Event, HumanTask, Instance, ProcessVersion
 from workflows.cases.access import CADRE_LANE, HANDLING_LANE, LEADER_LANE, SECRETARY_LANE
 from workflows.cases.forms import FormDefinitionError, read_form
@@ -103,9 +104,10 @@ def summarize(session: Session, case: CaseRecord, revealed: bool) -> CaseSummary
 
 
 def record_reveal(engine: Engine, case: CaseRecord, username: str) -> None:
-    """Write to the case's history that `username` viewed its personal data unmasked."""
-    engine.record(case.instance_id, REVEAL_EVENT, username,
-                  {"fields": ["petitioner_name", "id_number", "phone"], "case_number": case.case_number})
+    """Write to the case's access log (not its step history) that `username` viewed its personal data unmasked."""
+    record_read(engine.session, case.instance_id, REVEAL_EVENT, username, engine.clock.now(),
+                {"fields": ["petitioner_name", "id_number", "phone"], "case_number": case.case_number},
+                personal_data=True)
 
 
 def display_names(session: Session, usernames: list[str]) -> dict[str, str]:
