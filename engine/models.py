@@ -173,12 +173,6 @@ class Event(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-@event.listens_for(Event, "before_update")
-@event.listens_for(Event, "before_delete")
-def _events_are_append_only(_mapper: Any, _connection: Any, target: Event) -> None:
-    raise RuntimeError(f"event {target.instance_id}/{target.seq} is append-only: it cannot be changed or deleted")
-
-
 class AccessEntry(Base):
     """One read of a case — a page view, an export, an unmasking — kept apart from its process history, chained
     by hash per case so that an edited, removed or reordered entry shows."""
@@ -199,10 +193,13 @@ class AccessEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+@event.listens_for(Event, "before_update")
+@event.listens_for(Event, "before_delete")
 @event.listens_for(AccessEntry, "before_update")
 @event.listens_for(AccessEntry, "before_delete")
-def _reads_are_append_only(_mapper: Any, _connection: Any, target: AccessEntry) -> None:
-    raise RuntimeError(f"access entry {target.instance_id}/{target.seq} is append-only")
+def _logs_are_append_only(_mapper: Any, _connection: Any, target: Event | AccessEntry) -> None:
+    what = "event" if isinstance(target, Event) else "access entry"
+    raise RuntimeError(f"{what} {target.instance_id}/{target.seq} is append-only: it cannot be changed or deleted")
 
 
 class ChainDigest(Base):
