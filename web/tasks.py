@@ -24,6 +24,7 @@ from workflows.cases.task_work import (
     step_aside,
     suggested_values,
 )
+from workflows.org.search import Choice
 from workflows.views.case_diagram import DiagramView, diagrams
 from workflows.views.case_view import deadline_rows, display_names, holders_now, summarize
 from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS, InboxFilter
@@ -35,6 +36,7 @@ from .intake import org_pickers
 from .security import current_access, login_required, redirect_next
 
 bp = Blueprint("tasks", __name__)
+REPEAT_CANDIDATES, REPEAT_FIELD = "repeat_candidates", "repeat_of"  # the registration's earlier cases, and the link
 
 
 @bp.get("/tasks", endpoint="inbox")
@@ -160,13 +162,17 @@ def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, s
     instance = engine.instance(context.task.instance_id)
     open_tasks = engine.open_tasks(instance.id)
     pickers = org_pickers(access, context.form)
+    earlier = earlier_cases_of(context.data)
+    if earlier and context.form.field(REPEAT_FIELD) is not None:
+        listed = [Choice(str(e["instance_id"]), e["label"]) for e in earlier]
+        pickers[REPEAT_FIELD] = {"select": True, "choices": listed}
     return render_template(
         "task.html", context=context, task=context.task, form=context.form, values=values, errors=errors,
         may_act=access.may_act_on_task(context.task, context.case),
         summary=summarize(session, context.case, revealed=False) if context.case else None,
         deadlines=deadline_rows(context.case, open_tasks, now) if context.case else [],
         holders=holders_now(session, context.case, open_tasks, now) if context.case else [],
-        diagrams=_task_first(diagrams(session, engine, instance, now), context.task), pickers=pickers,
+        diagrams=_task_first(diagrams(session, engine, instance, now), context.task), pickers=pickers, earlier=earlier,
         instance=instance, background=task_background(session, engine, instance, context.case, now))
 
 
@@ -182,6 +188,21 @@ def _already_done(task: HumanTask) -> str:
 def _completed_tasks(instance_id: int) -> int:
     return db.session.scalar(select(func.count(HumanTask.id)).where(HumanTask.instance_id == instance_id,
                                                                     HumanTask.status == "completed")) or 0
+
+
+def earlier_cases_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The petitioner's earlier cases the registration found (case data `repeat_candidates`), labelled for a page."""
+    found = data.get(REPEAT_CANDIDATES)
+    if not isinstance(found, list):
+        return []
+    matches = {"id_number": "身份证号相同", "claim": "诉求相似"}
+    earlier = []
+    for item in found:
+        if isinstance(item, dict) and isinstance(item.get("instance_id"), int):
+            match = matches.get(str(item.get("match")), "")
+            final = "，已终结（复核后不再受理）" if item.get("final") else ""
+            earlier.append({**item, "label": f"{item.get('case_number', item['instance_id'])}（{match}{final}）"})
+    return earlier
 
 
 def _task_first(views: list[DiagramView], task: HumanTask) -> list[DiagramView]:

@@ -183,3 +183,13 @@ def test_a_transfer_goes_to_a_unit_of_the_org_or_outside_the_county(services):
         assert refused == {"transfer_to": "没有找到该转送单位：请从列表中选择，不要手工填写名称"}
         found = choices(session, PICKS["transfer_to"], None, "县外")
         assert [c.value for c in found] == ["outside"]
+
+
+def test_the_registrar_sees_the_petitioners_earlier_cases_found_at_registration(browser, desk):
+    earlier = desk.petition()
+    found = [{"instance_id": earlier, "case_number": f"XP2026-{earlier:06d}", "claim": "邻居搭建猪圈堵塞排水沟",
+              "registered_at": "2026-03-02T01:00:00+00:00", "final": True, "match": "id_number"}]
+    case_id = desk.visit(repeat_candidates=found)
+    page = browser("t01.cadre").get(f"/tasks/{desk.task(case_id, 'hear_claim').id}").get_data(as_text=True)
+    assert "既往信访事项（1件）" in page and f'href="/cases/{earlier}"' in page
+    assert "身份证号相同" in page and "已终结" in page

@@ -109,7 +109,7 @@ def _read_schema(schema: Any, name: str) -> Form:
         if not isinstance(spec, dict):
             continue
         fields.append(Field(
-            name=prop, title=str(spec.get("title") or prop), type=str(spec.get("type", "string")),
+            name=prop, title=str(spec.get("title") or prop), type=_kind(spec),
             widget=_widget(spec), required=prop in required, options=_options(spec),
             description=str(spec.get("description") or ""), default=spec.get("default"),
             required_when="；".join(conditions.get(prop, [])),
@@ -118,7 +118,7 @@ def _read_schema(schema: Any, name: str) -> Form:
 
 
 def _widget(spec: Mapping[str, Any]) -> str:
-    kind = spec.get("type", "string")
+    kind = _kind(spec)
     if kind == "array":
         return "checkboxes"
     if "enum" in spec:
@@ -134,6 +134,14 @@ def _widget(spec: Mapping[str, Any]) -> str:
     if spec.get("format") == "date-time":
         return "datetime"
     return "textarea" if spec.get("x-widget") == "textarea" else "text"
+
+
+def _kind(spec: Mapping[str, Any]) -> str:
+    """The value type of a property; for an optional one (`["integer", "null"]`) the type it holds when given."""
+    kind = spec.get("type", "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    return str(kind)
 
 
 def _options(spec: Mapping[str, Any]) -> tuple[Option, ...]:
