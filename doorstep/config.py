@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024  # a 5 MB diagram upload with room to spare
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Settings:
     secret_key: str
     host: str
     port: int
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    secure_cookies: bool = False  # send the session cookie over HTTPS only (set behind TLS)
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -30,6 +33,8 @@ class Settings:
             secret_key=os.environ.get("DOORSTEP_SECRET_KEY") or instance_secret(instance_dir),
             host=os.environ.get("DOORSTEP_HOST", "127.0.0.1"),
             port=int(os.environ.get("DOORSTEP_PORT", "5000")),
+            max_request_bytes=int(os.environ.get("DOORSTEP_MAX_REQUEST_BYTES", str(DEFAULT_MAX_REQUEST_BYTES))),
+            secure_cookies=os.environ.get("DOORSTEP_SECURE_COOKIES", "").lower() in ("1", "true", "yes", "on"),
         )
 
 

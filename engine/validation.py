@@ -16,6 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import Problem
+from .markup import active_markup
 from .sandbox import check_source
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -103,6 +104,10 @@ def parse_safely(name: str, content: bytes, problems: list[Problem]) -> Any:
     if root.tag != f"{{{BPMN}}}definitions":
         problems.append(Problem(name, root.sourceline, None,
                                 "这不是 BPMN 2.0 文件：根元素必须是 bpmn:definitions"))
+        return None
+    executable = active_markup(name, root)
+    if executable:
+        problems.extend(executable)
         return None
     return etree.ElementTree(root)
 

@@ -14,7 +14,7 @@ from doorstep.database import session_factory
 from doorstep.services import Services
 from engine.db import configure_connections
 
-from . import security
+from . import headers, input_gate, security, session_store
 from .errors import register_errorhandlers
 from .extensions import db, services
 
@@ -26,13 +26,15 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     """Build the app: configuration, extensions, blueprints, error handlers, template helpers."""
     settings = settings or Settings.from_environment()
     app = Flask(__name__)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese in API answers, not \uXXXX escapes
     app.config.update(SECRET_KEY=settings.secret_key, DOORSTEP_SETTINGS=settings,
                       SQLALCHEMY_DATABASE_URI=settings.database_url,
                       SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
                       NODE_MODULES=Path(PROJECT_DIR) / "node_modules",
-                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+                      MAX_CONTENT_LENGTH=settings.max_request_bytes,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.secure_cookies)
     app.config.update(overrides or {})
+    input_gate.init_app(app)
     register_extensions(app, settings, services)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -49,7 +51,9 @@ def register_extensions(app: Flask, settings: Settings, given: Services | None) 
     if given is not None:
         built.specs = given.specs
     app.extensions["doorstep"] = built
+    session_store.init_app(app)
     security.init_app(app)
+    headers.init_app(app)
 
 
 def engine_options(url: str) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from workflows.views.case_view import deadline_rows, summarize
 from workflows.views.inbox import process_names
 
 from .extensions import db, services, workflow_engine
+from .headers import xml_download
 from .security import LOCAL, current_access, login_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -127,14 +128,14 @@ def verification_page(case_id: int) -> str:
 
 @bp.get("/cases/<int:case_id>/diagram/<int:version_id>/<process_id>.bpmn")
 @auditors_only
-def diagram(case_id: int, version_id: int, process_id: str) -> Response:
+def diagram(case_id: int, version_id: int, process_id: str) -> BaseResponse:
     """The BPMN XML of a version of the case's process (the one it ran on at a step), or of a process it called."""
     case = _audited_case(case_id)
     engine = workflow_engine()
     content = diagram_xml(db.session, engine, engine.instance(case.instance_id), process_id, version_id)
     if content is None:
         abort(404)
-    return Response(content, mimetype="application/xml")
+    return xml_download(content, f"{process_id}-v{version_id}.bpmn")
 
 
 @bp.post("/export")

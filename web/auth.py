@@ -23,7 +23,7 @@ def login() -> str | Response:
 
 
 @bp.post("/login")
-def login_post() -> str | Response | tuple[str, int]:
+def login_post() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Check the password; on success start a fresh session."""
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
@@ -34,7 +34,8 @@ def login_post() -> str | Response | tuple[str, int]:
                                 services().now(session))
     except TooManyAttempts as refused:
         session.rollback()
-        return render_template("login.html", username=username, error=str(refused), next=target), 429
+        page = render_template("login.html", username=username, error=str(refused), next=target)
+        return page, 429, {"Retry-After": str(refused.retry_after)}
     if person is None:
         session.commit()  # the failed attempt is kept
         return render_template("login.html", username=username, error="用户名或密码不正确", next=target), 401

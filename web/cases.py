@@ -16,6 +16,7 @@ from workflows.views.case_view import deadline_rows, holders_now, record_reveal,
 from workflows.views.inbox import process_names
 
 from .extensions import db, services, workflow_engine
+from .headers import xml_download
 from .security import current_access, login_required
 
 bp = Blueprint("cases", __name__)
@@ -72,7 +73,7 @@ def diagram(case_id: int, process_id: str) -> Response:
     content = diagram_xml(db.session, engine, engine.instance(case.instance_id), process_id)
     if content is None:
         abort(404)
-    return Response(content, mimetype="application/xml")
+    return xml_download(content, f"{process_id}.bpmn")
 
 
 def _visible_case(case_id: int) -> CaseRecord:

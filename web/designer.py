@@ -58,6 +58,7 @@ from .designer_wire import (
     wants_json,
 )
 from .extensions import db, services, workflow_engine
+from .headers import xml_download
 from .security import current_viewer
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -116,13 +117,13 @@ def process(process_id: str) -> str:
 
 @bp.get("/processes/<process_id>/versions/<int:number>.bpmn")
 def version_file(process_id: str, number: int) -> Response:
-    """The stored `.bpmn` file of a version (as an attachment with ?download=1)."""
+    """The stored `.bpmn` file of a version, always as a download (bpmn-js fetches it; a browser never renders it)."""
     version = version_row(db.session, process_id, number)
     content = services().specs.file(db.session, version, version.file_name)
     if content is None:
         abort(404)
     name = f"{version.file_name.removesuffix('.bpmn')}-v{number}.bpmn"
-    return _xml(content, name if request.args.get("download") else None)
+    return xml_download(content, name)
 
 
 @bp.get("/processes/<process_id>/diff")
@@ -256,7 +257,7 @@ def draft_file(file_name: str) -> Response:
     found = draft_of(db.session, file_name)
     if found is None:
         abort(404)
-    return _xml(found.bpmn.encode(), f"{file_name.removesuffix('.bpmn')}-draft.bpmn")
+    return xml_download(found.bpmn.encode(), f"{file_name.removesuffix('.bpmn')}-draft.bpmn")
 
 
 @bp.post("/files/<file_name>/discard")
@@ -316,10 +317,3 @@ def deploy(file_name: str) -> Response | tuple[Response, int] | tuple[str, int]:
     flash(message, "success")
     return redirect(target)
 
-
-def _xml(content: bytes, attachment: str | None) -> Response:
-    response = Response(content, mimetype="application/xml")
-    if attachment:
-        response.headers["Content-Disposition"] = f'attachment; filename="{attachment}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response

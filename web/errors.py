@@ -16,10 +16,12 @@ from workflows import DomainError
 from workflows.cases.task_work import AccessDenied, SubmissionInvalid
 from workflows.org.throttle import TooManyAttempts
 
+from .input_gate import InputRefused
+
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "没有找到", 405: "不支持的操作", 409: "办理冲突",
-          422: "填写有误", 429: "尝试次数过多", 500: "系统出错"}
+          413: "内容过大", 422: "填写有误", 429: "尝试次数过多", 500: "系统出错"}
 MESSAGES = {401: "请先登录。", 403: "您无权查看或办理此事项。", 404: "您要找的页面或事项不存在。",
-            405: "此页面不支持这种操作。", 409: "该事项刚被他人处理，请刷新后查看最新状态。",
+            405: "此页面不支持这种操作。", 413: "提交的内容过大。", 409: "该事项刚被他人处理，请刷新后查看最新状态。",
             429: "尝试次数过多，请稍后再试。", 500: "系统出现错误，请稍后再试；问题持续时请联系管理员。"}
 # Errors of the layers below, by the status they answer with (most specific first).
 STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
@@ -32,6 +34,7 @@ STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
 def register_errorhandlers(app: Flask) -> None:
     """Answer HTTP errors and the engine's and domain's errors in one shape."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InputRefused, _refused_input)
     for kind, status in STATUS_OF:
         app.register_error_handler(kind, _layer_error(status))
 
@@ -49,14 +52,21 @@ def error_response(status: int, message: str | None = None, fields: dict[str, st
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
-    described = error.description if error.description and status in (400, 429) else None
+    described = error.description if error.description and status in (400, 413, 429) else None
     return error_response(status, described)
+
+
+def _refused_input(error: InputRefused) -> Response:
+    return error_response(error.status, f"{error.field}：{error.message}", {error.field: error.message})
 
 
 def _layer_error(status: int) -> Any:
     def handle(error: Exception) -> Response:
         fields = error.errors if isinstance(error, SubmissionInvalid) else None
         message = str(error) if isinstance(error, (AccessDenied, TooManyAttempts)) else None
-        return error_response(status, message, fields)
+        response = error_response(status, message, fields)
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     return handle

@@ -17,6 +17,7 @@ from workflows.intake.petitioner_query import (
 from .extensions import db, services, workflow_engine
 
 bp = Blueprint("query", __name__)
+Answer = tuple[str, int] | tuple[str, int, dict[str, str]]  # a page, its status (and headers, e.g. Retry-After)
 
 
 @bp.get("/query")
@@ -26,7 +27,7 @@ def form() -> str:
 
 
 @bp.post("/query")
-def lookup() -> tuple[str, int]:
+def lookup() -> Answer:
     """Look the code up; a wrong code counts against this address (10 per 15 minutes)."""
     found = _find()
     if isinstance(found, tuple):
@@ -37,7 +38,7 @@ def lookup() -> tuple[str, int]:
 
 
 @bp.post("/query/rate")
-def rate_case() -> tuple[str, int]:
+def rate_case() -> Answer:
     """Give the satisfaction rating, once per case."""
     found = _find()
     if isinstance(found, tuple):
@@ -52,14 +53,14 @@ def rate_case() -> tuple[str, int]:
     return _page(public_view(session, found, now), code, None, "感谢您的评价！"), 200
 
 
-def _find() -> CaseRecord | tuple[str, int]:
+def _find() -> CaseRecord | Answer:
     """The case of the submitted code, or the page refusing it (a wrong code is kept as a failed attempt)."""
     session, code = db.session, request.form.get("code", "")
     try:
         return find_case(session, _client(), code, services().now(session))
     except TooManyAttempts as refused:
         session.rollback()
-        return _page(None, code, str(refused)), 429
+        return _page(None, code, str(refused)), 429, {"Retry-After": str(refused.retry_after)}
     except QueryError as wrong:
         session.commit()  # the failed attempt is kept
         return _page(None, code, str(wrong)), 404

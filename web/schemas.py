@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, pre_dump, validate
 
+from workflows.cases.forms import INT_MAX, INT_MIN
 from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS
 
 REQUIRED: dict[str, Any] = {"required": "请填写此项", "null": "不能为空"}
@@ -23,6 +24,16 @@ def one_of(choices: dict[str, str], empty: bool = True) -> validate.OneOf:
     return validate.OneOf([*([""] if empty else []), *choices], error=f"可选值：{hint}")
 
 
+def at_most(characters: int) -> validate.Length:
+    """A text no longer than its column (or form field) holds."""
+    return validate.Length(max=characters, error=f"最多填写{characters}个字")
+
+
+def column_integer() -> validate.Range:
+    """A whole number an integer column can store."""
+    return validate.Range(min=INT_MIN, max=INT_MAX, error=f"数值超出范围：应在 {INT_MIN} 到 {INT_MAX} 之间")
+
+
 class ApiSchema(Schema):
     """Base of the request schemas: Chinese messages for the wire-level mistakes."""
 
@@ -33,10 +44,10 @@ class ApiSchema(Schema):
 class TokenRequestSchema(ApiSchema):
     """Username and password, exchanged for an API token."""
 
-    username = fields.String(required=True, validate=validate.Length(min=1, error="请填写此项"),
+    username = fields.String(required=True, validate=[validate.Length(min=1, error="请填写此项"), at_most(64)],
                              error_messages=TEXT)
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, error="请填写此项"),
-                             error_messages=TEXT)
+    password = fields.String(required=True, load_only=True, error_messages=TEXT,
+                             validate=[validate.Length(min=1, error="请填写此项"), at_most(200)])
 
 
 class InboxQuerySchema(ApiSchema):
@@ -47,9 +58,10 @@ class InboxQuerySchema(ApiSchema):
 
     due = fields.String(load_default="", validate=one_of(DUE_CHOICES),
                         metadata={"description": "期限: " + ", ".join(f"{k}={v}" for k, v in DUE_CHOICES.items())})
-    category = fields.String(load_default="", metadata={"description": "诉求类别代码，如 social_security"})
-    place = fields.String(load_default="", metadata={"description": "乡镇代码"})
-    process = fields.String(load_default="", metadata={"description": "流程 id，如 reception"})
+    category = fields.String(load_default="", validate=at_most(32),
+                             metadata={"description": "诉求类别代码，如 social_security"})
+    place = fields.String(load_default="", validate=at_most(64), metadata={"description": "乡镇代码"})
+    process = fields.String(load_default="", validate=at_most(255), metadata={"description": "流程 id，如 reception"})
     claim = fields.String(load_default="", validate=one_of(CLAIM_CHOICES),
                           metadata={"description": "认领: " + ", ".join(f"{k}={v}" for k, v in CLAIM_CHOICES.items())})
     sort = fields.String(load_default="due", validate=one_of(SORTS, empty=False),
@@ -73,7 +85,7 @@ class StepAsideRequestSchema(ApiSchema):
 class CaseStartRequestSchema(ApiSchema):
     """Which process to start, and its starting data (for `reception`: a `Visit`; else the opening form's fields)."""
 
-    process_id = fields.String(required=True, validate=validate.Length(min=1, error="请填写此项"),
+    process_id = fields.String(required=True, validate=[validate.Length(min=1, error="请填写此项"), at_most(255)],
                                error_messages=TEXT, metadata={"description": "流程 id（按角色可发起，见说明）"})
     data = fields.Dict(keys=fields.String(), load_default=dict, error_messages={"invalid": "应为 JSON 对象"},
                        metadata={"description": "发起数据；reception 为 Visit（来访登记），其他流程为其登记表单各项"})
@@ -82,19 +94,25 @@ class CaseStartRequestSchema(ApiSchema):
 class PetitionerSchema(ApiSchema):
     """One petitioner of a visit (masked when a case is read back)."""
 
-    petitioner_name = fields.String(load_default="", error_messages=TEXT, metadata={"description": "姓名"})
-    id_number = fields.String(load_default="", error_messages=TEXT, metadata={"description": "身份证号"})
-    phone = fields.String(load_default="", error_messages=TEXT, metadata={"description": "手机号码"})
+    petitioner_name = fields.String(load_default="", error_messages=TEXT, validate=at_most(50),
+                                    metadata={"description": "姓名"})
+    id_number = fields.String(load_default="", error_messages=TEXT, validate=at_most(32),
+                              metadata={"description": "身份证号"})
+    phone = fields.String(load_default="", error_messages=TEXT, validate=at_most(32),
+                          metadata={"description": "手机号码"})
 
 
 class VisitRequestSchema(ApiSchema):
     """A visit registered at the reception room of the township where the caller sits on duty today."""
 
-    headcount = fields.Integer(strict=True, allow_none=True, load_default=None,
+    headcount = fields.Integer(strict=True, allow_none=True, load_default=None, validate=column_integer(),
                                error_messages={"invalid": "请输入整数"}, metadata={"description": "来访人数"})
-    village = fields.String(load_default="", error_messages=TEXT, metadata={"description": "村（社区）代码"})
-    category = fields.String(load_default="", error_messages=TEXT, metadata={"description": "诉求类别代码"})
-    claim = fields.String(load_default="", error_messages=TEXT, metadata={"description": "诉求内容"})
+    village = fields.String(load_default="", error_messages=TEXT, validate=at_most(64),
+                            metadata={"description": "村（社区）代码"})
+    category = fields.String(load_default="", error_messages=TEXT, validate=at_most(32),
+                             metadata={"description": "诉求类别代码"})
+    claim = fields.String(load_default="", error_messages=TEXT, validate=at_most(5000),
+                          metadata={"description": "诉求内容"})
     petitioners = fields.List(fields.Nested(PetitionerSchema), load_default=list,
                               error_messages={"invalid": "应为列表"}, metadata={"description": "信访人（至少一位）"})
 

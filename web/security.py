@@ -56,16 +56,24 @@ def _check_csrf() -> None:
 
 
 def log_in(username: str) -> None:
-    """Start a fresh session for `username` (a new CSRF token too, so an old one cannot be replayed)."""
+    """Start a fresh session for `username` under a new id, with a new CSRF token (neither can be replayed)."""
     session.clear()
     session[USER_KEY] = username
     session[CSRF_KEY] = secrets.token_urlsafe(32)
-    session.permanent = False
+    _renew()
 
 
 def log_out() -> None:
-    """Forget who is logged in."""
+    """End the session on the server: its cookie opens nothing any more, wherever a copy of it is."""
     session.clear()
+    _renew()
+
+
+def _renew() -> None:
+    """Give the session a new id (the server-side store deletes the old one's row)."""
+    renew = getattr(session, "renew", None)
+    if callable(renew):
+        renew()
 
 
 def current_viewer() -> Viewer | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -50,23 +50,29 @@ def test_login_with_a_wrong_password_or_name_is_refused_and_keeps_the_name(clien
     assert client.get("/tasks").status_code == 302
 
 
-def test_ten_failed_logins_from_one_address_lock_it_out_for_a_while(client):
+def test_ten_failed_logins_from_one_address_slow_it_down_for_a_while(client, desk):
     token = _login_form_token(client)
-    for _ in range(10):
-        wrong = client.post("/login", data={"username": "t01.cadre", "password": "guess", "csrf_token": token})
+    for guess in range(10):
+        wrong = client.post("/login", data={"username": f"nobody{guess}", "password": "guess", "csrf_token": token})
         assert wrong.status_code == 401
     locked = client.post("/login", data={"username": "t01.cadre", "password": PASSWORD, "csrf_token": token})
-    assert locked.status_code == 429 and "登录失败次数过多" in locked.text
-    elsewhere = client.post("/login", data={"username": "t01.cadre", "password": PASSWORD, "csrf_token": token},
-                            environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert locked.status_code == 429 and "登录失败次数过多，请30秒后再试" in locked.text
+    assert locked.headers["Retry-After"] == "30"
+    other = client.application.test_client()
+    right = {"username": "t01.cadre", "password": PASSWORD, "csrf_token": _login_form_token(other)}
+    elsewhere = other.post("/login", data=right, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert elsewhere.status_code == 302
+    desk.advance(timedelta(seconds=30))
+    assert client.post("/login", data={"username": "t01.cadre", "password": PASSWORD,
+                                       "csrf_token": token}).status_code == 302
 
 
-def test_api_tokens_are_locked_out_too(client):
-    for _ in range(10):
+def test_api_tokens_are_slowed_down_too(client):
+    for _ in range(5):
         assert client.post("/api/v1/tokens", json={"username": "t01.cadre", "password": "guess"}).status_code == 401
     locked = client.post("/api/v1/tokens", json={"username": "t01.cadre", "password": PASSWORD})
     assert locked.status_code == 429 and "登录失败次数过多" in locked.get_json()["error"]["message"]
+    assert locked.headers["Retry-After"] == "30"
 
 
 def test_passwords_are_stored_hashed(services):

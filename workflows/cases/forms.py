@@ -23,6 +23,7 @@ from workflows import DomainError
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 FORM_ERROR = "_form"  # errors that belong to no single field
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # what an integer column stores (a whole number beyond it cannot be kept)
 # Messages for patterns a person cannot read: by field name, else a generic one.
 PATTERN_MESSAGES = {
     "id_number": "请输入18位身份证号码（最后一位可以是X）",
@@ -226,9 +227,12 @@ def _convert(f: Field, text: str) -> Any:
         raise ValueError("请选择“是”或“否”")
     if f.type == "integer":
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
             raise ValueError("请输入整数") from None
+        if not INT_MIN <= number <= INT_MAX:
+            raise ValueError(f"数值超出范围：应在 {INT_MIN} 到 {INT_MAX} 之间")
+        return number
     if f.type == "number":
         try:
             number = float(text)

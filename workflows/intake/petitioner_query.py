@@ -20,7 +20,7 @@ from engine.models import HumanTask
 from workflows import DomainError
 from workflows.cases.record import CLOSED, CaseRecord, deadline_states
 from workflows.cases.script_helpers import packaged_config
-from workflows.org.throttle import TooManyAttempts, check_allowed, record_failure
+from workflows.org.throttle import TooManyAttempts, check_allowed, record_failure, throttle_key
 from workflows.views.inbox import process_names
 
 __all__ = ["TooManyAttempts"]  # re-exported: the query page refuses with it
@@ -33,6 +33,9 @@ SATISFACTION = {"very_satisfied": "非常满意", "satisfied": "满意", "basic"
 OUTCOMES = {"support": "支持", "explain": "解释说明", "reject": "不予支持"}
 PUBLIC_STATES = {"met": "已按期办结", "missed": "未按期办结", "overdue": "已超期", "pending": "未到期"}
 _CODE = re.compile(r"[^A-Z2-7]")
+# Wrong codes allowed before the back-off starts (workflows.org.throttle): per address, per code typed. A code has
+# 60 random bits, so it cannot be guessed in any number of tries; the back-off keeps the page from being hammered.
+ADDRESS_FREE_TRIES, CODE_FREE_TRIES = 10, 5
 
 
 class QueryError(DomainError):
@@ -82,11 +85,13 @@ def normalize_code(text: str) -> str:
 
 def find_case(session: Session, client: str, code: str, now: datetime) -> CaseRecord:
     """The case with this query code; a wrong code counts as a failure of `client` (QueryError)."""
-    check_allowed(session, client, now, "查询")
     normalized = normalize_code(code)
+    keys = {throttle_key("query-addr", client): ADDRESS_FREE_TRIES,
+            throttle_key("query-code", normalized): CODE_FREE_TRIES}
+    check_allowed(session, keys, now, "查询")
     case = session.scalar(select(CaseRecord).where(CaseRecord.query_code == normalized)) if normalized else None
     if case is None:
-        record_failure(session, client, now)
+        record_failure(session, keys, now)
         raise QueryError("查询码不正确，请核对后重新输入")
     return case
 

@@ -20,13 +20,16 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine.db import Base
 from workflows import DomainError
 from workflows.cases.routing import RoutingError, choose_handling_unit, load_routing_rules, responsible_leader
+from workflows.org.login_sessions import end_sessions_of
 from workflows.org.models import OrgUnit, Person, Position, RotaEntry
 from workflows.org.roles import BY_CODE
-from workflows.org.throttle import check_allowed, record_failure
+from workflows.org.throttle import check_allowed, forget_failures, record_failure, throttle_key
 from workflows.org.tree import UnknownPerson, get_person, holders
 
 DEMO_PASSWORD = "xupu-demo-2022"
 MIN_PASSWORD_LENGTH = 8
+# Failed logins allowed before the back-off starts: per address (an office may share one), per account.
+ADDRESS_FREE_TRIES, ACCOUNT_FREE_TRIES = 10, 5
 # Checked when a username has no account, so that a wrong username takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("no such account, only here to spend the same time")
 
@@ -50,10 +53,12 @@ class Account(Base):
 
 
 def set_password(session: Session, username: str, password: str, now: datetime) -> Account:
-    """Create the account of `username`, or change its password (the caller commits)."""
+    """Create the account of `username`, or change its password, ending its sessions (the caller commits)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    return _store_hash(session, username, generate_password_hash(password), now)
+    account = _store_hash(session, username, generate_password_hash(password), now)
+    end_sessions_of(session, account.person.username)  # a cookie from before the change opens nothing
+    return account
 
 
 def _store_hash(session: Session, username: str, password_hash: str, now: datetime) -> Account:
@@ -81,15 +86,19 @@ def authenticate(session: Session, username: str, password: str) -> Person | Non
 
 
 def log_in_checked(session: Session, username: str, password: str, client: str, now: datetime) -> Person | None:
-    """Authenticate as `authenticate` does, refusing a client address that failed too often lately.
+    """Authenticate as `authenticate` does, slowing down an address or an account that failed lately.
 
-    Raises TooManyAttempts; a failure is counted (the caller commits it even when it answers 401).
+    Raises TooManyAttempts while either must wait (see `workflows.org.throttle`); a failure is counted under both
+    (the caller commits it even when it answers 401); a success forgets the account's failures.
     """
-    key = f"login:{client}"
-    check_allowed(session, key, now, "登录")
+    keys = {throttle_key("login-addr", client): ADDRESS_FREE_TRIES,
+            throttle_key("login-account", username.strip().lower()): ACCOUNT_FREE_TRIES}
+    check_allowed(session, keys, now, "登录")
     person = authenticate(session, username, password) if username and password else None
     if person is None:
-        record_failure(session, key, now)
+        record_failure(session, keys, now)
+    else:
+        forget_failures(session, throttle_key("login-account", username.strip().lower()))
     return person
 
 
