@@ -24,6 +24,9 @@ _HANDLER = re.compile(r"^on[a-z]+$", re.IGNORECASE)
 # Browsers ignore control characters and white space inside a scheme ("java\tscript:"), so these are stripped first.
 _IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20]+")
 _SCRIPT_SCHEMES = ("javascript:", "vbscript:", "livescript:", "data:text/html", "data:application/xhtml")
+# Attributes a browser follows or loads as a URL (SVG animation attributes can set an href to one).
+_URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "data", "background", "poster", "srcset",
+                             "codebase", "code", "lowsrc", "dynsrc", "to", "from", "values", "by", "ping"})
 # The namespaces of BPMN itself: their attributes are data, never handlers.
 _OMG = "http://www.omg.org/spec/"
 
@@ -31,7 +34,8 @@ _OMG = "http://www.omg.org/spec/"
 def active_markup(file_name: str, root: Any) -> list[Problem]:
     """Every place in the parsed diagram `root` that could execute in a browser, as designer-facing problems."""
     problems: list[Problem] = []
-    for node in root.iter():
+    outside = [*root.itersiblings(preceding=True), *root.itersiblings()]  # instructions before or after the root
+    for node in [*outside, *root.iter()]:
         if isinstance(node, etree._ProcessingInstruction):
             if node.target.lower() == "xml-stylesheet":
                 problems.append(Problem(file_name, node.sourceline, None,
@@ -60,7 +64,7 @@ def _attribute_problems(file_name: str, node: Any, element: str, qname: Any, att
                              f"第 {node.sourceline} 行 <{element}> 的属性 {name} 是浏览器事件处理脚本，"
                              "流程图中不允许出现；请删除该属性"))
     scheme = _IGNORED_IN_SCHEME.sub("", value).lower()
-    if scheme.startswith(_SCRIPT_SCHEMES):
+    if name.lower() in _URL_ATTRIBUTES and scheme.startswith(_SCRIPT_SCHEMES):
         found.append(Problem(file_name, node.sourceline, element,
                              f"第 {node.sourceline} 行 <{element}> 的属性 {name} 是可执行的链接"
                              f"（{scheme.split(':', 1)[0]}:），流程图中不允许出现；请改为普通网址或删除"))
