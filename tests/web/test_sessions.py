@@ -1,0 +1,95 @@
+"""Server-side sessions: the cookie is a random id with nothing readable in it, and it opens nothing once the
+session has ended (logout, password change); HttpOnly, SameSite=Lax, and Secure when the operator asks."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import replace
+
+from web import create_app
+from workflows.org.accounts import set_password
+from workflows.org.login_sessions import live_session_count
+
+from .conftest import PASSWORD, START, VISIT
+
+
+def _logged_in(app, username: str = "t01v01.secretary"):
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code == 302
+    return client, answer
+
+
+def _cookie(client, app) -> str:
+    return client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+
+
+def _with_cookie(app, value: str):
+    other = app.test_client()
+    other.set_cookie(app.config["SESSION_COOKIE_NAME"], value)
+    return other
+
+
+def test_the_cookie_holds_only_a_random_id_nothing_readable(app, services):
+    client, answer = _logged_in(app)
+    cookie = _cookie(client, app)
+    registered = client.post("/reception", data={**VISIT, "csrf_token": re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/reception").text).group(1)})
+    assert registered.status_code == 302
+    after_flash = _cookie(client, app)
+    assert after_flash == cookie  # the flashed query code went to the server, not into the cookie
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie)
+    decoded = base64.urlsafe_b64decode(cookie + "=")
+    for secret in (b"t01v01.secretary", b"csrf", b"user", b"_flashes"):
+        assert secret not in decoded and secret.decode() not in cookie
+    page = client.get("/reception")
+    assert "查询码" in page.text  # the flash was kept server-side and shown once
+
+
+def test_the_cookie_is_httponly_samesite_lax_and_secure_only_when_asked(app, services):
+    _, answer = _logged_in(app)
+    header = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in header and "SameSite=Lax" in header and "Secure" not in header
+    secure_app = create_app(replace(services.settings, secure_cookies=True), {"TESTING": True}, services=services)
+    _, secure = _logged_in(secure_app)
+    assert "Secure" in secure.headers["Set-Cookie"]
+
+
+def test_a_cookie_opens_nothing_after_logout_wherever_a_copy_of_it_is(app):
+    client, _ = _logged_in(app)
+    copy = _with_cookie(app, _cookie(client, app))
+    assert copy.get("/tasks").status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/tasks").text).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert copy.get("/tasks").status_code == 302  # sent to the login page
+    assert client.get("/tasks").status_code == 302
+
+
+def test_a_password_change_ends_every_session_of_the_account(app, services):
+    first, _ = _logged_in(app)
+    second, _ = _logged_in(app)
+    bystander, _ = _logged_in(app, "t01.cadre")
+    with services.unit_of_work() as session:
+        assert live_session_count(session, "t01v01.secretary") == 2
+        set_password(session, "t01v01.secretary", "a-new-secret-77", START)
+    assert first.get("/tasks").status_code == 302 and second.get("/tasks").status_code == 302
+    assert bystander.get("/tasks").status_code == 200
+    with services.unit_of_work() as session:
+        assert live_session_count(session, "t01v01.secretary") == 0
+
+
+def test_login_gives_a_new_session_id_so_a_planted_one_is_useless(app):
+    client = app.test_client()
+    client.get("/login")
+    planted = _cookie(client, app)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"username": "t01.cadre", "password": PASSWORD, "csrf_token": token})
+    assert _cookie(client, app) != planted
+    assert _with_cookie(app, planted).get("/tasks").status_code == 302
+
+
+def test_a_forged_or_garbage_cookie_is_just_no_session(app):
+    for value in ("x", "A" * 43, "../../etc", "é" * 30):
+        assert _with_cookie(app, value).get("/tasks").status_code == 302
