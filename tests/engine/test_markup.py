@@ -46,6 +46,7 @@ def test_markup_that_could_run_in_a_browser_is_refused_naming_element_and_line(k
 
 
 def test_plain_documentation_and_ordinary_links_still_pass():
-    content = _with('按先后办理，见 <html:a href="https://www.gov.cn/zhengce" title="javascript: 字样只是文字">条例</html:a>')
+    content = _with('按先后办理，见 <html:a href="https://www.gov.cn/zhengce" title="javascript: 字样只是文字">'
+                    "条例</html:a>")
     result = validate_bundle({"linear.bpmn": content})
     assert result.ok, result.problems
