@@ -1,17 +1,18 @@
-"""Log in and out with a username and password."""
+"""Log in and out with a username and password, and change one's own password."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from workflows.org.accounts import log_in_checked
+from workflows.org.accounts import MIN_PASSWORD_LENGTH, log_in_checked, set_password
 from workflows.org.throttle import TooManyAttempts
 
 from .extensions import db, services
-from .security import current_viewer, log_in, log_out, safe_next
+from .security import current_viewer, log_in, log_out, login_required, safe_next
 
 bp = Blueprint("auth", __name__)
+MAX_PASSWORD_LENGTH = 200
 
 
 @bp.get("/login")
@@ -50,3 +51,45 @@ def logout() -> Response:
     log_out()
     flash("您已安全退出", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/account/password")
+@login_required
+def password_form() -> str:
+    """The form to change one's own password."""
+    return render_template("password.html", errors={}, minimum=MIN_PASSWORD_LENGTH)
+
+
+@bp.post("/account/password")
+@login_required
+def change_password() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Check the current password, set the new one and end every session of the account (this one starts afresh)."""
+    viewer = current_viewer()
+    assert viewer is not None  # login_required
+    current, new = request.form.get("current", ""), request.form.get("new", "")
+    errors: dict[str, str] = {}
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new"] = f"新密码至少{MIN_PASSWORD_LENGTH}个字符"
+    elif len(new) > MAX_PASSWORD_LENGTH:
+        errors["new"] = f"新密码最多{MAX_PASSWORD_LENGTH}个字符"
+    elif new != request.form.get("confirm", ""):
+        errors["confirm"] = "两次输入的新密码不一致"
+    elif new == current:
+        errors["new"] = "新密码不能与当前密码相同"
+    session, now = db.session, services().now(db.session)
+    try:
+        person = log_in_checked(session, viewer.username, current, request.remote_addr or "unknown", now)
+    except TooManyAttempts as refused:
+        session.rollback()
+        page = render_template("password.html", errors={"current": str(refused)}, minimum=MIN_PASSWORD_LENGTH)
+        return page, 429, {"Retry-After": str(refused.retry_after)}
+    if person is None:
+        errors = {"current": "当前密码不正确"}
+    if errors:
+        session.commit()  # a wrong current password is kept as a failed attempt
+        return render_template("password.html", errors=errors, minimum=MIN_PASSWORD_LENGTH), 422
+    set_password(session, viewer.username, new, now)  # ends every session of the account, this one's row too
+    session.commit()
+    log_in(viewer.username)
+    flash("密码已修改；此前在其他浏览器或设备上的登录均已退出", "success")
+    return redirect(url_for("tasks.inbox"))

@@ -27,7 +27,7 @@ PATH_TYPES = {"int": "integer", "string": "string", "default": "string"}
 ERRORS = {401: "没有令牌，或令牌无效（Authorization: Bearer <令牌>）", 403: "访问规则不允许调用者查看或办理",
           404: "没有这个任务、案件或流程", 409: "任务已被他人认领、已经办结，或刚被他人改动",
           422: "请求或表单填写有误：error.fields 给出各字段的提示",
-          429: "同一地址登录失败次数过多，请稍后再试"}
+          429: "同一地址或同一账号登录失败次数过多：按响应头 Retry-After 给出的秒数等待后再试"}
 _ARGUMENT = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
 
 

@@ -93,3 +93,36 @@ def test_login_gives_a_new_session_id_so_a_planted_one_is_useless(app):
 def test_a_forged_or_garbage_cookie_is_just_no_session(app):
     for value in ("x", "A" * 43, "../../etc", "é" * 30):
         assert _with_cookie(app, value).get("/tasks").status_code == 302
+
+
+def _token_of(client, url: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).text).group(1)
+
+
+def test_changing_ones_password_ends_the_other_sessions_and_keeps_this_one(app, services):
+    here, _ = _logged_in(app, "t01.cadre")
+    elsewhere, _ = _logged_in(app, "t01.cadre")
+    old_cookie = _cookie(here, app)
+    form = {"current": PASSWORD, "new": "brand-new-secret-8", "confirm": "brand-new-secret-8",
+            "csrf_token": _token_of(here, "/account/password")}
+    changed = here.post("/account/password", data=form)
+    assert changed.status_code == 302 and changed.headers["Location"] == "/tasks"
+    assert "密码已修改" in here.get("/tasks").text
+    assert _cookie(here, app) != old_cookie and _with_cookie(app, old_cookie).get("/tasks").status_code == 302
+    assert elsewhere.get("/tasks").status_code == 302
+    with services.unit_of_work() as session:
+        assert live_session_count(session, "t01.cadre") == 1
+
+
+def test_a_wrong_current_password_or_a_weak_new_one_is_refused_on_the_field(app):
+    client, _ = _logged_in(app, "t01.cadre")
+    token = _token_of(client, "/account/password")
+    cases = {("wrong-password", "brand-new-secret-8", "brand-new-secret-8"): "当前密码不正确",
+             (PASSWORD, "short", "short"): "新密码至少8个字符",
+             (PASSWORD, "brand-new-secret-8", "brand-new-secret-9"): "两次输入的新密码不一致"}
+    for (current, new, confirm), message in cases.items():
+        answer = client.post("/account/password", data={"current": current, "new": new, "confirm": confirm,
+                                                        "csrf_token": token})
+        assert answer.status_code == 422 and message in answer.text
+    assert client.get("/tasks").status_code == 200  # still logged in, password unchanged
+    assert _logged_in(app, "t01.cadre")[1].status_code == 302
