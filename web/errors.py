@@ -16,7 +16,7 @@ from workflows import DomainError
 from workflows.cases.task_work import AccessDenied, SubmissionInvalid
 from workflows.org.throttle import TooManyAttempts
 
-from .input_gate import InputRefused
+from .input_gate import InputRefused, too_large_message
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "没有找到", 405: "不支持的操作", 409: "办理冲突",
           413: "内容过大", 422: "填写有误", 429: "尝试次数过多", 500: "系统出错"}
@@ -52,7 +52,9 @@ def error_response(status: int, message: str | None = None, fields: dict[str, st
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
-    described = error.description if error.description and status in (400, 413, 429) else None
+    if status == 413:
+        return error_response(413, too_large_message())  # werkzeug's own description is English
+    described = error.description if error.description and status in (400, 429) else None
     return error_response(status, described)
 
 

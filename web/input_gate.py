@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask.wrappers import Request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -29,8 +29,7 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # the range of an INTEGER column (Postgr
 MAX_JSON_DEPTH = 32
 UNSTORABLE_TEXT = "含有无法保存的字符（空字符 NUL 或不成对的代理字符），请删除后重新提交"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
+TOO_DEEP = f"JSON 嵌套过深：最多允许 {MAX_JSON_DEPTH} 层"
 
 
 class InputRefused(Exception):
@@ -54,10 +53,10 @@ class GatedJSONProvider(DefaultJSONProvider):
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         text = s.decode("utf-8") if isinstance(s, bytes) else s  # invalid UTF-8: a ValueError, Flask's 400
-        depth = json_depth(text)
-        if depth > MAX_JSON_DEPTH:
-            raise InputRefused(400, "body", f"JSON 嵌套 {depth} 层，最多允许 {MAX_JSON_DEPTH} 层")
-        value = json.loads(text, parse_constant=_refuse_constant, **kwargs)
+        try:
+            value = json.loads(text, parse_constant=_refuse_constant, **kwargs)
+        except RecursionError:  # nested deeper than the interpreter's stack: far beyond the limit
+            raise InputRefused(400, "body", TOO_DEEP) from None
         check_json_value(value)
         return value
 
@@ -87,10 +86,18 @@ def check_request() -> None:
     """Refuse a too large body, and unstorable text in the URL, the query string and the form (before any view)."""
     limit = request.max_content_length
     if limit is not None and request.content_length is not None and request.content_length > limit:
-        raise RequestEntityTooLarge(description=f"请求内容过大：最多 {limit // (1024 * 1024)} MB")
+        raise RequestEntityTooLarge()
     for field, text in _texts():
         if _UNSTORABLE.search(text):
             raise InputRefused(400, _UNSTORABLE.sub("?", field), UNSTORABLE_TEXT)
+
+
+def too_large_message() -> str:
+    """What a 413 tells: the limits of a whole request and of one form field (werkzeug's own 413s included)."""
+    whole, field = current_app.config.get("MAX_CONTENT_LENGTH"), current_app.config.get("MAX_FORM_MEMORY_SIZE")
+    limits = [f"整个请求最多 {whole / 1024 / 1024:g} MB" if whole else "",
+              f"单个填写项最多 {field // 1000} KB" if field else ""]
+    return f"提交的内容过大（{'，'.join(x for x in limits if x)}）；未保存任何内容。"
 
 
 def _texts() -> Iterator[tuple[str, str]]:
@@ -107,17 +114,11 @@ def _texts() -> Iterator[tuple[str, str]]:
             yield name, upload.filename or ""
 
 
-def json_depth(text: str) -> int:
-    """How deeply arrays and objects nest in JSON `text` (brackets inside strings do not count)."""
-    depth = deepest = 0
-    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub('""', text)):
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
-
-
-def check_json_value(value: Any, path: str = "") -> None:
-    """Refuse NUL and lone surrogates in keys and strings, and integers beyond an integer column, naming the path."""
+def check_json_value(value: Any, path: str = "", depth: int = 0) -> None:
+    """Refuse nesting beyond `MAX_JSON_DEPTH`, NUL and lone surrogates in keys and strings, and integers beyond an
+    integer column, naming the path."""
+    if depth > MAX_JSON_DEPTH:
+        raise InputRefused(400, path or "body", TOO_DEEP)
     if isinstance(value, str):
         if _UNSTORABLE.search(value):
             raise InputRefused(400, path or "body", UNSTORABLE_TEXT)
@@ -131,10 +132,10 @@ def check_json_value(value: Any, path: str = "") -> None:
             inner = f"{path}.{key}" if path else str(key)
             if _UNSTORABLE.search(key):
                 raise InputRefused(400, _UNSTORABLE.sub("?", inner), "字段名含有无法保存的字符")
-            check_json_value(item, inner)
+            check_json_value(item, inner, depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            check_json_value(item, f"{path}.{index}" if path else str(index))
+            check_json_value(item, f"{path}.{index}" if path else str(index), depth + 1)
 
 
 def _refuse_constant(name: str) -> Any:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import Event, Instance
-from web.input_gate import INT_MAX, MAX_JSON_DEPTH, json_depth
+from web.input_gate import INT_MAX, MAX_JSON_DEPTH
 from workflows.org.throttle import FailedAttempt
 
 from .conftest import PASSWORD, VISIT
@@ -59,9 +59,12 @@ def test_deeply_nested_json_is_refused_before_parsing_even_unauthenticated(clien
     deep = "[" * 100_000 + "]" * 100_000
     answer = client.post("/api/v1/tokens", data=deep, content_type="application/json")
     assert answer.status_code == 400 and "嵌套" in answer.get_json()["error"]["message"]
-    assert json_depth('{"a": "[[[[[[", "b": [[1]]}') == 3
-    ok = {"data": json.loads("[" * (MAX_JSON_DEPTH - 2) + "]" * (MAX_JSON_DEPTH - 2))}
-    assert client.post("/api/v1/tokens", json=ok).status_code == 422  # parsed; refused by the schema instead
+    nested = json.loads("[" * MAX_JSON_DEPTH + "1" + "]" * MAX_JSON_DEPTH)
+    too_deep = client.post("/api/v1/tokens", json={"username": nested, "password": "x"})
+    assert too_deep.status_code == 400
+    assert [field.startswith("username.0.0") for field in too_deep.get_json()["error"]["fields"]] == [True]
+    brackets = {"username": "[[[[[[" * 100, "password": nested[0][0]}  # brackets inside a text do not nest
+    assert client.post("/api/v1/tokens", json=brackets).status_code == 422  # parsed; refused by the schema
 
 
 def test_a_body_over_the_limit_is_refused_with_413_even_unauthenticated(client, app):
@@ -112,3 +115,10 @@ def test_nan_and_infinity_are_not_json_numbers(client):
     assert answer.status_code == 400 and "NaN" in answer.get_json()["error"]["message"], answer.get_json()
     broken = client.post("/api/v1/tokens", data=b'{"username": "\xff"}', content_type="application/json")
     assert broken.status_code == 422 and broken.get_json()["error"]["fields"]  # not JSON: "应为 JSON 对象"
+
+
+def test_a_huge_form_field_is_refused_in_chinese_and_nothing_is_registered(browser, services):
+    before = _counts(services)
+    answer = browser("t01v01.secretary").post("/reception", {**VISIT, "claim": "诉" * 700_000})
+    assert answer.status_code == 413 and "单个填写项最多 500 KB" in answer.text and "未保存任何内容" in answer.text
+    assert _counts(services)[:2] == before[:2]
