@@ -7,6 +7,7 @@ import json
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.test import encode_multipart
 
 from engine.models import Event, Instance
 from web.input_gate import INT_MAX, MAX_JSON_DEPTH
@@ -117,8 +118,13 @@ def test_nan_and_infinity_are_not_json_numbers(client):
     assert broken.status_code == 422 and broken.get_json()["error"]["fields"]  # not JSON: "应为 JSON 对象"
 
 
-def test_a_huge_form_field_is_refused_in_chinese_and_nothing_is_registered(browser, services):
+def test_a_huge_form_field_is_refused_naming_it_and_nothing_is_registered(browser, services):
     before = _counts(services)
-    answer = browser("t01v01.secretary").post("/reception", {**VISIT, "claim": "诉" * 700_000})
-    assert answer.status_code == 413 and "单个填写项最多 500 KB" in answer.text and "未保存任何内容" in answer.text
+    secretary = browser("t01v01.secretary")
+    answer = secretary.post("/reception", {**VISIT, "claim": "诉" * 700_000})  # 2 MB
+    assert answer.status_code == 422 and "最多填写" in answer.text
+    boundary, body = encode_multipart({**VISIT, "claim": "诉" * 700_000, "csrf_token": secretary.token})
+    multipart = secretary.client.post("/reception", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert multipart.status_code == 413
+    assert "单个填写项最多 500 KB" in multipart.text and "未保存任何内容" in multipart.text
     assert _counts(services)[:2] == before[:2]
