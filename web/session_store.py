@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from workflows.org.login_sessions import (
     end_session,
+    forget_idle,
     load_session,
     needs_touch,
     new_session_id,
@@ -72,12 +73,16 @@ class ServerSessionInterface(SessionInterface):
         now, old = wall_now(), session.sid
         if old is not None and (session.renewed or not session):
             end_session(db.session, old)
+        if session.renewed:  # a login or logout: a good moment to sweep sessions idle too long
+            forget_idle(db.session, now)
+        kept = False
         if session:
-            sid = new_session_id() if session.renewed or old is None else old
-            save_session(db.session, sid, dict(session), now)
+            fresh = session.renewed or old is None
+            sid = new_session_id() if fresh else old
+            kept = save_session(db.session, sid, dict(session), now, new=fresh)
         db.session.commit()
         name, domain, path = self.get_cookie_name(app), self.get_cookie_domain(app), self.get_cookie_path(app)
-        if not session:
+        if not kept:
             if old is not None:
                 response.delete_cookie(name, domain=domain, path=path, secure=self.get_cookie_secure(app),
                                        httponly=True, samesite=self.get_cookie_samesite(app))

@@ -6,10 +6,13 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import replace
+from datetime import timedelta
+
+from sqlalchemy import update
 
 from web import create_app
 from workflows.org.accounts import set_password
-from workflows.org.login_sessions import live_session_count
+from workflows.org.login_sessions import IDLE_LIMIT, LoginSession, live_session_count, wall_now
 
 from .conftest import PASSWORD, START, VISIT
 
@@ -126,3 +129,33 @@ def test_a_wrong_current_password_or_a_weak_new_one_is_refused_on_the_field(app)
         assert answer.status_code == 422 and message in answer.text
     assert client.get("/tasks").status_code == 200  # still logged in, password unchanged
     assert _logged_in(app, "t01.cadre")[1].status_code == 302
+
+
+def test_a_request_still_running_when_its_session_ends_does_not_bring_it_back(app, services):
+    client, _ = _logged_in(app, "t01.cadre")
+    cookie = _cookie(client, app)
+    interface = app.session_interface
+    with app.test_request_context("/tasks", headers={"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}"}):
+        from flask import request
+
+        running = interface.open_session(app, request)
+        assert running["user"] == "t01.cadre"
+        with services.unit_of_work() as session:  # logged out (or the password changed) meanwhile
+            set_password(session, "t01.cadre", "changed-meanwhile-1", START)
+        running["_flashes"] = [("info", "written after the end")]
+        response = app.response_class()
+        interface.save_session(app, running, response)
+        assert "Expires=Thu, 01 Jan 1970" in response.headers["Set-Cookie"]  # the cookie is dropped
+    with services.unit_of_work() as session:
+        assert live_session_count(session, "t01.cadre") == 0
+    assert _with_cookie(app, cookie).get("/tasks").status_code == 302
+
+
+def test_a_session_idle_too_long_is_over_and_swept_at_the_next_login(app, services):
+    client, _ = _logged_in(app, "t01.cadre")
+    with services.unit_of_work() as session:
+        session.execute(update(LoginSession).values(last_seen=wall_now() - IDLE_LIMIT - timedelta(minutes=1)))
+    assert client.get("/tasks").status_code == 302
+    _logged_in(app, "bureau1")
+    with services.unit_of_work() as session:
+        assert live_session_count(session, "t01.cadre") == 0 and live_session_count(session, "bureau1") == 1

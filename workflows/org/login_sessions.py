@@ -58,16 +58,24 @@ def load_session(session: Session, session_id: str, now: datetime) -> LoginSessi
     return found
 
 
-def save_session(session: Session, session_id: str, data: dict[str, Any], now: datetime) -> None:
-    """Create or update the session with this id (the caller commits)."""
+def save_session(session: Session, session_id: str, data: dict[str, Any], now: datetime, new: bool) -> bool:
+    """Create (`new`) or update the session with this id; False when it ended meanwhile (the caller commits).
+
+    An existing id is never created again: a request still running while its session is ended (logout elsewhere, a
+    password change) must not bring the session back.
+    """
     username = data.get("user") if isinstance(data.get("user"), str) else None
-    found = session.get(LoginSession, digest(session_id))
-    if found is None:
+    if new:
         session.add(LoginSession(id_digest=digest(session_id), username=username, data=data, created_at=now,
                                  last_seen=now))
-    else:
-        found.username, found.data, found.last_seen = username, data, now
+        session.flush()
+        return True
+    found = session.get(LoginSession, digest(session_id), with_for_update=True)
+    if found is None:
+        return False
+    found.username, found.data, found.last_seen = username, data, now
     session.flush()
+    return True
 
 
 def needs_touch(found: LoginSession, now: datetime) -> bool:
