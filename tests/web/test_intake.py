@@ -193,3 +193,16 @@ def test_the_registrar_sees_the_petitioners_earlier_cases_found_at_registration(
     page = browser("t01.cadre").get(f"/tasks/{desk.task(case_id, 'hear_claim').id}").get_data(as_text=True)
     assert "既往信访事项（1件）" in page and f'href="/cases/{earlier}"' in page
     assert "身份证号相同" in page and "已终结" in page
+
+
+def test_the_api_packages_a_chosen_case_for_the_county_bureau_only(api, desk, services):
+    earlier = desk.petition()
+    data = {"source_case": earlier, "list_reason": "repeat", "case_summary": "反复信访",
+            "package_leader": "county.leader1"}
+    for person in PEOPLE:
+        answer = api(person).post("/api/v1/cases", {"process_id": "leader_package", "data": data})
+        assert answer.status_code == (201 if person == "bureau1" else 403), (person, answer.get_json())
+    unseen = api("bureau1").post("/api/v1/cases", {"process_id": "leader_package",
+                                                   "data": {**data, "source_case": 99999}})
+    assert unseen.get_json()["error"]["fields"] == {"data.source_case": "请选择一个您可以查看的案件"}
+    assert cases_count(services) == 2

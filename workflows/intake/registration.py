@@ -25,6 +25,7 @@ from workflows.intake.start_permissions import Door
 FORM_PROPERTY = "formJsonSchemaFilename"  # the spiff-arena property naming a form (bpmn/CONVENTIONS.md)
 SOURCE_CASE = "source_case"  # the chosen earlier case of a door `from_case` (its case id)
 PLACE_KEYS = ("township", "village", "grid")
+FROM_SOURCE = ("case_ref", "case_summary")  # filled from the chosen case
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def open_case(session: Session, engine: Engine, access: Access, door: Door, give
     if start.on_start_event:
         errors = {**check_values(session, start.form, values, {}, now), **errors}
         if errors:
-            raise SubmissionInvalid(errors)
+            raise SubmissionInvalid(_derived_quiet(errors))
         return engine.start(door.process, values, access.viewer.username)
     seed = {k: v for k, v in fixed.items() if k in PLACE_KEYS}
     started = engine.start(door.process, seed, access.viewer.username)
@@ -125,8 +126,13 @@ def open_case(session: Session, engine: Engine, access: Access, door: Door, give
     context = load_task(session, engine, access, task.id)
     errors = {**check_submission(session, context, values, now), **errors}
     if errors:
-        raise SubmissionInvalid(errors)
+        raise SubmissionInvalid(_derived_quiet(errors))
     return engine.complete_task(task.id, values, access.viewer.username)
+
+
+def _derived_quiet(errors: dict[str, str]) -> dict[str, str]:
+    """Without a chosen case, the fields it would fill say nothing: the message is on the choice itself."""
+    return {k: v for k, v in errors.items() if not (SOURCE_CASE in errors and k in FROM_SOURCE)}
 
 
 def _as_posted(form: Form, given: Mapping[str, Any], fixed: Mapping[str, Any]) -> dict[str, Any]:
