@@ -26,7 +26,7 @@ from .clock import business_time
 from .models import ChainDigest, Event, Instance, ProcessVersion
 from .runtime import Progress
 from .sandbox import playback_helpers, restricted_script_engine
-from .snapshot import Snapshot, case_data
+from .snapshot import Snapshot
 from .state import SERIALIZER, Bookkeeping, StateCodec, canonical_json, compact, state_digest
 from .versions import rebase
 
@@ -189,7 +189,7 @@ def replay_steps(case: CaseHistory, helper_names: set[str] | None = None) -> Ite
     replay = _Replay(case, helper_names or set(), watch=True)
     seen: dict[str, Any] = {}  # the case as people saw it: each step's recorded changes, in order
     for number, (event, refused) in enumerate(replay.run(), 1):
-        progress, _ = replay.view
+        progress = replay.progress
         changes = dict(event["data"].get("changes") or {})
         seen.update({key: pair[1] for key, pair in changes.items() if isinstance(pair, list) and len(pair) == 2})
         yield StepView(number, event, replay.version, replay.digest, progress, json.loads(canonical_json(seen)),
@@ -199,7 +199,7 @@ def replay_steps(case: CaseHistory, helper_names: set[str] | None = None) -> Ite
 class _Replay:
     """Re-executes a case's inputs on the specs it ran on, with the helper answers it recorded.
 
-    With `watch`, it also keeps, after every applied input, where the case stands and its data (the step view).
+    With `watch`, it also keeps, after every applied input, where the case stands (for the step view).
     """
 
     def __init__(self, case: CaseHistory, helper_names: set[str], watch: bool = False):
@@ -210,7 +210,7 @@ class _Replay:
         self.books = Bookkeeping()
         self.digest = ""
         self.version: int | None = None
-        self.view: tuple[Progress, dict[str, Any]] = (Progress({}, {}, []), {})
+        self.progress = Progress({}, {}, [])
 
     def specs(self, version_id: int) -> tuple[Any, dict[str, Any]]:
         return parsed_spec(self.case.specs[version_id])
@@ -254,9 +254,8 @@ class _Replay:
             snapshot = Snapshot.of(self.workflow)
             self.books.name_new_tasks(snapshot.activated)
             self.digest = state_digest(self.workflow, self.books, snapshot.open)
-            if self.watch:  # read before pruning: the case data may sit on a finished task
-                self.view = (Progress.of(self.workflow, self.books, snapshot.open),
-                             json.loads(canonical_json(case_data(self.workflow, snapshot))))
+            if self.watch:  # read before pruning
+                self.progress = Progress.of(self.workflow, self.books, snapshot.open)
             compact(self.workflow, self.books)  # as the engine does when it stores the state
         return problem
 
