@@ -122,6 +122,11 @@ PAGES = [  # who, method, path ({case}, {task} or {any} filled in), the form's o
     ("auditor", "GET", "/audit/cases/{case}/steps/{any}", []),
     ("auditor", "POST", "/audit/export", ["format", "case", "period"]),
     ("designer", "GET", "/designer/processes/{any}", []),
+    ("bureau", "POST", "/intake/letter", ["petitioner_name", "id_number", "phone", "headcount", "township", "village",
+                                          "category", "claim", "accused_unit", "accused_person", "channel"]),
+    ("bureau", "GET", "/intake/{any}", ["category", "claim"]),
+    ("cadre", "GET", "/org/search", ["field", "q"]),
+    ("cadre", "POST", "/account/password", ["current", "new", "confirm"]),
 ]
 API = [  # method, path, body shape (None: no body), with the API token?
     ("POST", "/api/v1/tokens", {"username": "", "password": ""}, False),
