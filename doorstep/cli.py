@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from .commands.accounts import account
 from .commands.audit import audit
 from .commands.bpmn import bpmn
 from .commands.cases import case, task
@@ -26,7 +27,7 @@ def main(ctx: click.Context, as_json: bool) -> None:
     ctx.obj["services"] = None
 
 
-for command in (init, org, bpmn, case, task, clock, worker, serve, audit, simulate_command, report, token):
+for command in (init, org, bpmn, case, task, clock, worker, serve, audit, simulate_command, report, token, account):
     main.add_command(command)
 
 

@@ -8,10 +8,12 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 
+from click.testing import CliRunner
 from sqlalchemy import update
 
+from doorstep.cli import main
 from web import create_app
-from workflows.org.accounts import set_password
+from workflows.org.accounts import authenticate, set_password
 from workflows.org.login_sessions import IDLE_LIMIT, LoginSession, live_session_count, wall_now
 
 from .conftest import PASSWORD, START, VISIT
@@ -159,3 +161,16 @@ def test_a_session_idle_too_long_is_over_and_swept_at_the_next_login(app, servic
     _logged_in(app, "bureau1")
     with services.unit_of_work() as session:
         assert live_session_count(session, "t01.cadre") == 0 and live_session_count(session, "bureau1") == 1
+
+
+def test_an_operator_resets_a_password_from_the_command_line_and_its_sessions_end(app, services):
+    client, _ = _logged_in(app, "t01.cadre")
+    runner = CliRunner(env={"DOORSTEP_DATABASE_URL": services.settings.database_url})
+    short = runner.invoke(main, ["account", "password", "t01.cadre", "--password", "short"])
+    assert short.exit_code == 1 and "8" in short.output
+    assert client.get("/tasks").status_code == 200
+    done = runner.invoke(main, ["account", "password", "t01.cadre", "--password", "reset-by-operator-1"])
+    assert done.exit_code == 0 and "must log in again" in done.output
+    assert client.get("/tasks").status_code == 302
+    with services.unit_of_work() as session:
+        assert authenticate(session, "t01.cadre", "reset-by-operator-1") is not None
