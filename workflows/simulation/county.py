@@ -55,8 +55,8 @@ class SimulationError(DomainError):
     """The database is not ready to simulate (no simulated clock, no demo county)."""
 
 
-HEADCOUNTS = ((1, 0.527), (2, 0.19), (3, 0.10), (4, 0.05), (5, 0.04), (6, 0.02), (8, 0.02), (10, 0.02), (15, 0.012),
-              (20, 0.01), (30, 0.007), (50, 0.004))  # mean 2.88 (2021: 955 / 333 = 2.87)
+HEADCOUNTS = ((1, 0.45), (2, 0.20), (3, 0.12), (4, 0.07), (5, 0.05), (6, 0.03), (8, 0.03), (10, 0.025), (15, 0.015),
+              (20, 0.01))  # mean 2.84 (2021: 955 / 333 = 2.87); see simulation.yaml
 
 
 @dataclass(frozen=True)
