@@ -120,9 +120,10 @@ class Site:
         page.wait_for_url(f"{self.url}/tasks")
         return page
 
-    def anonymous(self) -> Any:
-        """A browser window without a login (the petitioner's)."""
-        context = self.chromium.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    def anonymous(self, phone: bool = False) -> Any:
+        """A browser window without a login (the petitioner's); with `phone`, as `person` emulates one."""
+        screen = PHONE if phone else {"viewport": VIEWPORT}
+        context = self.chromium.new_context(**screen, locale="zh-CN", timezone_id="Asia/Shanghai")
         self.contexts.append(context)
         return context.new_page()
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import HumanTask, ProcessVersion
 from workflows.cases.access import Access
-from workflows.cases.record import CaseRecord
+from workflows.cases.record import CaseRecord, deadline_states
 from workflows.cases.script_helpers import packaged_config
 from workflows.org.tree import units_by_code
 
@@ -58,6 +58,15 @@ class InboxItem:
     due_within_week: bool
     claimed_by_me: bool
     claimed_by_other: bool
+
+    @property
+    def case_deadline(self) -> tuple[str, datetime] | None:
+        """The case's earliest deadline still running: what a task without a due time of its own works to."""
+        if self.case is None:
+            return None
+        running = sorted((due, name) for name, due, state in deadline_states(self.case, self.task.created_at)
+                         if state in ("pending", "overdue"))
+        return (running[0][1], running[0][0]) if running else None
 
     @property
     def due_key(self) -> str:
