@@ -144,3 +144,19 @@ def test_claiming_another_places_task_is_forbidden(browser, desk):
     assert stranger.post(f"/tasks/{task_id}/claim").status_code == 403
     assert stranger.post(f"/tasks/{task_id}/release").status_code == 403
     assert desk.task(case_id, "hear_claim").claimed_by is None
+
+
+
+
+def test_an_overdue_notice_without_its_own_due_time_shows_the_cases_deadline(browser, desk):
+    case_id = desk.handed_over()
+    desk.complete(case_id, "assign_unit", {"handling_unit": "county-hrss", "deadline": "2026-03-20"},
+                  "t01.leader.social")
+    while "report_overdue" not in desk.open_elements(case_id):
+        desk.run_timer(case_id)
+    task = desk.task(case_id, "report_overdue")
+    assert task.due_at is None
+    page = browser("bureau1").get("/tasks")
+    start = page.text.index(f'href="/tasks/{task.id}"')
+    assert "2026-03-20 17:30" in page.text[start - 400:start], page.text[start - 400:start]
+    assert "督办办结期限" in page.text[start - 400:start]
