@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .db import Base
 from .errors import EngineError, Problem
 from .sandbox import check_source
-from .validation import NS, parse_safely
+from .validation import NS, parse_safely, schema_message
 
 MAX_FORMS = 100
 FORM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\.json$")
@@ -170,7 +170,7 @@ def upload_refusals(name: str, content: bytes) -> list[Problem]:
     root = tree.getroot()
     VALIDATOR.preprocess(tree)
     if not VALIDATOR.validator.validate(tree):
-        return [Problem(name, entry.line, None, f"不符合 BPMN 2.0 规范（XSD）：{re.sub(r'{[^}]*}', '', entry.message)}")
+        return [Problem(name, entry.line, None, f"不符合 BPMN 2.0 规范（XSD）：{schema_message(entry.message)}")
                 for entry in VALIDATOR.validator.error_log]
     processes = root.findall("bpmn:process", NS)
     if not any(p.get("isExecutable") == "true" for p in processes):

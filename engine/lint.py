@@ -37,10 +37,13 @@ def lint_bundle(files: dict[str, bytes]) -> list[Problem]:
 def _lint_process(name: str, process: Any) -> list[Problem]:
     problems: list[Problem] = []
 
-    def add(node: Any, message: str) -> None:
-        problems.append(Problem(name, node.sourceline, node.get("id"), message))
-
     nodes = [node for kind in FLOW_NODES for node in process.findall(f"bpmn:{kind}", NS)]
+    labels = {node.get("id"): _label(node) for node in nodes}
+
+    def add(node: Any, message: str) -> None:
+        label = labels.get(node.get("id"), "")
+        problems.append(Problem(name, node.sourceline, node.get("id"), f"{label}：{message}" if label else message))
+
     flows = process.findall("bpmn:sequenceFlow", NS)
     incoming: dict[str, list[Any]] = {}
     outgoing: dict[str, list[Any]] = {}
@@ -62,17 +65,19 @@ def _lint_process(name: str, process: Any) -> list[Problem]:
         if kind not in GATEWAYS and len(outgoing.get(node_id, [])) > 1:
             add(node, "隐式分支：一个元素有多条流出的顺序流；请用网关表达分支")
         if kind == "exclusiveGateway" and len(outgoing.get(node_id, [])) > 1:
-            problems.extend(_lint_exclusive(name, node, outgoing[node_id]))
+            problems.extend(_lint_exclusive(name, node, outgoing[node_id], labels))
     return problems
 
 
-def _lint_exclusive(name: str, gateway: Any, out: list[Any]) -> list[Problem]:
+def _lint_exclusive(name: str, gateway: Any, out: list[Any], labels: dict[str, str]) -> list[Problem]:
     problems = []
     default = gateway.get("default")
+    here = labels.get(gateway.get("id")) or "排他网关"
     for flow in out:
         if not (flow.get("name") or "").strip():
+            target = labels.get(flow.get("targetRef")) or flow.get("targetRef")
             problems.append(Problem(name, flow.sourceline, flow.get("id"),
-                                    "排他网关的流出分支没有名称；请写明走这条路的情形"))
+                                    f"{here}通往{target}的分支没有名称；请写明走这条路的情形"))
     conditions = []
     for flow in out:
         node = flow.find("bpmn:conditionExpression", NS)
@@ -80,11 +85,17 @@ def _lint_exclusive(name: str, gateway: Any, out: list[Any]) -> list[Problem]:
             conditions.append((node.text or "").strip())
     if len(conditions) > 1 and not _disjoint(conditions):
         problems.append(Problem(name, gateway.sourceline, gateway.get("id"),
-                                "分支条件可能同时成立：排他网关按图中位置依次判断，移动图形会改变结果；请让条件互斥"))
+                                f"{here}：分支条件可能同时成立：排他网关按图中位置依次判断，移动图形会改变结果；请让条件互斥"))
     if default is None and not _exhaustive(conditions):
         problems.append(Problem(name, gateway.sourceline, gateway.get("id"),
-                                "排他网关没有默认流：所有条件都不成立时案件会出错；请设一条默认流"))
+                                f"{here}：排他网关没有默认流：所有条件都不成立时案件会出错；请设一条默认流"))
     return problems
+
+
+def _label(node: Any) -> str:
+    """How a designer knows an element: its name in 「」, or nothing when it has none."""
+    text = (node.get("name") or "").strip()
+    return f"「{text}」" if text else ""
 
 
 def _local(tag: str) -> str:

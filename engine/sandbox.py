@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from .clock import current_business_time
 from .errors import ScriptRefused
+from .messages import python_syntax
 
 # Names a script may never call, with the reason a designer is given.
 FORBIDDEN_NAMES = {
@@ -124,7 +125,7 @@ def check_source(source: str, mode: str) -> list[tuple[int, str]]:
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as error:
-        return [(error.lineno or 1, f"语法错误：{error.msg}")]
+        return [(error.lineno or 1, f"语法错误：{python_syntax(error.msg)}")]
     problems: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 1)

@@ -138,7 +138,8 @@ def _run_step(engine: Engine, clock: FixedClock, case_id: int, step: dict[str, A
         matches = [t for t in engine.open_tasks(case_id)
                    if t.element_id == element or t.ref.startswith(f"{element}#")]
         if not matches:
-            open_now = ", ".join(t.element_id for t in engine.open_tasks(case_id)) or "none"
+            open_now = "、".join(f"「{t.name}」（{t.element_id}）" if t.name else t.element_id
+                                for t in engine.open_tasks(case_id)) or "无"
             raise ScenarioFailed(f"没有待办任务 '{element}'（当前待办：{open_now}）")
         task = matches[0]
         role = step.get("role")

@@ -17,6 +17,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import Problem
 from .markup import active_markup
+from .messages import schema_error, xml_syntax
 from .sandbox import check_source
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -95,7 +96,7 @@ def parse_safely(name: str, content: bytes, problems: list[Problem]) -> Any:
     try:
         root = etree.fromstring(content, parser)
     except etree.XMLSyntaxError as error:
-        problems.append(Problem(name, error.lineno, None, f"文件不是格式正确的 XML：{error.msg}"))
+        problems.append(Problem(name, error.lineno, None, f"文件不是格式正确的 XML：{xml_syntax(error.msg)}"))
         return None
     if root.getroottree().docinfo.doctype:  # declared in an encoding the byte search cannot read (UTF-16)
         problems.append(Problem(name, 1, None, "文件声明了 DOCTYPE；BPMN 文件不得声明 DOCTYPE 或实体"
@@ -118,13 +119,14 @@ def _schema_valid(name: str, tree: Any, problems: list[Problem]) -> bool:
     if schema.validate(tree):
         return True
     for entry in schema.error_log:
-        message = _schema_message(entry.message)
+        message = schema_message(entry.message)
         problems.append(Problem(name, entry.line, None, f"不符合 BPMN 2.0 规范（XSD）：{message}"))
     return False
 
 
-def _schema_message(message: str) -> str:
-    return re.sub(r"\{[^}]*\}", "", message)
+def schema_message(message: str) -> str:
+    """An XSD message of lxml in Chinese, without the namespace URIs."""
+    return schema_error(re.sub(r"\{[^}]*\}", "", message))
 
 
 def _check_structure(name: str, tree: Any, forms: dict[str, bytes], lanes: set[str] | None,
