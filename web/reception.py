@@ -14,6 +14,7 @@ from workflows.intake.reception_desk import (
     MAX_ROWS,
     desk_seat,
     on_duty,
+    on_duty_near,
     register_form,
     register_visit,
     todays_visits,
@@ -64,7 +65,7 @@ def _desk_page(typed: dict[str, Any], errors: dict[str, str], rows: int) -> str:
     now = services().now(session)
     seat = desk_seat(access)
     if seat is None:
-        return render_template("reception.html", seat=None)
+        return render_template("reception.html", seat=None, on_duty=on_duty_near(session, access))
     entry = on_duty(session, seat.township_code, access.viewer.day)
     form = register_form(session, engine)
     return render_template(

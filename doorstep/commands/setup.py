@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from engine import SimulatedClock, read_bundle
-from workflows.org.accounts import ensure_demo_accounts
+from workflows.org.accounts import ensure_demo_accounts, rota_usernames
 from workflows.org.demo import load_demo_county
 from workflows.org.importer import import_org_file
 
@@ -47,9 +47,12 @@ def init(ctx: click.Context, demo: bool, start: str | None) -> None:
             today = svc.now(session).astimezone(SHANGHAI).date()
             lines.append(f"demo county (synthetic names): {load_demo_county(session, today)}")
             accounts = ensure_demo_accounts(session, today, svc.now(session))
+            rota = len(rota_usernames(session))
         lines.append("demo accounts (log in at /login):")
         lines += [f"  {a.username:<28} password: {a.password}  {a.role_name}（{a.place}）{a.note}"
                   for a in accounts]
+        lines.append(f"  and everyone on the reception rota ({rota} people), with the same password: "
+                     "the desk names who is on duty each day")
     emit(ctx, {"ok": True, "messages": lines,
                "demo_accounts": [a.__dict__ for a in accounts] if demo else []}, "\n".join(lines))
 

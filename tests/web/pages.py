@@ -20,8 +20,8 @@ def text_of(response: TestResponse) -> str:
 
 
 # English sentences and raw codes that must not reach a page a person reads (outside fields meant for codes).
-_HIDDEN = re.compile(r"<(script|style|code|textarea)\b.*?</\1>|<(\w+)\b[^>]*\bclass=\"[^\"]*\bcode\b[^\"]*\"[^>]*>.*?</\2>",
-                     re.S)
+_HIDDEN = re.compile(r"<(script|style|code|textarea)\b.*?</\1>"
+                     r"|<(\w+)\b[^>]*\bclass=\"[^\"]*\bcode\b[^\"]*\"[^>]*>.*?</\2>", re.S)
 _ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ ,']+[A-Za-z]{2,})+")  # two English words or more in a row
 _RAW_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+\b|\b[a-z]\d\d(?:[a-z]\d\d)+\b")  # county-hrss, t01v01
 _ALLOWED = {"bpmn-js", "fit-viewport"}

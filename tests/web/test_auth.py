@@ -15,6 +15,7 @@ from workflows.org.accounts import (
     authenticate_token,
     ensure_demo_accounts,
     issue_api_token,
+    rota_usernames,
     set_password,
 )
 from workflows.org.models import Person
@@ -159,6 +160,15 @@ def test_demo_accounts_give_one_person_per_role(services):
     with services.unit_of_work() as session:
         for account in (roles["duty_secretary"], roles["county_bureau"]):
             assert authenticate(session, account.username, DEMO_PASSWORD) is not None, account.username
+
+
+def test_everyone_on_the_rota_can_log_in_with_the_demo_password(services):
+    with services.unit_of_work() as session:
+        ensure_demo_accounts(session, date(2026, 3, 2), START)
+        on_rota = rota_usernames(session)
+        assert {"t01v01.secretary", "t01v02.secretary", "t02v01.secretary", "t01.cadre", "t02.cadre"} <= set(on_rota)
+        for username in on_rota:  # the secretaries of later days too
+            assert authenticate(session, username, DEMO_PASSWORD) is not None, username
 
 
 def test_demo_accounts_on_a_weekend_take_the_next_duty_day(services):

@@ -131,3 +131,10 @@ def test_more_petitioner_rows_without_javascript(browser):
     page = browser("t01v01.secretary").get("/reception?rows=4")
     assert 'name="p-3-petitioner_name"' in page.text and 'name="p-4-petitioner_name"' not in page.text
     assert 'href="/reception?rows=5"' in page.text
+
+
+def test_off_duty_the_desk_names_who_is_on_duty_and_how_to_log_in(browser):
+    page = text_of(browser("t01v02.secretary").get("/reception"))
+    assert "今天您不在乡镇接访室值班" in page
+    assert "今天青溪镇接访室：坐班村支书 张伟（用户名 t01v01.secretary ），" \
+           "乡镇信访干部 周明（用户名 t01.cadre ）" in page

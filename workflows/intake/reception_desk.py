@@ -50,6 +50,14 @@ def on_duty(session: Session, township: str, day: Any) -> RotaEntry | None:
                           .where(OrgUnit.code == township, RotaEntry.day == day))
 
 
+def on_duty_near(session: Session, access: Access) -> list[RotaEntry]:
+    """Today's rota entries of the townships the viewer works in (who sits in the room when they do not)."""
+    paths = {seat.unit_path for seat in access.viewer.seats}
+    entries = session.scalars(select(RotaEntry).where(RotaEntry.day == access.viewer.day)).all()
+    return sorted((e for e in entries if any(path.startswith(e.township.path) for path in paths)),
+                  key=lambda e: e.township.code)
+
+
 def register_visit(session: Session, engine: Engine, access: Access, posted: Mapping[str, Any],
                    now: datetime) -> StepResult:
     """Start a reception case and complete 登记来访 with the posted visit; SubmissionInvalid lists what is wrong.

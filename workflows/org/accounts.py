@@ -148,6 +148,7 @@ DEMO_CATEGORY = "social_security"
 def ensure_demo_accounts(session: Session, day: date, now: datetime,
                          password: str = DEMO_PASSWORD) -> list[DemoAccount]:
     """Give one person per role a known password; the duty secretary is the one on duty on `day` (or after).
+    Everyone on the rota gets the same password, so the desk of any later day can be walked through too.
 
     The people are chosen from the stored org: the first township with a rota entry on `day` is the demo
     township; its leader for social security claims and the unit that handles them take part in the demo route.
@@ -185,11 +186,35 @@ def ensure_demo_accounts(session: Session, day: date, now: datetime,
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     shared_hash = generate_password_hash(password)  # one public demo password: hashed once, not per person
     accounts = []
+    # Everyone on the rota can log in too: from the second day on, another secretary sits in the room.
+    _store_hashes(session, _rota_people(session), shared_hash, now)
     for role, person, place, note in picks:
         _store_hash(session, person.username, shared_hash, now)
         accounts.append(DemoAccount(person.username, person.display_name, role, BY_CODE[role].name, place,
                                     password, note))
     return accounts
+
+
+def rota_usernames(session: Session) -> list[str]:
+    """The user names of every duty secretary and reception cadre on the rota."""
+    return sorted(person.username for person in _rota_people(session))
+
+
+def _rota_people(session: Session) -> list[Person]:
+    on_rota = select(RotaEntry.secretary_id).union(select(RotaEntry.cadre_id))
+    return list(session.scalars(select(Person).where(Person.id.in_(on_rota))))
+
+
+def _store_hashes(session: Session, people: list[Person], password_hash: str, now: datetime) -> None:
+    """Give many people the same (hashed) password at once."""
+    ids = [person.id for person in people]
+    existing = {a.person_id: a for a in session.scalars(select(Account).where(Account.person_id.in_(ids)))}
+    for person in people:
+        if person.id in existing:
+            existing[person.id].password_hash = password_hash
+        else:
+            session.add(Account(person=person, password_hash=password_hash, created_at=now))
+    session.flush()
 
 
 def _add_first(session: Session, picks: list[tuple[str, Person, str, str]], role: str, within: OrgUnit | None,
