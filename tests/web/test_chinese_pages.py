@@ -45,6 +45,7 @@ def test_every_page_of_the_walk_is_chinese(browser, desk, walked):
     assert_chinese(browser().get("/query"), "query page")
     assert_chinese(browser("bureau1").get("/reports/monthly"), "monthly report")
     assert_chinese(browser("auditor1").get("/audit"), "audit search")
+    assert_chinese(browser("bureau1").get("/intake"), "intake doors")
 
 
 def test_the_check_finds_english_and_codes():
