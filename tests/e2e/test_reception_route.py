@@ -83,7 +83,8 @@ def test_reception_to_reply(site: Any) -> None:
     expect(task_row).to_contain_text("坐班接访")
     site.shot(leader, "leader-inbox", docs="inbox")
     task_row.get_by_role("link", name="办理", exact=True).click()
-    expect(leader.locator("#f-handling_unit")).to_have_value("县人力资源和社会保障局")  # the routing rules' suggestion
+    expect(leader.locator("#f-handling_unit")).to_have_value("county-hrss")  # the routing rules' suggestion
+    expect(leader.locator("#f-handling_unit option:checked")).to_have_text("县人力资源和社会保障局（溆浦县）")
     expect(leader.locator("#earlier-steps")).to_contain_text("需分管领导协调县人社局")  # the interview notes
     assert marks(leader, 1, "assign_unit") == {"active"}  # the task's own (called) process is drawn first
     leader.fill("#f-deadline", "2026-02-27")
