@@ -18,6 +18,7 @@ def fits_the_screen(page: Any) -> bool:
 
 def test_the_grid_worker_records_a_household_issue_on_a_phone(site):
     page = site.person("grid_worker", phone=True)
+    page.get_by_text("菜单", exact=True).click()  # on a phone the header's links are behind the menu button
     page.get_by_role("link", name="登记入口").click()
     page.get_by_role("link", name="入户走访发现问题").click()
     expect(page.locator("h1")).to_contain_text("入户走访发现问题")
