@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import Clock, Engine, SimulatedClock, SpecStore, StepResult, SystemClock
+from workflows.cases.access import task_place as task_scope
 from workflows.cases.record import CaseProjector
 from workflows.cases.script_helpers import packaged_config, script_helpers
 from workflows.org.roles import BY_LANE
@@ -57,7 +58,8 @@ class Services:
     def engine(self, session: Session, clock: Clock | None = None) -> Engine:
         """The engine bound to this session, with the domain's script helpers and task scoping."""
         projector = CaseProjector(session, self.settings.secret_key, packaged_config().deadlines)
-        return Engine(session, clock or self.clock(session), self.specs, helpers=script_helpers(session),
+        helpers = script_helpers(session, secret=self.settings.secret_key)
+        return Engine(session, clock or self.clock(session), self.specs, helpers=helpers,
                       task_scope=task_scope, observers=(projector,))
 
     def fire_due_timers(self) -> list[StepResult]:
@@ -92,12 +94,3 @@ class Services:
     def now(self, session: Session) -> datetime:
         """The business time now."""
         return self.clock(session).now()
-
-
-def task_scope(data: dict[str, object]) -> str | None:
-    """Where a task belongs: the most specific place named in the case data (for inbox filtering)."""
-    for key in ("grid", "village", "township"):
-        value = data.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None

@@ -108,7 +108,7 @@ def test_validate_reports_file_line_element_and_deploy_is_idempotent(run, tmp_pa
     assert '请加引号："P15D"' in message
     ok(run("init"))
     assert "unchanged" in ok(run("bpmn", "deploy", str(ROOT / "bpmn")))
-    assert "OK: 10 executable process(es)" in ok(run("bpmn", "validate", str(ROOT / "bpmn")))
+    assert "OK: 11 executable process(es)" in ok(run("bpmn", "validate", str(ROOT / "bpmn")))
 
 
 def test_an_incident_is_retried_with_corrected_data_and_the_reason_is_recorded(run) -> None:

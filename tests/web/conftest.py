@@ -224,13 +224,15 @@ class Desk:
         self.run(move)
 
     def petition(self, actor: str = "bureau1", **changes: Any) -> int:
-        """A petition registered by the county bureau (village tier unless changed)."""
+        """A petition registered and accepted by the county bureau (village tier unless changed)."""
         data = {"channel": "letter", "category": "dispute", "petitioner_name": "张秋菊",
                 "id_number": "431224196504110529", "phone": "13873025571", "headcount": 1, "township": "t01",
                 "village": "t01v01", "claim": "邻居搭建猪圈堵塞排水沟", "confidentiality_requested": False,
-                "tier": "village", **changes}
+                **changes}
+        tier = data.pop("tier", "village")
         case_id = self.start("petition", {}, actor)
         self.complete(case_id, "register", data, actor)
+        self.complete(case_id, "decide_registration", {"decision": "accept", "notice": "已受理", "tier": tier}, actor)
         return case_id
 
 

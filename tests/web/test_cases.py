@@ -127,9 +127,9 @@ def test_the_case_list_shows_only_visible_cases(browser, desk):
 
 def test_a_confidential_accusation_is_kept_from_the_accused_unit(browser, desk):
     case_id = desk.petition(category="accusation", accused_unit="t01", tier="county", claim="举报青溪镇截留补贴")
-    accept = desk.task(case_id, "accept")
+    accept = desk.task(case_id, "discipline_accept")
     assert browser("bureau1").get(f"/cases/{case_id}").status_code == 200
-    assert accept.id in browser("bureau1").get("/tasks").text
+    assert accept.id in browser("discipline.staff").get("/tasks").text
     for username in ("t01.cadre", "t01.leader.law", "t01v01.cadre", "t01-justice.handler"):
         person = browser(username)
         assert person.get(f"/cases/{case_id}").status_code == 403, username
@@ -140,7 +140,8 @@ def test_a_confidential_accusation_is_kept_from_the_accused_unit(browser, desk):
 
 def test_no_task_of_a_confidential_case_reaches_the_accused_unit(services, desk):
     case_id = desk.petition(category="accusation", accused_unit="county-hrss", tier="county")
-    desk.complete(case_id, "accept", {"handling_unit": "county-discipline", "acceptance_notice": "已受理"}, "bureau1")
+    desk.complete(case_id, "discipline_accept", {"handling_unit": "county-discipline", "acceptance_notice": "已受理"},
+                  "discipline.staff")
     with services.unit_of_work() as session:
         case = session.get(CaseRecord, case_id)
         task = services.engine(session).open_tasks(case_id)[0]

@@ -87,7 +87,7 @@ def test_a_closed_case_is_rated_once_and_the_rating_is_recorded(browser, desk, s
         [event] = session.scalars(select(Event).where(Event.instance_id == case_id,
                                                       Event.type == "satisfaction_rated")).all()
         assert event.actor == "petitioner"
-        assert event.data == {"satisfaction": "satisfied", "rating_comment": "答复清楚"}
+        assert event.data == {"satisfaction": "satisfied", "rating_source": "petitioner", "rating_comment": "答复清楚"}
     again = public.post("/query/rate", {"code": code, "satisfaction": "very_dissatisfied"})
     assert again.status_code == 409 and "不能重复评价" in again.text
     with services.unit_of_work() as session:
@@ -119,8 +119,8 @@ def test_the_rating_task_of_a_petition_is_completed_through_the_engine(browser, 
     with services.unit_of_work() as session:
         events = session.scalars(select(Event).where(Event.instance_id == case_id, Event.type == "task_completed")
                                  .order_by(Event.seq)).all()
-        assert events[-1].actor == "petitioner" and events[-1].task_ref == "rate#1"
-        assert events[-1].data["submitted"] == {"satisfaction": "very_satisfied"}
+        assert events[-1].actor == "petitioner" and events[-1].task_ref == "statutory/rate#1"
+        assert events[-1].data["submitted"] == {"satisfaction": "very_satisfied", "rating_source": "petitioner"}
         assert session.get(CaseRecord, case_id).satisfaction == "very_satisfied"
     assert public.post("/query/rate", {"code": code, "satisfaction": "satisfied"}).status_code == 409
 

@@ -107,35 +107,40 @@ def test_if_then_conditional_requirements(browser, desk):
     assert "事项类别为“检举控告”时必填" in page.text
     assert 'name="confidentiality_requested" value="false" checked' in page.text  # the schema's default
     data = {"channel": "visit", "category": "accusation", "petitioner_name": "李某", "headcount": "1",
-            "township": "t01", "village": "t01v01", "claim": "举报某单位违规发放补贴", "tier": "county",
+            "township": "t01", "village": "t01v01", "claim": "举报某单位违规发放补贴",
             "confidentiality_requested": "false"}
     response = bureau.post(f"/tasks/{task_id}", data)
     assert response.status_code == 422
-    assert errors_of(response) == {"accused_unit": "请填写被检举控告单位或个人"}
+    assert errors_of(response) == {"accused_unit": "请填写被检举控告单位"}
     assert 'value="李某"' in response.text and "举报某单位违规发放补贴</textarea>" in response.text
     assert bureau.post(f"/tasks/{task_id}", {**data, "accused_unit": "county-hrss"}).status_code == 302
-    assert desk.open_elements(case_id) == ["accept"]
+    assert desk.open_elements(case_id) == ["decide_registration"]
 
 
 def test_an_accusation_is_never_handled_by_the_accused_unit(browser, desk, services):
     case_id = desk.petition(category="accusation", accused_unit="county-hrss", tier="county",
                             claim="举报县人社局违规发放补贴")
-    task_id = desk.task(case_id, "accept").id
-    bureau = browser("bureau1")
-    page = bureau.get(f"/tasks/{task_id}")
-    assert '<option value="county-discipline" selected>' in page.text  # the routing rules never pick the accused
-    refused = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-hrss", "acceptance_notice": "已受理"})
+    task_id = desk.task(case_id, "discipline_accept").id  # accusations go straight to the discipline body
+    assert browser("bureau1").get(f"/tasks/{task_id}").status_code == 403
+    discipline = browser("discipline.staff")
+    page = discipline.get(f"/tasks/{task_id}")
+    assert '<option value="county-discipline" selected>' in page.text  # the form's default: the discipline body
+    refused = discipline.post(f"/tasks/{task_id}", {"handling_unit": "county-hrss", "acceptance_notice": "已受理"})
     assert refused.status_code == 422
     assert errors_of(refused)["handling_unit"].startswith("检举控告事项不得交被检举控告单位")
     assert "已受理</textarea>" in refused.text
-    accepted = bureau.post(f"/tasks/{task_id}", {"handling_unit": "county-discipline", "acceptance_notice": "已受理"})
+    village = discipline.post(f"/tasks/{task_id}", {"handling_unit": "t01v01", "acceptance_notice": "已受理"})
+    assert "不是机关单位" in errors_of(village)["handling_unit"]
+    accepted = discipline.post(f"/tasks/{task_id}", {"handling_unit": "county-discipline",
+                                                     "acceptance_notice": "已受理"})
     assert accepted.status_code == 302
-    assert desk.open_elements(case_id) == ["handle"]
+    assert desk.open_elements(case_id) == ["confirm_competence"]
 
 
 def test_the_handling_units_form_with_its_if_then(browser, desk):
     case_id = desk.petition(category="land", tier="county")
-    desk.complete(case_id, "accept", {"handling_unit": "county-hrss", "acceptance_notice": "已受理"}, "bureau1")
+    desk.complete(case_id, "assign_handling", {"handling_unit": "county-hrss"}, "bureau1")
+    desk.complete(case_id, "confirm_competence", {"competent": True}, "hrss.handler")
     task_id = desk.task(case_id, "handle").id
     handler = browser("hrss.handler")
     response = handler.post(f"/tasks/{task_id}", {"handling_action": "extend", "handling_note": "需补充测量",

@@ -103,7 +103,9 @@ def test_deadlines_file_overrides_and_errors(tmp_path: Path):
         "handling_days: expected a whole number of at least 1, not -1",
         "handling_dayz: unknown field (expected one of version, registration_days, acceptance_days, "
         "objection_working_days, handling_days, extension_max_days, review_request_days, "
-        "review_decision_days, reexam_request_days, reexam_decision_days, group_visit_threshold)",
+        "review_decision_days, reexam_request_days, reexam_decision_days, group_visit_threshold, village_days, "
+        "township_days, rating_days, online_respond_days, online_claim_days, online_answer_days, "
+        "online_feedback_days)",
         "review_request_days: expected a whole number of at least 1, not True",
     ]
     assert [p.line for p in caught.value.problems] == [1, 2, 3]

@@ -4,7 +4,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.cases.routing import RoutingRules, check_routing
-from workflows.org.demo import GRIDS, TOWNSHIPS, VILLAGES, build_demo_org, load_demo_org
+from workflows.org.demo import (
+    GRIDS,
+    REVIEW_OFFICES,
+    TOWNSHIPS,
+    VILLAGE_SEATS,
+    VILLAGES,
+    build_demo_org,
+    load_demo_org,
+)
 from workflows.org.models import OrgUnit, Person, Position
 from workflows.org.tree import get_unit, holders, units_at
 
@@ -45,7 +53,13 @@ def test_every_township_is_staffed(session: Session):
     assert secretaries == VILLAGES
     offices = units_at(session, "county", kind="office")
     assert {"县自然资源局", "县信访局"} <= {o.name for o in offices}
-    assert all(holders(session, "handling_unit", office) for office in offices)
+    review_offices = {code: role for code, _, role in REVIEW_OFFICES}
+    assert all(holders(session, "handling_unit", office) and holders(session, "agency_head", office)
+               for office in offices if office.code not in review_offices)
+    assert all(holders(session, review_offices[o.code], o) for o in offices if o.code in review_offices)
+    for village in units_at(session, "village")[:5]:
+        for _, role in VILLAGE_SEATS:  # the four teams, the gold mediation room and the legal adviser
+            assert holders(session, role, village), (village.code, role)
 
 
 def test_reload_is_idempotent(session: Session):

@@ -13,13 +13,13 @@ def test_every_lane_named_in_the_conventions_maps_to_a_role():
     listed = re.search(r"exactly as in\s+`[^`]+`\s+\(([^)]*)\)", text)
     assert listed, "the lane list moved in bpmn/CONVENTIONS.md"
     lanes = [name.strip() for name in listed.group(1).replace("\n", " ").split(",")]
-    assert len(lanes) == 11
+    assert len(lanes) == 18
     for lane in lanes:
         assert role_by_lane(lane).name == lane
 
 
 def test_codes_and_names_are_unique_and_levels_known():
-    assert len({r.code for r in ROLES}) == len(ROLES) == 13
+    assert len({r.code for r in ROLES}) == len(ROLES) == 20
     assert len({r.name for r in ROLES}) == len(ROLES)
     assert all(r.level in LEVELS for r in ROLES if r.is_staff)
     assert [r.code for r in ROLES if not r.is_staff] == ["petitioner"]

@@ -7,7 +7,8 @@ from workflows.cases.routing import RoutingError
 from workflows.cases.script_helpers import ScriptArgumentError, load_domain_config, packaged_config, script_helpers
 
 NAMES = {"add_days", "add_working_days", "end_of_workday", "statutory_deadline", "responsible_leader", "report_month",
-         "first_day_of_next_month", "monthly_figures", "monthly_assessment"}
+         "first_day_of_next_month", "monthly_figures", "monthly_assessment", "extended_deadline", "earlier_cases",
+         "handling_unit_problem", "review_bodies", "time_limit"}
 
 
 @pytest.fixture

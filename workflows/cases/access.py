@@ -8,7 +8,9 @@ The rules, in one place for the web pages and the JSON API alike:
   - the reception room's lanes (坐班村支书 / 乡镇信访干部 of process `reception`) belong to whoever the rota puts on
     duty today at the township of the task, in the lane the rota gives them (a township cadre keeps the township's
     乡镇信访干部 tasks too);
-  - 承办单位 tasks belong to the staff of the case's handling unit only;
+  - 承办单位 tasks belong to the staff of the case's handling unit only, 承办单位负责人 tasks to its head;
+  - 复查机关 / 复核机关 tasks belong to the reviewers of the case's review / re-examination unit only (one level
+    above the handler, then one above the review: workflows/cases/review_bodies.py);
   - 分管领导 tasks of a case that names its leader belong to that leader only.
   Whoever claimed a task keeps it until they complete or release it.
 * **Case.** A person may see a case when they are staff of its place (a position of a place role covering the
@@ -47,7 +49,10 @@ HANDLING_LANE, LEADER_LANE = BY_CODE["handling_unit"].name, BY_CODE["responsible
 RECEPTION_LANES = (SECRETARY_LANE, CADRE_LANE)
 # Roles whose positions make a person staff of the places under them (they may read those places' cases).
 PLACE_ROLES = frozenset({"grid_worker", "village_cadre", "duty_secretary", "township_cadre", "responsible_leader",
-                         "four_teams", "mediation_panel"})
+                         "backer_unit_head", "village_liaison", "work_team", "mediation_panel", "legal_adviser"})
+# Roles that act only on the cases naming their own unit, by the case field naming it.
+UNIT_ROLES: dict[str, str] = {"handling_unit": "handling_unit", "agency_head": "handling_unit",
+                              "review_body": "review_unit", "reexam_body": "reexam_unit"}
 COUNTY_WIDE_READERS = frozenset({"county_bureau", "auditor"})
 REVEALERS = frozenset({"county_bureau"})
 STEPPED_ASIDE = "stepped_aside"  # the event a person records when they step aside from a case (回避)
@@ -186,9 +191,9 @@ class Access:
                           for d in self.viewer.duty)
             if on_duty or lane == SECRETARY_LANE:
                 return on_duty
-        if role.code == "handling_unit":
-            return case is not None and case.handling_unit is not None and \
-                case.handling_unit in self._office_keys()
+        if role.code in UNIT_ROLES:
+            unit = getattr(case, UNIT_ROLES[role.code], None) if case is not None else None
+            return unit is not None and unit in self.unit_keys(role.code)
         if role.code == "responsible_leader" and case is not None and case.leader:
             return case.leader == self.viewer.username
         return any(seat.role == role.code and _covers(seat.area_path, place) for seat in self.viewer.seats)
@@ -198,8 +203,11 @@ class Access:
         return self._office_keys()
 
     def _office_keys(self) -> set[str]:
-        return {key for seat in self.viewer.seats if seat.role == "handling_unit"
-                for key in (seat.unit_code, seat.unit_name)}
+        return self.unit_keys("handling_unit", "agency_head")
+
+    def unit_keys(self, *roles: str) -> set[str]:
+        """Codes and names of the units where the viewer holds one of `roles`."""
+        return {key for seat in self.viewer.seats if seat.role in roles for key in (seat.unit_code, seat.unit_name)}
 
     # -- cases ----------------------------------------------------------------------------------------------
     def may_see_case(self, case: CaseRecord) -> bool:
@@ -235,6 +243,10 @@ class Access:
         if case.leader == self.viewer.username:
             return True
         if case.handling_unit is not None and case.handling_unit in self._office_keys():
+            return True
+        if case.review_unit is not None and case.review_unit in self.unit_keys("review_body"):
+            return True
+        if case.reexam_unit is not None and case.reexam_unit in self.unit_keys("reexam_body"):
             return True
         return self._worked_on(case.instance_id)
 
@@ -347,3 +359,12 @@ def _case_place(case: CaseRecord | None) -> str | None:
     if case is None:
         return None
     return case.grid or case.village or case.township
+
+
+def task_place(data: dict[str, object]) -> str | None:
+    """Where a task belongs (`HumanTask.scope`): the most specific place named in the case data."""
+    for key in ("grid", "village", "township"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None

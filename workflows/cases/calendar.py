@@ -105,6 +105,13 @@ class Deadlines:
     reexam_request_days: int = 30  # Art. 36: 复核 requested after the review
     reexam_decision_days: int = 30  # Art. 36
     group_visit_threshold: int = 5  # Art. 20: headcount from which a visit is a group visit (集体访)
+    village_days: int = 15  # 小事不出村: the village's attempt, from registration
+    township_days: int = 15  # 大事不出镇: the township's attempt, from reaching the township
+    rating_days: int = 7  # Art. 21: the petitioner rates the reply
+    online_respond_days: int = 1  # 网上留言: acknowledge the message
+    online_claim_days: int = 3  # the responsible unit claims it
+    online_answer_days: int = 5  # answer (or assign) after claiming
+    online_feedback_days: int = 1  # tell the sender the outcome
 
     def due(self, limit: str, start: datetime, calendar: WorkCalendar) -> datetime:
         """Return when `limit` (a field name such as "handling_days") runs out for a period from `start`.
@@ -118,6 +125,11 @@ class Deadlines:
             last = calendar.add_working_days(start, count)
         else:
             last = calendar.add_days(start, count)
+        return calendar.end_of_workday(calendar.at(last.date(), time(0, 0)))
+
+    def extend(self, due: datetime, days: int, calendar: WorkCalendar) -> datetime:
+        """Move a due time `days` later (at most `extension_max_days`), ending at the end of a workday."""
+        last = calendar.add_days(due, min(days, self.extension_max_days))
         return calendar.end_of_workday(calendar.at(last.date(), time(0, 0)))
 
     def is_group_visit(self, headcount: int) -> bool:

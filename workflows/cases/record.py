@@ -26,9 +26,14 @@ DEADLINE_KEYS = {  # case data key holding a due time → the deadline's name
     "deadline_at": "supervision",
     "handling_due_at": "handling",
     "acceptance_due_at": "acceptance",
+    "village_due_at": "village",
+    "township_due_at": "township",
+    "review_due_at": "review",
+    "reexam_due_at": "reexam",
 }
 # case data key holding when a deadline's work was done; a deadline without one is met by closing the case
-DEADLINE_DONE_KEYS = {"handling": "replied_at", "acceptance": "accepted_at"}
+DEADLINE_DONE_KEYS = {"handling": "replied_at", "acceptance": "decided_at", "village": "village_done_at",
+                      "township": "township_done_at", "review": "reviewed_at", "reexam": "reexamined_at"}
 OVERDUE_MARK = "overdue"  # a timer whose element id contains this marks the case overdue when it fires
 REMEDY_FLAGS = {"solution": "solve_problem", "education": "educate", "assistance": "assist",
                 "legal_action": "handle_by_law"}
@@ -80,6 +85,12 @@ class CaseRecord(Base):
     accused_unit: Mapped[str | None] = mapped_column(String(100))  # an org unit code (workflows.cases.org_choice)
     accused_person: Mapped[str | None] = mapped_column(String(64))  # a username
     handling_unit: Mapped[str | None] = mapped_column(String(100))
+    review_unit: Mapped[str | None] = mapped_column(String(100))  # 复查机关: one level above the handler
+    reexam_unit: Mapped[str | None] = mapped_column(String(100))  # 复核机关: one level above the review
+    # keyed hash of the petitioner's ID number (workflows/intake/repeats.py): finds repeats without a plaintext scan
+    id_number_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    decision: Mapped[str | None] = mapped_column(String(32))  # the registrar's decision (accept, transfer, ...)
+    final: Mapped[bool] = mapped_column(default=False, server_default=false())  # closed after re-examination
     leader: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     registered_at: Mapped[datetime]
@@ -97,6 +108,12 @@ class CaseRecord(Base):
     competent_level: Mapped[str | None] = mapped_column(String(16))  # the level competent for the claim
     rating_source: Mapped[str | None] = mapped_column(String(16))  # who gave `satisfaction`: petitioner / staff
     rated_at: Mapped[datetime | None]  # when `satisfaction` was given
+
+
+def id_number_key(secret: str, id_number: str) -> str:
+    """The keyed hash under which a petitioner's ID number is indexed (no plaintext search of ID numbers)."""
+    normalized = id_number.strip().upper()
+    return hmac.new(secret.encode(), f"id:{normalized}".encode(), hashlib.sha256).hexdigest()
 
 
 def case_number(instance_id: int, registered_at: datetime) -> str:
@@ -156,6 +173,12 @@ class CaseProjector:
         record.accused_unit = text("accused_unit") or record.accused_unit
         record.accused_person = text("accused_person") or record.accused_person
         record.handling_unit = text("handling_unit") or record.handling_unit
+        record.review_unit = text("review_unit") or record.review_unit
+        record.reexam_unit = text("reexam_unit") or record.reexam_unit
+        record.decision = text("decision") or record.decision
+        record.final = bool(data.get("final")) or record.final
+        if text("id_number") and record.id_number_key is None:
+            record.id_number_key = id_number_key(self.secret, text("id_number"))
         record.leader = text("leader") or record.leader
         record.outcome = text("outcome") or record.outcome
         record.confidential = bool(data.get("confidential")) or record.category == "accusation" or \
@@ -259,7 +282,8 @@ def mask_phone(value: str | None) -> str:
     return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)
 
 
-DEADLINE_NAMES = {"supervision": "督办办结期限", "handling": "办理期限", "acceptance": "受理告知期限"}
+DEADLINE_NAMES = {"supervision": "督办办结期限", "handling": "办理期限", "acceptance": "受理告知期限",
+                  "village": "村级化解期限", "township": "乡镇化解期限", "review": "复查期限", "reexam": "复核期限"}
 
 
 def deadline_states(case: CaseRecord, now: datetime) -> list[tuple[str, datetime, str]]:

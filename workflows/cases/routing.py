@@ -148,6 +148,31 @@ def choose_handling_unit(
     )
 
 
+def check_handling_unit(session: Session, code: str, *, accused_unit: str | None = None,
+                        accused_person: str | None = None) -> OrgUnit:
+    """Return the handling unit named by `code`, or raise RoutingError saying why it cannot handle the case.
+
+    A handling unit is an office (kind `office`, never a village, grid or other area) with staff who hold the
+    承办单位 role there, and it is neither the accused unit, nor an accused person's unit, nor kin of them.
+    """
+    try:
+        unit = get_unit(session, code.strip())
+    except UnknownUnit:
+        raise RoutingError(f"承办单位 {code!r} 不在组织机构中，请从组织机构中选择") from None
+    if unit.kind != "office":
+        raise RoutingError(f"{unit.name}（{unit.code}）不是机关单位，不能作为承办单位；请选择有承办人员的机关")
+    if not holders(session, "handling_unit", unit):
+        raise RoutingError(f"{unit.name} 没有承办人员，不能作为承办单位")
+    accused: list[OrgUnit] = []
+    if accused_unit:
+        accused += [u for u in units_by_code(session, [accused_unit]).values()]
+    if accused_person:
+        accused += [position.unit for position in positions_of(session, accused_person)]
+    if any(are_related(unit, other) for other in accused):
+        raise RoutingError(f"{unit.name} 是被检举控告单位或其上下级，应当回避，不能承办")
+    return unit
+
+
 def check_routing(session: Session, rules: RoutingRules) -> list[str]:
     """Return what the stored org lacks for the rules (leaders, units, townships); empty when all is well."""
     problems: list[str] = []

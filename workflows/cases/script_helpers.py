@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from workflows import DATA_DIR, DomainError
 from workflows.cases.calendar import Deadlines, WorkCalendar, load_deadlines, load_work_calendar
-from workflows.cases.routing import RoutingRules, load_routing_rules
+from workflows.cases.review_bodies import ReviewBodies, load_review_bodies
+from workflows.cases.routing import RoutingError, RoutingRules, check_handling_unit, load_routing_rules
 from workflows.cases.routing import responsible_leader as find_leader
 from workflows.reports.assessment import assess, assessment_dict
 from workflows.reports.monthly import ReportError, monthly_report
@@ -38,6 +39,7 @@ class DomainConfig:
     calendar: WorkCalendar
     deadlines: Deadlines
     routing: RoutingRules
+    review_bodies: ReviewBodies = ReviewBodies()
 
 
 @functools.cache
@@ -53,11 +55,15 @@ def load_domain_config(data_dir: Path | str = DATA_DIR) -> DomainConfig:
         calendar=load_work_calendar(folder / "calendar.yaml"),
         deadlines=load_deadlines(folder / "deadlines.yaml"),
         routing=load_routing_rules(folder / "responsible_leaders.yaml", folder / "handling_units.yaml"),
+        review_bodies=load_review_bodies(folder / "review_bodies.yaml"),
     )
 
 
-def script_helpers(session: Session, config: DomainConfig | None = None) -> dict[str, Callable[..., Any]]:
+def script_helpers(session: Session, config: DomainConfig | None = None,
+                   secret: str = "") -> dict[str, Callable[..., Any]]:
     """Return the helpers by the names scripts call them; `session` serves the org lookups.
+
+    `secret` is the deployment secret the case records key ID numbers with (repeat search).
 
     Without `config`, the data files shipped in workflows/data/ apply.
     """
@@ -77,6 +83,36 @@ def script_helpers(session: Session, config: DomainConfig | None = None) -> dict
     def statutory_deadline(limit: str, iso: str) -> str:
         moment = _moment(iso, calendar, "statutory_deadline")
         return _iso(config.deadlines.due(limit, moment, calendar))
+
+    def time_limit(limit: str) -> str:
+        days = config.deadlines.day_limits().get(limit)
+        if days is None:
+            raise ScriptArgumentError(f"time_limit: unknown limit {limit!r} (see workflows/data/deadlines.yaml)")
+        return f"P{days}D"
+
+    def extended_deadline(iso: str, days: int) -> str:
+        moment = _moment(iso, calendar, "extended_deadline")
+        return _iso(config.deadlines.extend(moment, _whole(days, "extended_deadline"), calendar))
+
+    def earlier_cases(id_number: Any, claim: Any, township: Any = None) -> list[dict[str, Any]]:
+        from workflows.intake.repeats import earlier_cases as find  # intake builds on cases, not the reverse
+
+        text = [v if isinstance(v, str) else None for v in (id_number, claim, township)]
+        return [case.as_data() for case in find(session, secret, *text)]
+
+    def handling_unit_problem(code: Any, accused_unit: Any = None, accused_person: Any = None) -> str:
+        if not isinstance(code, str) or not code.strip():
+            return "请从组织机构中选择承办单位"
+        try:
+            check_handling_unit(session, code, accused_unit=accused_unit or None,
+                                accused_person=accused_person or None)
+        except RoutingError as error:
+            return str(error)
+        return ""
+
+    def review_bodies(handled_by: str) -> dict[str, str]:
+        review, reexam = config.review_bodies.for_handler(session, handled_by)
+        return {"review_unit": review, "reexam_unit": reexam}
 
     def responsible_leader(township: str, category: str) -> str:
         return find_leader(session, config.routing, township, category).username
@@ -102,6 +138,11 @@ def script_helpers(session: Session, config: DomainConfig | None = None) -> dict
         "add_working_days": add_working_days,
         "end_of_workday": end_of_workday,
         "statutory_deadline": statutory_deadline,
+        "extended_deadline": extended_deadline,
+        "time_limit": time_limit,
+        "earlier_cases": earlier_cases,
+        "handling_unit_problem": handling_unit_problem,
+        "review_bodies": review_bodies,
         "responsible_leader": responsible_leader,
         "report_month": report_month,
         "first_day_of_next_month": first_day_of_next_month,

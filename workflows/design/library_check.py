@@ -21,6 +21,7 @@ from engine.scenarios import (
     sequence_flows,
     untaken_flows,
 )
+from workflows.cases.access import task_place
 from workflows.cases.record import CaseProjector, CaseRecord
 from workflows.cases.script_helpers import packaged_config, script_helpers
 from workflows.org import models as org_models  # noqa: F401 - registers the org tables
@@ -87,7 +88,8 @@ def _check(db: Any, files: dict[str, bytes], scenario_dir: Path, only: str | Non
 def _engine_factory(session: Session, specs: SpecStore) -> Any:
     def make(clock: FixedClock) -> Engine:
         projector = CaseProjector(session, SCENARIO_SECRET, packaged_config().deadlines)
-        return Engine(session, clock, specs, helpers=script_helpers(session), observers=(projector,))
+        return Engine(session, clock, specs, helpers=script_helpers(session, secret=SCENARIO_SECRET),
+                      task_scope=task_place, observers=(projector,))
 
     return make
 

@@ -32,6 +32,8 @@ SATISFACTION = {"very_satisfied": "非常满意", "satisfied": "满意", "basic"
                 "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
 OUTCOMES = {"support": "支持", "explain": "解释说明", "reject": "不予支持"}
 PUBLIC_STATES = {"met": "已按期办结", "missed": "未按期办结", "overdue": "已超期", "pending": "未到期"}
+REVIEW_REQUEST, REEXAM_REQUEST = "request_review", "request_reexam"  # the petitioner's task elements (statutory)
+MAX_REASON = 2000
 _CODE = re.compile(r"[^A-Z2-7]")
 # Wrong codes allowed before the back-off starts (workflows.org.throttle): per address, per code typed. A code has
 # 60 random bits, so it cannot be guessed in any number of tries; the back-off keeps the page from being hammered.
@@ -48,6 +50,10 @@ class AlreadyRated(QueryError):
 
 class NotRateable(QueryError):
     """The case cannot be rated yet."""
+
+
+class NotRequestable(QueryError):
+    """No review or re-examination can be requested now (none is due, or the 30 days have passed)."""
 
 
 @dataclass
@@ -76,6 +82,8 @@ class PublicCase:
     closed_at: datetime | None = None
     rateable: bool = False
     overdue: bool = False
+    can_request_review: bool = False
+    can_request_reexam: bool = False
 
 
 def normalize_code(text: str) -> str:
@@ -113,22 +121,28 @@ def public_view(session: Session, case: CaseRecord, now: datetime) -> PublicCase
         deadlines=deadlines, outcome=OUTCOMES.get(case.outcome or "", ""),
         satisfaction=SATISFACTION.get(case.satisfaction or "", ""), closed_at=case.closed_at,
         rateable=_rate_task(open_tasks) is not None or (closed and not case.satisfaction),
-        overdue=case.overdue)
+        overdue=case.overdue,
+        can_request_review=_petitioner_task(open_tasks, REVIEW_REQUEST) is not None,
+        can_request_reexam=_petitioner_task(open_tasks, REEXAM_REQUEST) is not None)
 
 
-def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, comment: str = "") -> None:
-    """Record the petitioner's rating once: through the case's open rating task if it has one, else as an event."""
+def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, comment: str = "",
+         recorded_by: str | None = None) -> None:
+    """Record the petitioner's rating once: through the case's open rating task if it has one, else as an event.
+
+    With `recorded_by` (a staff username) the rating is what the petitioner told that staff member, and is marked
+    so (`rating_source: staff`); otherwise the petitioner rated on the query page (`rating_source: petitioner`).
+    """
     if satisfaction not in SATISFACTION:
         raise QueryError("请选择满意度")
     if case.satisfaction:
         raise AlreadyRated("该事项已经评价过，不能重复评价")
-    data: dict[str, Any] = {"satisfaction": satisfaction}
+    data: dict[str, Any] = {"satisfaction": satisfaction, "rating_source": "staff" if recorded_by else "petitioner"}
     if comment.strip():
         data["rating_comment"] = comment.strip()[:500]
-    task = _rate_task(list(session.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance_id,
-                                                                   HumanTask.status == "open"))))
+    task = _rate_task(_open_tasks(session, case))
     if task is not None:
-        engine.complete_task(task.id, data, PETITIONER)
+        engine.complete_task(task.id, data, recorded_by or PETITIONER)
     elif case.status == CLOSED:
         event = engine.record(case.instance_id, RATED_EVENT, PETITIONER, data)
         case.rating_source, case.rated_at = "petitioner", event.business_time  # no step: the projector does not run
@@ -138,5 +152,37 @@ def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, 
     session.flush()
 
 
+def request_review(session: Session, engine: Engine, case: CaseRecord, reason: str) -> None:
+    """The petitioner asks for a review (复查) of the written reply, within 30 days of it (Art. 35)."""
+    _request(session, engine, case, REVIEW_REQUEST, "review_reason", reason, "复查")
+
+
+def request_reexam(session: Session, engine: Engine, case: CaseRecord, reason: str) -> None:
+    """The petitioner asks for a re-examination (复核) of the review, within 30 days of it (Art. 36)."""
+    _request(session, engine, case, REEXAM_REQUEST, "reexam_reason", reason, "复核")
+
+
+def _request(session: Session, engine: Engine, case: CaseRecord, element: str, key: str, reason: str,
+             what: str) -> None:
+    text = reason.strip()
+    if not text:
+        raise QueryError(f"请写明请求{what}的理由")
+    if len(text) > MAX_REASON:
+        raise QueryError(f"{what}理由不能超过 {MAX_REASON} 字")
+    task = _petitioner_task(_open_tasks(session, case), element)
+    if task is None:
+        raise NotRequestable(f"该事项现在不能申请{what}（须在收到答复或复查意见之日起30日内申请）")
+    engine.complete_task(task.id, {key: text}, PETITIONER)
+
+
+def _open_tasks(session: Session, case: CaseRecord) -> list[HumanTask]:
+    return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance_id,
+                                                        HumanTask.status == "open")))
+
+
+def _petitioner_task(tasks: list[HumanTask], element: str) -> HumanTask | None:
+    return next((t for t in tasks if t.lane == PETITIONER_LANE and t.element_id == element), None)
+
+
 def _rate_task(tasks: list[HumanTask]) -> HumanTask | None:
-    return next((t for t in tasks if t.lane == PETITIONER_LANE and t.element_id == "rate"), None)
+    return _petitioner_task(tasks, "rate")

@@ -22,7 +22,7 @@ from workflows import DomainError
 from workflows.cases.routing import RoutingError, choose_handling_unit, load_routing_rules, responsible_leader
 from workflows.org.login_sessions import end_sessions_of
 from workflows.org.models import OrgUnit, Person, Position, RotaEntry
-from workflows.org.roles import BY_CODE
+from workflows.org.roles import BY_CODE, FOUR_TEAMS
 from workflows.org.throttle import check_allowed, forget_failures, record_failure, throttle_key
 from workflows.org.tree import UnknownPerson, get_person, holders
 
@@ -178,9 +178,10 @@ def ensure_demo_accounts(session: Session, day: date, now: datetime,
         pass
     if not any(role == "handling_unit" for role, *_ in picks):
         _add_first(session, picks, "handling_unit", None)
-    for role in ("county_bureau", "case_leader", "auditor", "designer"):
+    for role in ("county_bureau", "case_leader", "auditor", "designer", "agency_head", "review_body",
+                 "reexam_body", "discipline"):
         _add_first(session, picks, role, None)
-    for role in ("grid_worker", "village_cadre", "four_teams", "mediation_panel"):
+    for role in ("grid_worker", "village_cadre", *FOUR_TEAMS[:3], "mediation_panel", "legal_adviser"):
         _add_first(session, picks, role, town, avoid={p.id for _, p, *_ in picks})
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")

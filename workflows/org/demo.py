@@ -44,6 +44,17 @@ OFFICES: tuple[tuple[str, str], ...] = (
     ("county-justice", "县司法局"),
     ("county-discipline", "县纪委监委"),
 )
+# The bodies above the handlers (workflows/data/review_bodies.yaml): review by the county government, and
+# re-examination by the city government, which the county's system records as an office of its own.
+REVIEW_OFFICES: tuple[tuple[str, str, str], ...] = (
+    ("county-government", "县人民政府", "review_body"),
+    ("city-government", "怀化市人民政府（复核）", "reexam_body"),
+)
+# The village's own bodies beside its committee: the four teams, the gold mediation room, the legal adviser.
+VILLAGE_SEATS: tuple[tuple[str, str], ...] = (
+    ("backer", "backer_unit_head"), ("liaison", "village_liaison"), ("workteam", "work_team"),
+    ("mediator", "mediation_panel"), ("lawyer", "legal_adviser"),
+)
 
 # Domains of the township leaders (see data/responsible_leaders.yaml): four leaders, or three with doubled duty.
 LEADER_PLANS: dict[int, tuple[tuple[str, ...], ...]] = {
@@ -99,6 +110,12 @@ def build_demo_org(*, grid_workers: bool = True) -> DemoOrg:
     for code, name in OFFICES:
         org.add_unit(code, name, "county", county, kind="office")
         org.add_person(f"{code}.handler", next(names), ("handling_unit", code, ""))
+        org.add_person(f"{code}.head", next(names), ("agency_head", code, ""))
+    org.add_person("county-discipline.staff", next(names), ("discipline", "county-discipline", ""))
+    for code, name, role in REVIEW_OFFICES:
+        org.add_unit(code, name, "county", county, kind="office")
+        org.add_person(f"{code}.staff", next(names), (role, code, ""))
+    org.add_person("county-government.reexam", next(names), ("reexam_body", "county-government", ""))
     for index in range(1, 5):
         org.add_person(f"bureau{index}", next(names), ("county_bureau", "county-petition-bureau", ""))
     for index in range(1, 7):
@@ -117,6 +134,7 @@ def build_demo_org(*, grid_workers: bool = True) -> DemoOrg:
         town = org.add_unit(town_code, f"{town_names[t - 1]}{suffix}", "township", county)
         org.add_person(f"{town_code}.cadre", next(names), ("township_cadre", town_code, ""))
         org.add_person(f"{town_code}.mediator", next(names), ("mediation_panel", town_code, ""))
+        org.add_person(f"{town_code}.reviewer", next(names), ("review_body", town_code, ""))
         for number, domains in enumerate(LEADER_PLANS[4 if t % 2 else 3], start=1):
             held = [("responsible_leader", town_code, domain) for domain in domains]
             org.add_person(f"{town_code}.leader{number}", next(names), *held)
@@ -133,7 +151,8 @@ def build_demo_org(*, grid_workers: bool = True) -> DemoOrg:
                 ("duty_secretary", village_code, ""),
             )
             org.add_person(f"{village_code}.cadre", next(names), ("village_cadre", village_code, ""))
-            org.add_person(f"{village_code}.team", next(names), ("four_teams", village_code, ""))
+            for seat, role in VILLAGE_SEATS:
+                org.add_person(f"{village_code}.{seat}", next(names), (role, village_code, ""))
             for g in range(1, next(grid_counts) + 1):
                 grid_code = f"{village_code}g{g:02d}"
                 org.add_unit(grid_code, f"第{g}网格", "grid", village)

@@ -40,24 +40,40 @@ class Role:
 ROLES: tuple[Role, ...] = (
     Role("petitioner", "信访人", None, "brings the claim, queries it by query code, rates the outcome"),
     Role("grid_worker", "网格员", "grid", "visits households, records issues, mediates small ones"),
-    Role("village_cadre", "村干部", "village", "resolves general issues in the village", ("村支两委",)),
+    Role("village_cadre", "村干部", "village", "resolves general issues in the village; one of the four teams",
+         ("村支两委", "村支两委干部")),
     Role("duty_secretary", "坐班村支书", "village", "village secretary on duty in the reception room"),
     Role("township_cadre", "乡镇信访干部", "township", "co-handles every visit at the reception room"),
     Role("responsible_leader", "分管领导", "township", "supervises the claims of the domains held"),
     Role("handling_unit", "承办单位", "county", "handles an assigned case, reports back", also_at=("township",)),
-    Role("four_teams", "四支队伍", "village", "meet at the village office on complex issues"),
+    Role("agency_head", "承办单位负责人", "county", "head of a handling agency: approves extensions of its cases",
+         also_at=("township",)),
+    Role("review_body", "复查机关", "county", "decides reviews (复查) of cases handled one level below",
+         also_at=("township",)),
+    Role("reexam_body", "复核机关", "county", "decides re-examinations (复核), one level above the review"),
+    Role("discipline", "纪委监委", "county", "receives and handles accusations (检举控告)"),
+    Role("backer_unit_head", "后盾帮扶县直联村单位负责人", "village",
+         "head of the county unit that backs the village; one of the four teams"),
+    Role("village_liaison", "包村乡镇干部", "village",
+         "township cadre in charge of the village; one of the four teams, convenes the consultation"),
+    Role("work_team", "驻村乡村振兴工作队", "village",
+         "rural revitalisation team stationed in the village; one of the four teams"),
+    Role("legal_adviser", "法律顾问", "village", "the village's legal adviser: handles unlawful conduct by law"),
     Role(
         "mediation_panel",
         "金牌调解室",
-        "township",
-        "judges whether a claim is reasonable",
-        also_at=("village",),
+        "village",
+        "the village's gold mediation room: judges whether a claim is reasonable",
+        also_at=("township",),
     ),
     Role("case_leader", "包案领导", "county", "county leader personally taking a backlog case"),
     Role("county_bureau", "县信访局", "county", "registers, routes, supervises; the monthly report"),
     Role("auditor", "审计督查", "county", "reads and replays case histories; changes nothing", ("审计/督查",)),
     Role("designer", "流程设计", "county", "edits the BPMN diagrams and forms"),
 )
+
+FOUR_TEAMS: tuple[str, ...] = ("backer_unit_head", "village_liaison", "work_team", "village_cadre")
+"""The four teams (四支队伍) meeting at the village office, each a role of its own."""
 
 BY_CODE: dict[str, Role] = {role.code: role for role in ROLES}
 BY_LANE: dict[str, Role] = {name: role for role in ROLES for name in (role.name, *role.aliases)}

@@ -34,13 +34,13 @@ from workflows.cases.record import CaseRecord
 from workflows.cases.script_helpers import DomainConfig, packaged_config
 from workflows.org.models import RotaEntry
 from workflows.org.rota import generate_rota
+from workflows.simulation.legal_staff import CountyStaff
 from workflows.simulation.staff import (
     CATEGORIES,
     Act,
     County,
     Petition,
     Resident,
-    Staff,
     TaskInfo,
     make_resident,
 )
@@ -192,7 +192,7 @@ class Simulator:
         self.county = County(session, self.config.routing, self.rng)
         if not self.county.all_villages:
             raise SimulationError("the org has no villages: load the demo county with `doorstep init --demo`")
-        self.staff = Staff(self.county, self.calendar, self.rng)
+        self.staff = CountyStaff(self.county, self.calendar, self.rng)
         self.cumulative = list(_accumulate(self.county.weights))
         self.queue: list[tuple[datetime, int, str, Any]] = []
         self.sequence = 0

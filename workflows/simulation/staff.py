@@ -43,6 +43,10 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭罗郑梁谢�
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建国红玉兰志文斌波辉春梅海燕琴云飞德顺福生贵"
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 PETITIONER = "petitioner"
+TEAM_SEATS = {  # the four teams' views: the role giving each, and the demo org's seat name in the village
+    "view_backer_unit": ("backer_unit_head", "backer"), "view_township_cadre": ("village_liaison", "liaison"),
+    "view_work_team": ("work_team", "workteam"), "view_village_committee": ("village_cadre", "secretary"),
+}
 DAY = timedelta(days=1)
 
 
@@ -184,19 +188,14 @@ class Staff:
             # 跟踪督办
             "assign_unit": self.assign_unit, "handle_case": self.handle_case, "check_result": self.check_result,
             "send_reminder": self.send_reminder, "report_overdue": self.report_overdue,
-            # 信访事项办理
-            "register": self.register, "village_resolve": self.village_resolve,
-            "township_resolve": self.township_resolve, "accept": self.accept, "handle": self.handle,
-            "approve_extension": self.approve_extension, "reply": self.reply, "rate": self.rate,
-            "request_review": self.request_review, "review_decide": self.review_decide,
-            "request_reexam": self.request_reexam, "reexam_decide": self.reexam_decide,
+            # 信访事项办理 and 依法办理: workflows/simulation/legal_staff.py
             # 网格员下访、四支队伍、金牌调解室
             "record_issue": self.record_issue, "resolve_on_spot": self.resolve_on_spot,
             "view_backer_unit": self.team_view, "view_township_cadre": self.team_view,
             "view_work_team": self.team_view, "view_village_committee": self.team_view,
             "decide": self.team_decide, "hear_case": self.hear_case, "solve_problem": self.follow_up,
             "educate": self.follow_up, "assist": self.follow_up, "handle_by_law": self.follow_up,
-            "confirm_result": self.confirm_result,
+            "confirm_result": self.confirm_result, "guide_legal": self.guide_legal,
             # 网上群众路线
             "respond": self.respond, "claim": self.claim_message, "answer": self.answer,
             "feedback": self.feedback,
@@ -256,7 +255,7 @@ class Staff:
     def unit(self, p: Petition) -> str:
         """The handling unit working this case: the one chosen for it, else the routing table's."""
         if "unit" not in p.extras:
-            p.extras["unit"] = self.county.unit(p.category, p.township, _accused(p))
+            p.extras["unit"] = self.county.unit(p.category, p.township, accused_of(p))
         return str(p.extras["unit"])
 
     def bureau(self) -> str:
@@ -266,7 +265,7 @@ class Staff:
     # -- 坐班接访 ---------------------------------------------------------------------------------------------
     def register_visit(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         secretary, _cadre = self.county.on_duty(p.township, self.calendar.local_day(now))
-        return Act(self.minutes(now, 1, 10), secretary, {**_identity(p), "headcount": p.headcount})
+        return Act(self.minutes(now, 1, 10), secretary, {**identity(p), "headcount": p.headcount})
 
     def hear_claim(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         _secretary, cadre = self.county.on_duty(p.township, self.calendar.local_day(now))
@@ -290,7 +289,7 @@ class Staff:
 
     # -- 跟踪督办 ---------------------------------------------------------------------------------------------
     def assign_unit(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        unit = self.county.unit(p.category, p.township, _accused(p))
+        unit = self.county.unit(p.category, p.township, accused_of(p))
         p.extras["unit"] = unit
         at = self.days(now, 0.05, 1.5)
         deadline = self.calendar.local_day(at) + DAY * self.rng.randint(10, 30)
@@ -315,83 +314,6 @@ class Staff:
         p.extras["overdue"] = True
         return Act(self.days(now, 0.1, 2), self.bureau(), {"notice": "超期未办结，予以通报"})
 
-    # -- 信访事项办理 -----------------------------------------------------------------------------------------
-    def register(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        data: dict[str, Any] = {**_identity(p), "channel": p.channel, "headcount": p.headcount, "tier": p.tier,
-                                "confidentiality_requested": p.category == "accusation" or self.chance(0.03)}
-        if p.category == "accusation":
-            data["accused_unit"] = _accused(p)
-        return Act(self.minutes(now, 5, 60) if p.channel == "visit" else self.days(now, 0.05, 2),
-                   self.bureau(), data)
-
-    def village_resolve(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        cadre = self.county.person("village_cadre", p.village, f"{p.village}.cadre")
-        return Act(self.days(now, 1, 10), cadre, self._resolution(0.58, "村干部与网格员上门化解"))
-
-    def township_resolve(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        cadre = self.county.person("township_cadre", p.township, f"{p.township}.cadre")
-        return Act(self.days(now, 1, 12), cadre, self._resolution(0.55, "乡镇组织相关站所化解"))
-
-    def _resolution(self, chance: float, note: str) -> dict[str, Any]:
-        if self.chance(chance):
-            return {"resolved": True, "resolution_note": f"{note}，已化解", "outcome": self.pick(OUTCOMES),
-                    "reply": "已当面答复信访人"}
-        return {"resolved": False, "resolution_note": f"{note}，未能化解，上升一级"}
-
-    def accept(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        unit = self.county.unit(p.category, p.township, _accused(p))
-        p.extras["unit"] = unit
-        return Act(self.within(task, now, late=0.04, usual_days=10, late_days=(1, 5)), self.bureau(),
-                   {"handling_unit": unit, "acceptance_notice": "已书面告知信访人予以受理"})
-
-    def handle(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        actor = self.county.handler(self.unit(p))
-        if not p.extras.get("extension_asked") and self.chance(0.08):
-            p.extras["extension_asked"] = True
-            return Act(self.within(task, now, late=0.0, usual_days=50), actor,
-                       {"handling_action": "extend", "handling_note": "情况复杂，需进一步调查核实",
-                        "extension_reason": "涉及多个部门，需现场勘验", "extension_days": self.rng.randint(15, 30)})
-        return Act(self.within(task, now, late=0.05, usual_days=40, late_days=(1, 20)), actor,
-                   {"handling_action": "done", "handling_note": "已调查核实并形成处理意见"})
-
-    def approve_extension(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        approved = self.chance(0.85)
-        return Act(self.days(now, 0.2, 3), self.county.leader(p.township, p.category),
-                   {"extension_approved": approved, "approval_note": "同意延期，已告知信访人延期理由" if approved
-                    else "不予延期，请按原期限办结"})
-
-    def reply(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        actor = self.county.handler(self.unit(p))
-        return Act(self.days(now, 0.5, 3), actor, {"outcome": self.pick(OUTCOMES), "reply": "出具书面处理意见并送达"})
-
-    def rate(self, task: TaskInfo, p: Petition, now: datetime) -> Act | None:
-        if not self.chance(0.8):
-            return None
-        level = self.pick(SATISFACTION)
-        p.extras["satisfaction"] = level
-        return Act(self.days(now, 0.5, 6, online=True), PETITIONER, {"satisfaction": level})
-
-    def request_review(self, task: TaskInfo, p: Petition, now: datetime) -> Act | None:
-        unhappy = p.extras.get("satisfaction") in ("dissatisfied", "very_dissatisfied")
-        if not self.chance(0.45 if unhappy else 0.03):
-            return None
-        return Act(self.days(now, 3, 25, online=True), PETITIONER, {"review_reason": "对处理意见不服，申请复查"})
-
-    def review_decide(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        return Act(self.within(task, now, late=0.03, usual_days=25), self.bureau(),
-                   {"review_decision": self.pick((("uphold", 0.8), ("revise", 0.2))),
-                    "outcome": self.pick(OUTCOMES), "review_opinion": "经复查，出具复查意见"})
-
-    def request_reexam(self, task: TaskInfo, p: Petition, now: datetime) -> Act | None:
-        if not self.chance(0.3):
-            return None
-        return Act(self.days(now, 5, 25, online=True), PETITIONER, {"reexam_reason": "对复查意见不服，申请复核"})
-
-    def reexam_decide(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        return Act(self.within(task, now, late=0.03, usual_days=25), self.bureau(),
-                   {"reexam_decision": self.pick((("uphold", 0.85), ("revise", 0.15))),
-                    "outcome": self.pick(OUTCOMES), "reexam_opinion": "经复核，维持或变更复查意见"})
-
     # -- 网格员下访、四支队伍、金牌调解室 -----------------------------------------------------------------------
     def record_issue(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         grid = p.grid or p.village
@@ -410,14 +332,15 @@ class Staff:
                     "resolution": "村干部与网格员上门调处" + ("，已解决" if resolved else "，未解决")})
 
     def team_view(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        team = self.county.person("four_teams", p.village, f"{p.village}.team")
+        role, seat = TEAM_SEATS[task.element_id]
+        team = self.county.person(role, p.village, f"{p.village}.{seat}")
         prefix = task.element_id.removeprefix("view_")
         suggestion = self.pick((("village", 0.45), ("mediation", 0.35), ("township", 0.2)))
         return Act(self.days(now, 0.5, 4), team,
                    {f"{prefix}_view": "集村部会商发表意见", f"{prefix}_suggestion": suggestion})
 
     def team_decide(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        team = self.county.person("four_teams", p.village, f"{p.village}.team")
+        team = self.county.person("village_liaison", p.village, f"{p.village}.liaison")
         decision = self.pick((("village", 0.45), ("mediation", 0.35), ("township", 0.2)))
         if decision == "township":
             p.tier = "township"
@@ -425,7 +348,7 @@ class Staff:
         return Act(self.days(now, 0.1, 2), team, {"decision": decision, "consultation_minutes": "四支队伍集体会商纪要"})
 
     def hear_case(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        mediator = self.county.person("mediation_panel", p.township, f"{p.township}.mediator")
+        mediator = self.county.person("mediation_panel", p.village, f"{p.village}.mediator")
         return Act(self.days(now, 1, 7), mediator,
                    {"panel_members": "人大代表、老党员、乡贤、律师", "judgement_reason": "依据政策和村规民约评议",
                     "judgement": self.pick((("reasonable", 0.4), ("unreasonable", 0.25), ("partly", 0.35))),
@@ -433,6 +356,8 @@ class Staff:
 
     def follow_up(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         cadre = self.county.person("village_cadre", p.village, f"{p.village}.cadre")
+        if task.element_id == "handle_by_law":
+            cadre = self.county.person("legal_adviser", p.village, f"{p.village}.lawyer")
         data: dict[str, Any] = {
             "solve_problem": {"solution": "协调解决诉求"},
             "educate": {"education": "讲清政策法规，做通思想工作"},
@@ -444,13 +369,25 @@ class Staff:
         return Act(self.days(now, 0.5, 6), cadre, data)
 
     def confirm_result(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        mediator = self.county.person("mediation_panel", p.township, f"{p.township}.mediator")
+        mediator = self.county.person("mediation_panel", p.village, f"{p.village}.mediator")
+        if self.chance(0.85):
+            return Act(self.days(now, 0.2, 3), mediator,
+                       {"agreement_reached": True, "mediation_note": "双方签订调解协议"})
+        route = self.pick((("petition", 0.6), ("legal", 0.4)))
+        if route == "petition":
+            p.tier = "township"
         return Act(self.days(now, 0.2, 3), mediator,
-                   {"agreement_reached": self.chance(0.85), "mediation_note": "双方签订调解协议"})
+                   {"agreement_reached": False, "mediation_note": "调解未达成协议", "next_route": route})
+
+    def guide_legal(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
+        lawyer = self.county.person("legal_adviser", p.village, f"{p.village}.lawyer")
+        return Act(self.days(now, 0.5, 4), lawyer,
+                   {"legal_route": self.pick((("court", 0.6), ("arbitration", 0.2), ("reconsideration", 0.2))),
+                    "legal_guidance": "告知当事人依法通过法定途径解决"})
 
     # -- 网上群众路线 -----------------------------------------------------------------------------------------
     def respond(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
-        unit = self.county.unit(p.category, p.township, _accused(p))
+        unit = self.county.unit(p.category, p.township, accused_of(p))
         p.extras["unit"] = unit
         return Act(self.within(task, now, late=0.015, usual_days=1, late_days=(0.1, 1), online=True), self.bureau(),
                    {"response": "您的留言已收到，正在转交办理", "category": p.category, "responsible_unit": unit})
@@ -477,7 +414,7 @@ class Staff:
     def list_case(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         leader = self.rng.choice(self.county.county_leaders)
         p.extras["package_leader"] = leader
-        p.extras["unit"] = self.county.unit(p.category, p.township, _accused(p))
+        p.extras["unit"] = self.county.unit(p.category, p.township, accused_of(p))
         return Act(self.days(now, 0.1, 2), self.bureau(),
                    {"case_ref": str(p.extras.get("case_ref", p.repeat_of or "")),
                     "list_reason": "repeat" if p.times > 1 else "stuck", "case_summary": p.claim,
@@ -489,6 +426,7 @@ class Staff:
         deadline = self.calendar.local_day(at) + DAY * self.rng.randint(30, 75)
         leader = p.extras.get("package_leader") or self.county.county_leaders[0]
         return Act(at, leader, {"leader": leader, "working_team": "县直部门、乡镇、村联合工作专班",
+                                "handling_unit": self.unit(p),
                                 "responsible_person": self.county.handler(self.unit(p)),
                                 "resolution_plan": "一案一策化解方案", "response_mechanism": "每周调度、即时回应",
                                 "archive_number": f"BA-{self.calendar.local_day(at).year}-{task.instance_id}",
@@ -527,12 +465,12 @@ class Staff:
                    {"rewards_confirmed": True, "reward_note": "零信访村（社区）奖励已兑现"})
 
 
-def _identity(p: Petition) -> dict[str, Any]:
+def identity(p: Petition) -> dict[str, Any]:
     return {"petitioner_name": p.person.name, "id_number": p.person.id_number, "phone": p.person.phone,
             "township": p.township, "village": p.village, "category": p.category, "claim": p.claim}
 
 
-def _accused(p: Petition) -> str | None:
+def accused_of(p: Petition) -> str | None:
     """An accusation names the village committee it accuses; the handling unit must not be it."""
     return p.village if p.category == "accusation" else None
 

@@ -77,6 +77,10 @@ def _visible(access: Access, query: Select[tuple[CaseRecord]]) -> ColumnElement[
         offices = access.office_keys()
         if offices:
             conditions.append(CaseRecord.handling_unit.in_(sorted(offices)))
+        for column, role in ((CaseRecord.review_unit, "review_body"), (CaseRecord.reexam_unit, "reexam_body")):
+            units = access.unit_keys(role)
+            if units:
+                conditions.append(column.in_(sorted(units)))
         certain = or_(*conditions)
         # Reachable only through an open task of one of the viewer's lanes: checked one by one (open tasks).
         reachable = select(HumanTask.instance_id).where(HumanTask.status == "open",
