@@ -26,7 +26,7 @@ OPEN_TO = {
 }
 PETITION = {"category": "dispute", "petitioner_name": "张秋菊", "id_number": "431224196504110529",
             "phone": "13873025571", "headcount": "1", "township": "t01", "village": "t01v01",
-            "claim": "邻居搭建猪圈堵塞排水沟", "confidentiality_requested": "false", "tier": "village"}
+            "claim": "邻居搭建猪圈堵塞排水沟", "confidentiality_requested": "false"}
 GRID_ISSUE = {"household": "李大爷", "source": "home_visit", "category": "infrastructure",
               "claim": "村道路灯坏了三盏", "complexity": "general"}
 MESSAGE = {"petitioner_name": "网友", "claim": "村里垃圾清运不及时"}
