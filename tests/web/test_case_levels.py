@@ -60,8 +60,10 @@ def test_the_bureau_records_a_visit_handed_down_from_the_city_on_the_registratio
     task_id = desk.task(case_id, "register").id
     assert "市级交办" in bureau.get(f"/tasks/{task_id}").text
     data = {"channel": "visit", "handed_down_from": "city", "category": "dispute", "petitioner_name": "李某",
-            "headcount": "1", "township": "t01", "village": "t01v01", "claim": "宅基地界址纠纷", "tier": "township",
+            "headcount": "1", "township": "t01", "village": "t01v01", "claim": "宅基地界址纠纷",
             "confidentiality_requested": "false"}
     assert bureau.post(f"/tasks/{task_id}", data).status_code == 302
+    desk.complete(case_id, "decide_registration", {"decision": "accept", "notice": "已受理", "tier": "township"},
+                  "bureau1")  # the registrar's decision names the first tier
     case = record(services, case_id)
     assert (case.handed_down_from, case.visit_level, case.competent_level) == ("city", "city", "township")
