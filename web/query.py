@@ -1,6 +1,9 @@
-"""The petitioner's query page (public): follow a case by its query code and rate it once; no personal data."""
+"""The petitioner's query page (public): follow a case by its query code, rate it once, ask for review or
+re-examination; no personal data."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import Blueprint, render_template, request
 
@@ -12,6 +15,8 @@ from workflows.intake.petitioner_query import (
     find_case,
     public_view,
     rate,
+    request_reexam,
+    request_review,
 )
 
 from .extensions import db, services, workflow_engine
@@ -51,6 +56,33 @@ def rate_case() -> Answer:
         return _page(public_view(session, found, now), code, str(refused)), 409
     session.commit()
     return _page(public_view(session, found, now), code, None, "感谢您的评价！"), 200
+
+
+@bp.post("/query/review")
+def review_case() -> Answer:
+    """Ask for a review (复查) of the written reply, within 30 days of it."""
+    return _petitioner_act(request_review, "已提交复查申请，复查机关将在30日内作出复查意见。")
+
+
+@bp.post("/query/reexam")
+def reexam_case() -> Answer:
+    """Ask for a re-examination (复核) of the review, within 30 days of it."""
+    return _petitioner_act(request_reexam, "已提交复核申请，复核机关将在30日内作出复核意见。")
+
+
+def _petitioner_act(act: Callable[..., None], done: str) -> Answer:
+    """Deliver a request of the petitioner to the waiting case; the page again with the result or the refusal."""
+    found = _find()
+    if isinstance(found, tuple):
+        return found
+    session, code, now = db.session, request.form.get("code", ""), services().now(db.session)
+    try:
+        act(session, workflow_engine(), found, request.form.get("reason", ""))
+    except QueryError as refused:
+        session.rollback()
+        return _page(public_view(session, found, now), code, str(refused)), 409
+    session.commit()
+    return _page(public_view(session, found, now), code, None, done), 200
 
 
 def _find() -> CaseRecord | Answer:

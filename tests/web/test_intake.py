@@ -20,7 +20,7 @@ from .pages import errors_of
 PEOPLE = ("t01v01.secretary", "t01v01.cadre", "t01v01g01.worker", "t01.cadre", "t01.leader.social",
           "hrss.handler", "bureau1", "auditor1", "designer1", "county.leader1")
 OPEN_TO = {
-    "letter": {"bureau1"}, "phone": {"bureau1"}, "visit_county": {"bureau1"}, "online": {"bureau1"},
+    "letter": {"bureau1"}, "phone": {"bureau1"}, "fax": {"bureau1"}, "visit_county": {"bureau1"}, "online": {"bureau1"},
     "household_visit": {"t01v01g01.worker"}, "wechat_group": {"t01v01.secretary", "t01v01.cadre"},
     "message_board": {"bureau1"}, "leader_package": {"bureau1"}, "handed_down": {"bureau1"},
 }
