@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .cases import bp as cases_bp
     from .designer import bp as designer_bp
+    from .health import bp as health_bp
     from .home import bp as home_bp
     from .intake import bp as intake_bp
     from .query import bp as query_bp
@@ -81,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)  # JSON API: token-authenticated, CSRF-exempt (see web/api.py)
     app.register_blueprint(designer_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(health_bp)  # /healthz: no login, no personal data
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -80,21 +80,48 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
 @click.command()
 @click.option("--host", help="Address to listen on (default DOORSTEP_HOST or 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default DOORSTEP_PORT or 5000).")
+@click.option("--workers", type=click.IntRange(min=1), envvar="DOORSTEP_WORKERS",
+              help="Web worker processes (default DOORSTEP_WORKERS, else two per CPU core plus one).")
+@click.option("--timeout", default=30, show_default=True, help="Seconds a web worker may spend on one request.")
+@click.option("--dev", is_flag=True, help="Flask's development server in one process (designers on a laptop).")
 @click.option("--timers/--no-timers", default=True, show_default=True,
-              help="Also fire due timers in this process (turn off when `doorstep worker` runs elsewhere).")
+              help="Also fire due timers (a `doorstep worker` child; turn off when workers run elsewhere).")
 @click.option("--timer-interval", default=10.0, show_default=True, help="Seconds between looks for due timers.")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, timers: bool, timer_interval: float) -> None:
-    """Run the web application (and, by default, fire due timers in the same process)."""
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, timeout: int, dev: bool,
+          timers: bool, timer_interval: float) -> None:
+    """Run the web application under gunicorn (and, by default, a timer worker beside it)."""
     from web import create_app
 
+    from ..server import (
+        DoorstepServer,
+        behind_proxies,
+        default_workers,
+        gunicorn_options,
+        timer_worker,
+        trusted_proxies,
+    )
+
     settings = Settings.from_environment()
-    app = create_app(settings=settings)
-    if timers:
-        app.extensions["doorstep"].run_timer_thread(timer_interval)
-    address = f"http://{host or settings.host}:{port or settings.port}/"
-    click.echo(f"Doorstep is running at {address}  (Ctrl-C to stop)")
-    app.run(host=host or settings.host, port=port or settings.port, debug=False)
+    host, port = host or settings.host, port or settings.port
+    if dev:
+        app = create_app(settings=settings)
+        if timers:
+            app.extensions["doorstep"].run_timer_thread(timer_interval)
+        click.echo(f"Doorstep (development server) is running at http://{host}:{port}/  (Ctrl-C to stop)")
+        app.run(host=host, port=port, debug=False)
+        return
+    count = workers or default_workers()
+    click.echo(f"Doorstep is running at http://{host}:{port}/ with {count} web workers"
+               f"{' and a timer worker' if timers else ''}  (Ctrl-C to stop)")
+    proxies = trusted_proxies()
+    server = DoorstepServer(lambda: behind_proxies(create_app(settings=settings), proxies),
+                            gunicorn_options(host, port, count, timeout))
+    if not timers:
+        server.run()
+        return
+    with timer_worker(timer_interval):
+        server.run()
 
 
 @click.group()
