@@ -4,7 +4,7 @@ import importlib
 
 MODEL_MODULES = ("engine.models", "engine.drafts", "workflows.org.models", "workflows.cases.record",
                  "workflows.org.accounts", "workflows.intake.petitioner_query", "workflows.org.throttle",
-                 "workflows.org.login_sessions")
+                 "workflows.org.login_sessions", "doorstep.replies")
 
 
 def load_all_models() -> None:

@@ -17,9 +17,11 @@ FORM_PROPERTY = "formJsonSchemaFilename"
 
 
 def project_tasks(session: Session, instance: Instance, snapshot: Snapshot, books: Bookkeeping, now: datetime,
-                  task_scope: Callable[[dict[str, Any]], str | None]) -> None:
-    """Keep the human-task table in step, using the ids the state remembers instead of a query."""
+                  task_scope: Callable[[dict[str, Any]], str | None]) -> list[HumanTask]:
+    """Keep the human-task table in step, using the ids the state remembers instead of a query; return the rows
+    of the tasks open now, oldest first."""
     ready = {str(t.id): t for t in snapshot.ready_manual}
+    open_rows: list[HumanTask] = []
     for task_id in books.projected:
         if task_id not in ready:
             row = session.get(HumanTask, task_id)
@@ -30,15 +32,19 @@ def project_tasks(session: Session, instance: Instance, snapshot: Snapshot, book
             row = session.get(HumanTask, task_id)
             if row is not None:
                 row.due_at = due_time(task)
+                open_rows.append(row)
             continue
         spec = task.task_spec
         properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
-        session.add(HumanTask(
+        row = HumanTask(
             id=task_id, instance_id=instance.id, process_id=instance.process_id,
             element_id=str(spec.bpmn_id), ref=books.ref_of(task) or str(spec.bpmn_id),
             name=spec.bpmn_name, lane=spec.lane, form=properties.get(FORM_PROPERTY),
-            scope=task_scope(task.data), status=OPEN_TASK, due_at=due_time(task), created_at=now))
+            scope=task_scope(task.data), status=OPEN_TASK, due_at=due_time(task), created_at=now)
+        session.add(row)
+        open_rows.append(row)
     books.projected = sorted(ready)
+    return sorted(open_rows, key=lambda r: (r.created_at, r.ref))
 
 
 def project_message_waits(session: Session, instance: Instance, waiting: list[Any], books: Bookkeeping) -> None:

@@ -58,6 +58,7 @@ class StepResult:
     already_applied: bool = False
     incident: Incident | None = None
     data: dict[str, Any] = field(default_factory=dict)  # the case data after the step
+    open_tasks: list[HumanTask] | None = None  # the human tasks open after the step (None: not a workflow step)
 
 
 Observer = Callable[["StepResult"], None]
@@ -480,7 +481,7 @@ class Engine:
             ending = {"end": acts.ends[-1] if acts.ends else None, "ends": acts.ends, "terminate": acts.terminate}
             result.events.append(history.record(self.session, instance, history.COMPLETED, actor, now, digest,
                                                 {**ending, "data": _jsonable(workflow.data or after)}))
-        project_tasks(self.session, instance, snapshot, books, now, self.task_scope)
+        result.open_tasks = project_tasks(self.session, instance, snapshot, books, now, self.task_scope)
         waiting = workflow.waiting_events()
         instance.next_timer_at = next_timer(waiting)
         project_message_waits(self.session, instance, waiting, books)

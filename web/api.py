@@ -49,6 +49,7 @@ from workflows.views.inbox import InboxFilter, InboxItem, describe, inbox
 
 from .errors import error_response
 from .extensions import db, services, workflow_engine
+from .idempotency import commit_answer, idempotent
 from .openapi import document, operation
 from .schemas import (
     CaseSchema,
@@ -151,7 +152,8 @@ def openapi() -> dict[str, Any]:
            errors=(422,))
 def list_tasks() -> dict[str, Any]:
     """The open tasks the caller may act on, filtered and sorted as asked, with counts per filter value."""
-    wanted = InboxFilter(**{k: v.strip() for k, v in InboxQuerySchema().load(request.args).items()})
+    given = InboxQuerySchema().load(request.args)
+    wanted = InboxFilter(**{k: v.strip() if isinstance(v, str) else v for k, v in given.items()})
     return InboxSchema().dump(inbox(current_access(), services().now(db.session), wanted))
 
 
@@ -216,10 +218,11 @@ def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) 
 
 @bp.post("/tasks/<task_id>/complete")
 @operation("提交任务表单，办结任务", body=CompletionRequestSchema, response=CompletionSchema,
-           errors=(403, 404, 409, 422),
+           errors=(403, 404, 409, 422), idempotent=True,
            description="表单各项按任务表单的 JSON Schema 填写；不符合表单或业务规则时返回 422，error.fields "
-                       "给出各字段的提示，任务保持未办。")
-def complete_task(task_id: str) -> dict[str, Any]:
+                       "给出各字段的提示，任务保持未办。答复中的 next_tasks 列出案件现在的待办任务（含 id 与链接）。")
+@idempotent
+def complete_task(task_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Check the submission as the task page does, then complete the task in one transaction."""
     given = CompletionRequestSchema().load(_body())
     session, engine, access = db.session, workflow_engine(), current_access()
@@ -239,9 +242,8 @@ def complete_task(task_id: str) -> dict[str, Any]:
         result = complete(session, engine, access, task_id, given["data"], now)
     except (TaskNotReady, Conflict):
         abort(error_response(409, "该任务刚被他人处理，请查看最新状态"))
-    answer = _step(engine, result, session.get(CaseRecord, result.instance.id))
-    session.commit()
-    return CompletionSchema().dump({**answer, "task_id": task_id})
+    answer = _step(engine, access, result, session.get(CaseRecord, result.instance.id))
+    return commit_answer(CompletionSchema().dump({**answer, "task_id": task_id}), 200)
 
 
 # -- cases ------------------------------------------------------------------------------------------------------
@@ -295,7 +297,8 @@ def _start_description() -> str:
 @bp.post("/cases")
 @operation("发起案件（按角色可发起的流程，见说明中的表）", body=CaseStartRequestSchema,
            response=StartedCaseSchema, status=201, errors=(403, 404, 422), schemas=(VisitRequestSchema,),
-           description=_start_description())
+           idempotent=True, description=_start_description())
+@idempotent
 def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a case of a process the start permissions let the caller start; 403 for the others."""
     given = CaseStartRequestSchema().load(_body())
@@ -305,10 +308,9 @@ def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
         abort(error_response(404, f"没有名为 {process_id} 的流程"))
     result = _start(session, engine, access, process_id, given["data"], services().now(session))
     record = session.get(CaseRecord, result.instance.id)
-    answer = _step(engine, result, record)
-    session.commit()
-    return (StartedCaseSchema().dump({**answer, "case": record}), 201,
-            {"Location": url_for("api.show_case", case_id=result.instance.id)})
+    answer = _step(engine, access, result, record)
+    return commit_answer(StartedCaseSchema().dump({**answer, "case": record}), 201,
+                         {"Location": url_for("api.show_case", case_id=result.instance.id)})
 
 
 @bp.get("/cases/<int:case_id>")
@@ -340,8 +342,13 @@ def _item(session: Session, task: HumanTask, case: CaseRecord | None, access: Ac
     return describe(session, [(task, case)], access.viewer.username, services().now(session))[0]
 
 
-def _step(engine: Engine, result: StepResult, record: CaseRecord | None) -> dict[str, Any]:
-    """What a step led to: the case, its status and the names of the tasks now open."""
+def _step(engine: Engine, access: Access, result: StepResult, record: CaseRecord | None) -> dict[str, Any]:
+    """What a step led to: the case, its status and the tasks now open (with ids, links, whether the caller may
+    act on each), so a client goes on without listing its inbox."""
+    tasks = result.open_tasks if result.open_tasks is not None else engine.open_tasks(result.instance.id)
     return {"case_id": result.instance.id, "case_number": record.case_number if record else None,
             "case_status": result.instance.status,
-            "next_steps": [t.name or t.element_id for t in engine.open_tasks(result.instance.id)]}
+            "next_steps": [t.name or t.element_id for t in tasks],
+            "next_tasks": [{"task": t, "may_act": access.may_act_on_task(t, record),
+                            "links": {"self": url_for("api.show_task", task_id=t.id),
+                                      "complete": url_for("api.complete_task", task_id=t.id)}} for t in tasks]}

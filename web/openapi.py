@@ -28,6 +28,10 @@ ERRORS = {401: "没有令牌，或令牌无效（Authorization: Bearer <令牌>�
           404: "没有这个任务、案件或流程", 409: "任务已被他人认领、已经办结，或刚被他人改动",
           422: "请求或表单填写有误：error.fields 给出各字段的提示",
           429: "同一地址或同一账号登录失败次数过多：按响应头 Retry-After 给出的秒数等待后再试"}
+IDEMPOTENCY_PARAMETER = {
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 200},
+    "description": "每个请求一个新的键（如 UUID）。答复丢失后用同一个键重发同一请求，得到第一次的答复"
+                   "（不会重复立案或返回 409）；同一个键用于不同的请求返回 422。"}
 _ARGUMENT = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
 
 
@@ -44,6 +48,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     public: bool = False  # answers without a token
     schemas: tuple[type[Schema], ...] = ()  # further shapes the description refers to by name
+    idempotent: bool = False  # takes an Idempotency-Key header (web/idempotency.py)
 
 
 def operation(summary: str, **details: Any) -> Callable[[F], F]:
@@ -105,6 +110,8 @@ def _operation(endpoint: str, described: Operation, parameters: list[dict[str, A
                              "tags": [BLUEPRINT], "responses": answers}
     if described.description:
         found["description"] = described.description
+    if described.idempotent:
+        parameters = [*parameters, IDEMPOTENCY_PARAMETER]
     if parameters or described.query:
         found["parameters"] = [*parameters, *([{"in": "query", "schema": described.query}]
                                               if described.query else [])]

@@ -66,6 +66,9 @@ class InboxQuerySchema(ApiSchema):
                           metadata={"description": "认领: " + ", ".join(f"{k}={v}" for k, v in CLAIM_CHOICES.items())})
     sort = fields.String(load_default="due", validate=one_of(SORTS, empty=False),
                          metadata={"description": "排序: " + ", ".join(f"{k}={v}" for k, v in SORTS.items())})
+    case = fields.Integer(load_default=None, strict=False, validate=validate.Range(min=1, error="应为案件编号（正整数）"),
+                          error_messages={"invalid": "应为案件编号（正整数）"},
+                          metadata={"description": "只看这个案件（案件 id）的待办"})
 
 
 class CompletionRequestSchema(ApiSchema):
@@ -258,6 +261,26 @@ class CaseSchema(Schema):
     history = fields.List(fields.Nested(EventSchema))
 
 
+class TaskLinksSchema(Schema):
+    """Where to read a task and where to complete it."""
+
+    self_ = fields.String(data_key="self", attribute="self", metadata={"description": "GET：任务及其表单"})
+    complete = fields.String(metadata={"description": "POST：提交表单"})
+
+
+class NextTaskSchema(Schema):
+    """A task open on the case after a step, with its links."""
+
+    id = fields.String(attribute="task.id")
+    name = fields.String(attribute="task.name")
+    element_id = fields.String(attribute="task.element_id")
+    lane = fields.String(attribute="task.lane", metadata={"description": "角色（BPMN 泳道）"})
+    due_at = fields.AwareDateTime(attribute="task.due_at", allow_none=True)
+    claimed_by = fields.String(attribute="task.claimed_by", allow_none=True)
+    may_act = fields.Boolean(metadata={"description": "调用者现在能否办理"})
+    links = fields.Nested(TaskLinksSchema)
+
+
 class CompletionSchema(Schema):
     """What completing a task led to: the case, its process status and the tasks open now."""
 
@@ -266,6 +289,7 @@ class CompletionSchema(Schema):
     case_number = fields.String(allow_none=True)
     case_status = fields.String(metadata={"description": "流程状态：running, completed, incident"})
     next_steps = fields.List(fields.String(), metadata={"description": "现在待办的任务名称"})
+    next_tasks = fields.List(fields.Nested(NextTaskSchema), metadata={"description": "现在待办的任务（含 id 与链接）"})
 
 
 class StartedCaseSchema(Schema):
@@ -276,6 +300,7 @@ class StartedCaseSchema(Schema):
     query_code = fields.String(attribute="case.query_code", metadata={"description": "信访人查询码（请告知信访人）"})
     case_status = fields.String(metadata={"description": "流程状态：running, completed, incident"})
     next_steps = fields.List(fields.String(), metadata={"description": "现在待办的任务名称"})
+    next_tasks = fields.List(fields.Nested(NextTaskSchema), metadata={"description": "现在待办的任务（含 id 与链接）"})
 
 
 class ErrorBodySchema(Schema):

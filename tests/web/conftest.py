@@ -139,8 +139,8 @@ class Api:
     def get(self, url: str, **kwargs: Any) -> Any:
         return self.client.get(url, headers=self.headers, **kwargs)
 
-    def post(self, url: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.client.post(url, json=body, headers=self.headers, **kwargs)
+    def post(self, url: str, body: Any = None, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.post(url, json=body, headers={**self.headers, **(headers or {})}, **kwargs)
 
 
 @pytest.fixture

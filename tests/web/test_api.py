@@ -153,8 +153,15 @@ def test_completing_checks_the_form_and_the_domain_rules(api, desk):
     assert desk.open_elements(case_id) == ["assign_unit"]
     done = leader.post(url, {"data": {"handling_unit": "县人力资源和社会保障局", "deadline": "2026-03-20"}})
     assert done.status_code == 200
-    assert done.get_json() == {"task_id": task_id, "case_id": case_id, "case_number": f"XP2026-{case_id:06d}",
-                               "case_status": "running", "next_steps": ["办理并报告"]}
+    answer = done.get_json()
+    handle = desk.task(case_id, "handle_case")
+    assert answer == {"task_id": task_id, "case_id": case_id, "case_number": f"XP2026-{case_id:06d}",
+                      "case_status": "running", "next_steps": ["办理并报告"], "next_tasks": [{
+                          "id": handle.id, "name": "办理并报告", "element_id": "handle_case", "lane": "承办单位",
+                          "due_at": answer["next_tasks"][0]["due_at"], "claimed_by": None, "may_act": False,
+                          "links": {"self": f"/api/v1/tasks/{handle.id}",
+                                    "complete": f"/api/v1/tasks/{handle.id}/complete"}}]}
+    assert answer["next_tasks"][0]["due_at"].startswith("2026-03-20T")
     assert desk.open_elements(case_id) == ["handle_case"]
     twice = leader.post(url, {"data": {"handling_unit": "county-hrss", "deadline": "2026-03-20"}})
     assert twice.status_code == 409 and "已经办结或撤销" in error_of(twice)["message"]

@@ -33,6 +33,7 @@ class InboxFilter:
     process: str = ""
     claim: str = ""
     sort: str = "due"
+    case: int | None = None  # one case's tasks only
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> InboxFilter:
@@ -95,7 +96,7 @@ class Inbox:
 def inbox(access: Access, now: datetime, wanted: InboxFilter | None = None) -> Inbox:
     """The open tasks the viewer may see, filtered and sorted as asked."""
     wanted = wanted or InboxFilter()
-    everything = visible_open_tasks(access, now)
+    everything = visible_open_tasks(access, now, wanted.case)
     tests: dict[str, Callable[[InboxItem], bool]] = {
         "due": lambda i: not wanted.due or i.due_key == wanted.due,
         "category": lambda i: not wanted.category or (i.case is not None and i.case.category == wanted.category),
@@ -121,12 +122,15 @@ def inbox(access: Access, now: datetime, wanted: InboxFilter | None = None) -> I
     return Inbox(chosen, len(everything), facets)
 
 
-def visible_open_tasks(access: Access, now: datetime) -> list[InboxItem]:
-    """Every open task the viewer may see (candidates by lane from the index, then the access rules)."""
+def visible_open_tasks(access: Access, now: datetime, case: int | None = None) -> list[InboxItem]:
+    """Every open task the viewer may see (candidates by lane from the index, then the access rules), of one
+    case when given."""
     viewer = access.viewer
     query = (select(HumanTask, CaseRecord).outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id)
              .where(HumanTask.status == "open",
                     or_(HumanTask.lane.in_(sorted(viewer.lanes)), HumanTask.claimed_by == viewer.username)))
+    if case is not None:
+        query = query.where(HumanTask.instance_id == case)
     rows = access.session.execute(query).all()
     access.preload_places([t.scope for t, _ in rows] + [c.township for _, c in rows if c is not None])
     visible = [(t, c) for t, c in rows if access.may_see_task(t, c)]
