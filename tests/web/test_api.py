@@ -301,4 +301,4 @@ def test_the_openapi_document_matches_the_routes(app, client):
     assert document["paths"]["/api/v1/tokens"]["post"]["security"] == []
     assert set(schemas["ErrorBody"]["properties"]) == {"status", "message", "fields"}
     assert [p["name"] for p in document["paths"]["/api/v1/tasks"]["get"]["parameters"]] == \
-        ["due", "category", "place", "process", "claim", "sort"]
+        ["due", "category", "place", "process", "claim", "sort", "case"]
