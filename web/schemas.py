@@ -50,6 +50,9 @@ class TokenRequestSchema(ApiSchema):
                              validate=[validate.Length(min=1, error="请填写此项"), at_most(200)])
 
 
+CASE_ID = "应为案件编号（正整数）"
+
+
 class InboxQuerySchema(ApiSchema):
     """The inbox filters of `GET /api/v1/tasks` (query parameters; empty or absent means "all")."""
 
@@ -66,8 +69,8 @@ class InboxQuerySchema(ApiSchema):
                           metadata={"description": "认领: " + ", ".join(f"{k}={v}" for k, v in CLAIM_CHOICES.items())})
     sort = fields.String(load_default="due", validate=one_of(SORTS, empty=False),
                          metadata={"description": "排序: " + ", ".join(f"{k}={v}" for k, v in SORTS.items())})
-    case = fields.Integer(load_default=None, strict=False, validate=validate.Range(min=1, error="应为案件编号（正整数）"),
-                          error_messages={"invalid": "应为案件编号（正整数）"},
+    case = fields.Integer(load_default=None, validate=validate.Range(min=1, error=CASE_ID),
+                          error_messages={"invalid": CASE_ID},
                           metadata={"description": "只看这个案件（案件 id）的待办"})
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from engine.models import Event, Instance
 
-from .test_api import VISIT, api, error_of  # noqa: F401 - the api fixture
+from .test_api import VISIT, error_of
 
 START = {"process_id": "reception", "data": VISIT}
 
