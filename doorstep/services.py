@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,8 @@ from workflows.org.roles import BY_LANE
 
 from .config import Settings
 from .database import connect, session_factory
+
+CLOCK_KEY = "doorstep.clock"
 
 
 @dataclass
@@ -52,8 +55,13 @@ class Services:
             session.close()
 
     def clock(self, session: Session) -> Clock:
-        """The simulated clock when this database has one, else the system clock."""
-        return SimulatedClock(session) if SimulatedClock.is_installed(session) else SystemClock()
+        """The simulated clock when this database has one, else the system clock (asked once per session: a
+        request or a command reads the clock's kind, and a simulated clock's time, in one statement)."""
+        clock = session.info.get(CLOCK_KEY)
+        if clock is None:
+            simulated = SimulatedClock(session)
+            clock = session.info[CLOCK_KEY] = simulated if simulated.installed() else SystemClock()
+        return cast(Clock, clock)
 
     def engine(self, session: Session, clock: Clock | None = None) -> Engine:
         """The engine bound to this session, with the domain's script helpers and task scoping."""

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import ClockError
@@ -52,6 +51,12 @@ class SimulatedClock:
 
     def __init__(self, session: Session):
         self._session = session
+        self._row: SimulatedTime | None = None  # held, so the session's identity map keeps it: read once
+
+    def _stored(self) -> SimulatedTime | None:
+        if self._row is None:
+            self._row = self._session.get(SimulatedTime, self.NAME)
+        return self._row
 
     @classmethod
     def install(cls, session: Session, start: datetime) -> SimulatedClock:
@@ -65,18 +70,22 @@ class SimulatedClock:
 
     @classmethod
     def is_installed(cls, session: Session) -> bool:
-        """Whether this database runs on simulated time."""
-        return session.scalar(select(SimulatedTime.name).where(SimulatedTime.name == cls.NAME)) is not None
+        """Whether this database runs on simulated time (its row, when there is one, is then in the session)."""
+        return session.get(SimulatedTime, cls.NAME) is not None
+
+    def installed(self) -> bool:
+        """Whether this database runs on simulated time (its row is then read, once)."""
+        return self._stored() is not None
 
     def now(self) -> datetime:
-        row = self._session.get(SimulatedTime, self.NAME)
+        row = self._stored()
         if row is None:
             raise ClockError("this database has no simulated clock; run `doorstep init --simulated-clock START`")
         return row.now
 
     def set(self, moment: datetime) -> None:
         """Move the stored time forward to `moment` (the caller commits)."""
-        row = self._session.get(SimulatedTime, self.NAME)
+        row = self._stored()
         if row is None:
             raise ClockError("this database has no simulated clock")
         moment = _aware(moment)

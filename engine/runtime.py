@@ -110,12 +110,18 @@ class Engine:
         self.task_scope = task_scope or (lambda _data: None)
         self.observers = observers  # called after every step, inside its transaction (e.g. domain projections)
         self.codec = StateCodec()
+        # Rows and deserialized states this engine (one request or unit of work) already has: held so that the
+        # session's weak identity map keeps them, and so a case read then stepped is loaded and deserialized once.
+        self._held: dict[int, Instance] = {}
+        self._read: dict[int, tuple[str, _Loaded]] = {}
 
     # -- starting -------------------------------------------------------------------------------------------
     def start(self, process_id: str, data: Mapping[str, Any], actor: str) -> StepResult:
         """Start an instance of the latest version of a process with initial data."""
         initial = _json_object(data, "start data")
-        version = self.specs.latest(self.session, process_id)
+        version = self.specs.current(self.session, process_id)
+        if version is None:
+            self.specs.latest(self.session, process_id)  # raises UnknownProcess with the message
         assert version is not None
         self._take_helper_calls()
         spec, subprocess_specs = self.specs.parsed(self.session, version.id)
@@ -367,8 +373,16 @@ class Engine:
         return self._instance(instance_id)
 
     def case_data(self, instance_id: int) -> dict[str, Any]:
-        """The case data as people see it: every step's changes in order (deserializes its state)."""
-        return dict(self._load(instance_id).before)
+        """The case data as people see it: every step's changes in order (deserializes its state, once: a step
+        of the same case that follows in this unit of work reuses it)."""
+        loaded = self._load(instance_id)
+        self._read[instance_id] = (loaded.instance.state, loaded)
+        return dict(loaded.before)
+
+    def hold(self, instance: Instance) -> Instance:
+        """Keep a row loaded elsewhere (e.g. joined to its task) for this engine's steps."""
+        self._held[instance.id] = instance
+        return instance
 
     def open_tasks(self, instance_id: int | None = None, lane: str | None = None) -> list[HumanTask]:
         """Open human tasks from the projection, oldest first."""
@@ -400,14 +414,18 @@ class Engine:
         return task_row
 
     def _instance(self, instance_id: int) -> Instance:
-        instance = self.session.get(Instance, instance_id)
+        instance = self._held.get(instance_id) or self.session.get(Instance, instance_id)
         if instance is None:
             raise UnknownInstance(f"no case {instance_id}")
+        self._held[instance_id] = instance
         return instance
 
     def _load(self, instance_id: int) -> _Loaded:
         self._take_helper_calls()
         instance = self._instance(instance_id)
+        read = self._read.pop(instance_id, None)
+        if read is not None and read[0] is instance.state and read[1].instance is instance:
+            return read[1]  # deserialized by case_data() in this unit of work, and unchanged since
         spec, subprocess_specs = self.specs.parsed(self.session, instance.process_version_id)
         workflow, books = self.codec.load(instance.state, spec, subprocess_specs)
         workflow.script_engine = self.script_engine
@@ -491,6 +509,8 @@ class Engine:
             observer(result)
         # One flush writes the instance (its row version checked first), events and projections together.
         self._flush()
+        self._held.clear()  # a long unit of work (a simulation) keeps no more than the case in hand
+        self._read.clear()
         return result
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
@@ -16,6 +17,8 @@ from .errors import UnknownProcess, ValidationFailed
 from .models import Deployment, DeploymentFile, ProcessVersion, StoredFile
 from .state import SERIALIZER, canonical_json
 from .validation import ParsedProcess, validate_bundle
+
+CURRENT_TTL = 10.0  # seconds a process keeps taking a process's newest version as current
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class SpecStore:
 
     def __init__(self) -> None:
         self._cache: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._files: dict[int, list[tuple[str, bytes]]] = {}  # deployment id → its files
+        self._versions: dict[int, ProcessVersion] = {}
+        self._current: dict[str, tuple[float, ProcessVersion | None]] = {}
 
     def deploy(self, session: Session, files: dict[str, bytes], actor: str, now: datetime,
                lanes: set[str] | None = None) -> list[DeployedVersion]:
@@ -71,6 +77,7 @@ class SpecStore:
                 changed.append((process, spec_text, spec_hash))
         if not changed:
             return outcome
+        self._current.clear()  # new versions: start them from now on in this process
         deployment = Deployment(deployed_at=now, deployed_by=actor, bundle_hash=_bundle_hash(files))
         session.add(deployment)
         session.flush()
@@ -100,6 +107,31 @@ class SpecStore:
             raise UnknownProcess(f"no process '{process_id}' is deployed; run `doorstep bpmn deploy` first")
         return version
 
+    def version(self, session: Session, version_id: int) -> ProcessVersion:
+        """A process version's row (versions never change once deployed: kept once read, per process), as a copy
+        bound to no session, shared by every request of this process."""
+        row = self._versions.get(version_id)
+        if row is None:
+            stored = session.get(ProcessVersion, version_id)
+            if stored is None:
+                raise UnknownProcess(f"no process version {version_id}")
+            row = self._versions[version_id] = _unbound_copy(stored)
+        return row
+
+    def current(self, session: Session, process_id: str) -> ProcessVersion | None:
+        """The newest version of a process as this process last saw it, at most CURRENT_TTL seconds ago (a
+        version deployed by another process is started from within that time; deploying here forgets at once).
+        Starting cases asks this, not `latest`, on every request."""
+        cached = self._current.get(process_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        found = self.latest(session, process_id, required=False)
+        row = _unbound_copy(found) if found is not None else None
+        self._current[process_id] = (time.monotonic() + CURRENT_TTL, row)
+        if row is not None:
+            self._versions.setdefault(row.id, row)
+        return row
+
     def parsed(self, session: Session, version_id: int) -> tuple[Any, dict[str, Any]]:
         """The spec and called-process specs of a version, parsed once per process."""
         cached = self._cache.get(version_id)
@@ -115,13 +147,22 @@ class SpecStore:
 
     def file(self, session: Session, version: ProcessVersion, name: str) -> bytes | None:
         """A file deployed with a version, by its name or, for forms, by its base name."""
-        rows = session.execute(select(DeploymentFile.name, StoredFile.content)
-                               .join(StoredFile, StoredFile.content_hash == DeploymentFile.content_hash)
-                               .where(DeploymentFile.deployment_id == version.deployment_id)).all()
+        rows = self._files.get(version.deployment_id)
+        if rows is None:  # a deployment's files never change: read them once per process
+            rows = self._files[version.deployment_id] = [
+                (file_name, bytes(content)) for file_name, content in session.execute(
+                    select(DeploymentFile.name, StoredFile.content)
+                    .join(StoredFile, StoredFile.content_hash == DeploymentFile.content_hash)
+                    .where(DeploymentFile.deployment_id == version.deployment_id)).all()]
         for file_name, content in rows:
             if file_name == name or PurePath(file_name).name == name:
                 return bytes(content)
         return None
+
+
+def _unbound_copy(row: ProcessVersion) -> ProcessVersion:
+    """A copy of a version row's columns that belongs to no session."""
+    return ProcessVersion(**{column.key: getattr(row, column.key) for column in ProcessVersion.__table__.columns})
 
 
 def _spec_text(process: ParsedProcess) -> str:

@@ -67,8 +67,10 @@ from .schemas import (
     VisitRequestSchema,
 )
 from .security import current_access
+from .viewer_cache import ViewerCache
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+VIEWERS = "doorstep.api_viewers"
 LOCAL = ZoneInfo("Asia/Shanghai")
 PUBLIC_ENDPOINTS = frozenset({"api.issue_token", "api.openapi"})
 TOKEN_NEEDED = "需要有效的 API 令牌：请在请求头中提供 Authorization: Bearer <令牌>（POST /api/v1/tokens 获取）"
@@ -78,6 +80,13 @@ TOKEN_NEEDED = "需要有效的 API 令牌：请在请求头中提供 Authorizat
 def _exempt_from_csrf(state: BlueprintSetupState) -> None:
     """Token-authenticated calls carry no ambient credential, so the CSRF check does not apply to them."""
     state.app.config["CSRF_EXEMPT_BLUEPRINTS"] = {*state.app.config.get("CSRF_EXEMPT_BLUEPRINTS", ()), bp.name}
+    state.app.extensions[VIEWERS] = ViewerCache()
+
+
+def viewers() -> ViewerCache:
+    """This worker's short-lived memory of who each token stands for."""
+    found: ViewerCache = current_app.extensions[VIEWERS]
+    return found
 
 
 @bp.before_request
@@ -86,10 +95,14 @@ def _authenticate() -> Response | None:
     g.viewer = None  # set before anything asks `current_viewer()`, so the session is never consulted
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        person = authenticate_token(db.session, token.strip())
-        if person is not None:
-            today = services().now(db.session).astimezone(LOCAL).date()
-            g.viewer = load_viewer(db.session, person.username, today)
+        today = services().now(db.session).astimezone(LOCAL).date()
+        g.viewer = viewers().get(token.strip(), today)
+        if g.viewer is None:
+            person = authenticate_token(db.session, token.strip())
+            if person is not None:
+                g.viewer = load_viewer(db.session, person.username, today)
+                if g.viewer is not None:
+                    viewers().put(token.strip(), today, g.viewer)
     if g.viewer is None and request.endpoint not in PUBLIC_ENDPOINTS:
         response = error_response(401, TOKEN_NEEDED)
         response.headers["WWW-Authenticate"] = 'Bearer realm="doorstep"' + (
@@ -135,6 +148,7 @@ def issue_token() -> tuple[dict[str, Any], int]:
         abort(error_response(401, "用户名或密码不正确"))
     token = issue_api_token(db.session, person.username)
     db.session.commit()
+    viewers().forget(person.username)  # the old token stops working in this worker at once
     return TokenSchema().dump({"token": token, "username": person.username,
                                "display_name": person.display_name}), 201
 
@@ -239,7 +253,7 @@ def complete_task(task_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
         values = {k: v for k, v in given["data"].items() if k in known}
         raise SubmissionInvalid({**check_submission(session, context, values, now), **unknown})
     try:
-        result = complete(session, engine, access, task_id, given["data"], now)
+        result = complete(session, engine, access, task_id, given["data"], now, context)
     except (TaskNotReady, Conflict):
         abort(error_response(409, "该任务刚被他人处理，请查看最新状态"))
     answer = _step(engine, access, result, session.get(CaseRecord, result.instance.id))
@@ -304,7 +318,7 @@ def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
     given = CaseStartRequestSchema().load(_body())
     session, engine, access = db.session, workflow_engine(), current_access()
     process_id = given["process_id"].strip()
-    if engine.specs.latest(session, process_id) is None:
+    if engine.specs.current(session, process_id) is None:
         abort(error_response(404, f"没有名为 {process_id} 的流程"))
     result = _start(session, engine, access, process_id, given["data"], services().now(session))
     record = session.get(CaseRecord, result.instance.id)

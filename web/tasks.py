@@ -89,7 +89,7 @@ def submit(task_id: str) -> str | Response | tuple[str, int]:
     try:
         if errors:
             raise SubmissionInvalid(errors)
-        result = complete(session, engine, access, task_id, values, now)
+        result = complete(session, engine, access, task_id, values, now, context)
     except SubmissionInvalid as invalid:
         session.rollback()
         return _task_page(context, typed, invalid.errors), 422

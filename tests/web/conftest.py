@@ -240,31 +240,3 @@ class Desk:
 def desk(services: Services) -> Desk:
     """Drive cases through the engine directly (for the state a page test starts from)."""
     return Desk(services)
-
-
-class Api:
-    """A JSON client that sends one person's API token."""
-
-    def __init__(self, app: Any, token: str | None):
-        self.client = app.test_client()
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def get(self, url: str, **kwargs: Any) -> Any:
-        return self.client.get(url, headers=self.headers, **kwargs)
-
-    def post(self, url: str, body: Any = None, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        return self.client.post(url, json=body, headers={**self.headers, **(headers or {})}, **kwargs)
-
-
-@pytest.fixture
-def api(app, services):
-    """Make a JSON client for a person: `api("t01.cadre")` (a token is issued for them first)."""
-
-    def for_person(username: str | None = None) -> Api:
-        if username is None:
-            return Api(app, None)
-        with services.unit_of_work() as session:
-            token = issue_api_token(session, username)
-        return Api(app, token)
-
-    return for_person

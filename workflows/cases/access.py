@@ -30,7 +30,7 @@ The rules, in one place for the web pages and the JSON API alike:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -41,7 +41,7 @@ from engine.models import Event, HumanTask, Instance
 from workflows.cases.record import CaseRecord
 from workflows.org.models import OrgUnit, Person, Position, RotaEntry
 from workflows.org.roles import BY_CODE, BY_LANE
-from workflows.org.tree import units_by_code
+from workflows.org.tree import remembered_units
 
 RECEPTION_PROCESS = "reception"
 SECRETARY_LANE, CADRE_LANE = BY_CODE["duty_secretary"].name, BY_CODE["township_cadre"].name
@@ -301,11 +301,15 @@ class Access:
             self.preload_places([code])
         return self._paths.get(code)
 
+    def know_places(self, codes: Iterable[str], units: Mapping[str, OrgUnit]) -> None:
+        """Take the paths of places the caller has already looked up (`units` by code; a code missing is none)."""
+        self._paths.update({code: units[code].path if code in units else None for code in codes})
+
     def preload_places(self, codes: Iterable[str | None]) -> None:
         """Look up the paths of many places at once."""
         wanted = {c for c in codes if c and c not in self._paths}
         if wanted:
-            found = units_by_code(self.session, wanted)
+            found = remembered_units(self.session, wanted)
             self._paths.update({code: found[code].path if code in found else None for code in wanted})
 
 

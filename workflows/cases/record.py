@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine import StepResult
 from engine.db import Base
+from engine.history import STARTED
 from engine.models import Instance
 from workflows.cases.calendar import Deadlines
 
@@ -47,6 +48,7 @@ COMPETENT_OF_TIER = {"village": "township", "township": "township", "county": "c
 RATING_SOURCES = ("petitioner", "staff")
 PETITIONER_ACTOR = "petitioner"  # the actor of what a petitioner does through the query page
 OPEN, CLOSED = "open", "closed"
+RECORDS_KEY = "doorstep.case_records"
 
 
 class CaseRecord(Base):
@@ -137,11 +139,15 @@ class CaseProjector:
 
     def __call__(self, result: StepResult) -> None:
         instance = result.instance
-        record = self.session.get(CaseRecord, instance.id)
+        held: dict[int, CaseRecord] = self.session.info.setdefault(RECORDS_KEY, {})
+        started = bool(result.events) and result.events[0].type == STARTED
+        record = None if started else (held.get(instance.id) or self.session.get(CaseRecord, instance.id))
         data = result.data
         if record is None:
             record = self._new_record(instance)
             self.session.add(record)
+        held.clear()  # held (the session's identity map is weak) so the request reads it back without a query
+        held[instance.id] = record
         self._copy_fields(record, data)
         self._copy_levels(record, data)
         self._copy_rating(record, data, result)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import Engine, StepResult, TaskNotFound
-from engine.models import HumanTask, ProcessVersion
+from engine.models import HumanTask, Instance, ProcessVersion
 from workflows import DomainError
 from workflows.cases.access import STEPPED_ASIDE, Access
 from workflows.cases.forms import Form, FormDefinitionError, read_form, validate
@@ -25,6 +25,7 @@ from workflows.cases.record import CaseRecord
 from workflows.cases.routing import RoutingError, choose_handling_unit
 from workflows.cases.script_helpers import packaged_config
 from workflows.org.models import OrgUnit
+from workflows.org.tree import remembered_units
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 ACCUSATION = "accusation"  # the category of 检举控告
@@ -55,16 +56,27 @@ class TaskContext:
 
 
 def load_task(session: Session, engine: Engine, access: Access, task_id: str) -> TaskContext:
-    """Load a task the viewer may see, with its case and form; TaskNotFound or AccessDenied otherwise."""
-    task = session.get(HumanTask, task_id)
-    if task is None:
+    """Load a task the viewer may see, with its case and form; TaskNotFound or AccessDenied otherwise.
+
+    The task, its case record and its instance come in one query; the form from the spec store's per-version
+    cache; the case state is deserialized once (a completion in the same request reuses it).
+    """
+    row = session.execute(select(HumanTask, CaseRecord, Instance)
+                          .join(Instance, Instance.id == HumanTask.instance_id)
+                          .outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id)
+                          .where(HumanTask.id == task_id)).first()
+    if row is None:
         raise TaskNotFound(f"no task {task_id}")
-    case = session.get(CaseRecord, task.instance_id)
+    return task_context(session, engine, access, *row)
+
+
+def task_context(session: Session, engine: Engine, access: Access, task: HumanTask, case: CaseRecord | None,
+                 instance: Instance) -> TaskContext:
+    """The context of a task whose rows the caller has in hand; AccessDenied when the viewer may not see it."""
     if not access.may_see_task(task, case):
         raise AccessDenied("此任务不属于您的职责范围")
-    instance = engine.instance(task.instance_id)
-    version = session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
+    engine.hold(instance)
+    version = engine.specs.version(session, instance.process_version_id)
     return TaskContext(task, case, engine.case_data(task.instance_id) if task.status == "open" else {},
                        task_form(session, engine, version, task), version)
 
@@ -164,8 +176,10 @@ def _check_group(form: Form, values: dict[str, Any]) -> str | None:
 
 def village_in_township(session: Session, village: str, township: str) -> str | None:
     """A message when `village` is not a village of `township` (both unit codes), else None."""
-    town = session.scalar(select(OrgUnit).where(OrgUnit.code == township, OrgUnit.level == "township"))
-    place = session.scalar(select(OrgUnit).where(OrgUnit.code == village, OrgUnit.level == "village"))
+    units = remembered_units(session, {village, township})
+    town, place = units.get(township), units.get(village)
+    town = town if town is not None and town.level == "township" else None
+    place = place if place is not None and place.level == "village" else None
     if town is None:
         return "没有这个乡镇"
     if place is None or not place.path.startswith(town.path):
@@ -174,9 +188,12 @@ def village_in_township(session: Session, village: str, township: str) -> str | 
 
 
 def complete(session: Session, engine: Engine, access: Access, task_id: str, values: Mapping[str, Any],
-             now: datetime) -> StepResult:
-    """Complete a task the viewer may act on, after checking the submission; raises SubmissionInvalid."""
-    context = load_task(session, engine, access, task_id)
+             now: datetime, context: TaskContext | None = None) -> StepResult:
+    """Complete a task the viewer may act on, after checking the submission; raises SubmissionInvalid.
+
+    `context` is the task as this request already loaded it (`load_task`), so it is not loaded twice."""
+    if context is None or context.task.id != task_id:
+        context = load_task(session, engine, access, task_id)
     if not access.may_act_on_task(context.task, context.case):
         raise AccessDenied(_why_not(context.task, access))
     submitted = dict(values)

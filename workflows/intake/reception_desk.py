@@ -21,9 +21,9 @@ from engine.models import HumanTask
 from workflows.cases.access import CADRE_LANE, RECEPTION_LANES, RECEPTION_PROCESS, SECRETARY_LANE, Access, DutySeat
 from workflows.cases.forms import Form, FormDefinitionError, parse_form, read_form
 from workflows.cases.record import CaseRecord
-from workflows.cases.task_work import AccessDenied, SubmissionInvalid, check_submission, load_task
+from workflows.cases.task_work import AccessDenied, SubmissionInvalid, check_submission, task_context
 from workflows.org.models import OrgUnit, RotaEntry
-from workflows.org.tree import descendants, get_unit
+from workflows.org.tree import descendants, get_unit, remembered_units
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 REGISTER_TASK = "register_visit"
@@ -71,10 +71,15 @@ def register_visit(session: Session, engine: Engine, access: Access, posted: Map
     if seat is None or seat.lane != SECRETARY_LANE:
         raise AccessDenied("今天您不在乡镇接访室坐班，不能登记来访")
     rows = petitioner_rows(posted)
+    # The places this registration is checked against, looked up together (the access rules and the form's
+    # village check then find them in the session's memory).
+    remembered_units(session, {seat.township_code, str(posted.get("village", "")).strip()} - {""})
     # The case starts at the township of the room; the village is checked with the rest of the form.
     started = engine.start(RECEPTION_PROCESS, {"township": seat.township_code}, access.viewer.username)
-    task = next(t for t in engine.open_tasks(started.instance.id) if t.element_id == REGISTER_TASK)
-    context = load_task(session, engine, access, task.id)
+    task = next(t for t in started.open_tasks or engine.open_tasks(started.instance.id)
+                if t.element_id == REGISTER_TASK)
+    context = task_context(session, engine, access, task, session.get(CaseRecord, started.instance.id),
+                           started.instance)
     fields = {**{k: str(posted.get(k, "")) for k in VISIT_FIELDS},
               "township": seat.township_code}
     first = rows[0] if rows else {}
@@ -102,7 +107,7 @@ def register_visit(session: Session, engine: Engine, access: Access, posted: Map
 
 def register_form(session: Session, engine: Engine) -> Form:
     """The form of 登记来访 in the newest deployed version of the reception process."""
-    version = engine.specs.latest(session, RECEPTION_PROCESS)
+    version = engine.specs.current(session, RECEPTION_PROCESS)
     assert version is not None
     spec, _ = engine.specs.parsed(session, version.id)
     task_spec = next(s for s in spec.task_specs.values() if getattr(s, "bpmn_id", None) == REGISTER_TASK)

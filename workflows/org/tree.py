@@ -144,6 +144,20 @@ def chunks(items: Sequence[T]) -> Iterable[list[T]]:
         yield list(items[start : start + _CHUNK])
 
 
+UNITS_KEY = "doorstep.org_units"
+
+
+def remembered_units(session: Session, codes: Iterable[str]) -> dict[str, OrgUnit]:
+    """`units_by_code`, remembering what this session (one request or command) already looked up: the access
+    rules and the checks of one submission ask for the same few places. Not for code that changes the org."""
+    memo: dict[str, OrgUnit | None] = session.info.setdefault(UNITS_KEY, {})
+    missing = {code for code in codes if code not in memo}
+    if missing:
+        found = units_by_code(session, missing)
+        memo.update({code: found.get(code) for code in missing})
+    return {code: unit for code in codes if (unit := memo.get(code)) is not None}
+
+
 def units_by_code(session: Session, codes: Iterable[str]) -> dict[str, OrgUnit]:
     """Return the stored units among `codes`, keyed by code."""
     found: dict[str, OrgUnit] = {}

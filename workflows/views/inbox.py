@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from engine.models import HumanTask, ProcessVersion
 from workflows.cases.access import Access
 from workflows.cases.record import CaseRecord, deadline_states
 from workflows.cases.script_helpers import packaged_config
+from workflows.org.models import OrgUnit
 from workflows.org.tree import units_by_code
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -132,18 +134,22 @@ def visible_open_tasks(access: Access, now: datetime, case: int | None = None) -
     if case is not None:
         query = query.where(HumanTask.instance_id == case)
     rows = access.session.execute(query).all()
-    access.preload_places([t.scope for t, _ in rows] + [c.township for _, c in rows if c is not None])
+    codes = {code for t, c in rows for code in (t.scope, c.township if c else None, c.village if c else None) if code}
+    units = units_by_code(access.session, codes)  # one query for the access rules and the place names
+    access.know_places(codes, units)
     visible = [(t, c) for t, c in rows if access.may_see_task(t, c)]
-    return describe(access.session, visible, viewer.username, now)
+    return describe(access.session, visible, viewer.username, now, units)
 
 
 def describe(session: Session, rows: Sequence[tuple[HumanTask, CaseRecord | None]], username: str,
-             now: datetime) -> list[InboxItem]:
-    """Turn task rows into inbox items with names of processes, categories and places."""
-    names = process_names(session)
+             now: datetime, units: Mapping[str, OrgUnit] | None = None) -> list[InboxItem]:
+    """Turn task rows into inbox items with names of processes, categories and places (`units`: the places by
+    code, when the caller has them already)."""
+    names = recent_process_names(session)
     categories = packaged_config().routing.categories
-    codes = {code for t, c in rows for code in (t.scope, c.township if c else None) if code}
-    units = units_by_code(session, codes)
+    if units is None:
+        units = units_by_code(session, {code for t, c in rows for code in (t.scope, c.township if c else None,
+                                                                           c.village if c else None) if code})
     today = now.astimezone(LOCAL).date()
     items = []
     for task, case in rows:
@@ -164,6 +170,21 @@ def describe(session: Session, rows: Sequence[tuple[HumanTask, CaseRecord | None
             claimed_by_me=task.claimed_by == username,
             claimed_by_other=task.claimed_by not in (None, username)))
     return items
+
+
+NAMES_TTL = 30.0  # seconds a worker keeps the process names; a newly deployed name shows within that time
+_names: dict[str, tuple[float, dict[str, str]]] = {}
+
+
+def recent_process_names(session: Session) -> dict[str, str]:
+    """`process_names`, remembered per database for NAMES_TTL seconds (the inbox asks on every read)."""
+    key = session.get_bind().url.render_as_string(hide_password=True)
+    cached = _names.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    names = process_names(session)
+    _names[key] = (time.monotonic() + NAMES_TTL, names)
+    return names
 
 
 def process_names(session: Session) -> dict[str, str]:
