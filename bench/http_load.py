@@ -200,8 +200,8 @@ def in_process(env: dict[str, str], cases: int) -> tuple[dict[str, float], float
 
 
 def issue(username: str) -> str:
-    from workflows.org.accounts import issue_api_token
     from web.extensions import db
+    from workflows.org.accounts import issue_api_token
 
     token = issue_api_token(db.session, username)
     db.session.commit()

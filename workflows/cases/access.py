@@ -285,6 +285,10 @@ class Access:
                                                             case.accused_person or "")
         return self._accused[case.instance_id]
 
+    def started_here(self, instance_id: int) -> None:
+        """A case this request just started: nobody has stepped aside from it yet."""
+        self._aside[instance_id] = False
+
     def _stepped_aside(self, instance_id: int) -> bool:
         if instance_id not in self._aside:
             self._aside[instance_id] = self.session.scalar(

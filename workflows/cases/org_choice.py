@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from workflows.org.models import OrgUnit, Person, Position
 from workflows.org.search import PICKS, Pick
-from workflows.org.tree import are_related
+from workflows.org.tree import are_related, remembered_units
 
 KIN_REFUSED = "检举控告事项不得交被检举控告单位、其上下级单位或被检举人所在单位承办，请另选承办单位"
 
 
 def find_picked_unit(session: Session, text: str, pick: Pick) -> OrgUnit | None:
     """The unit a submitted value names: its code, or else the only unit of that exact name."""
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == text))
+    unit = remembered_units(session, {text}).get(text)
     if unit is None:
         query = select(OrgUnit).where(OrgUnit.name == text)
         if pick.level:

@@ -76,6 +76,7 @@ def register_visit(session: Session, engine: Engine, access: Access, posted: Map
     remembered_units(session, {seat.township_code, str(posted.get("village", "")).strip()} - {""})
     # The case starts at the township of the room; the village is checked with the rest of the form.
     started = engine.start(RECEPTION_PROCESS, {"township": seat.township_code}, access.viewer.username)
+    access.started_here(started.instance.id)
     task = next(t for t in started.open_tasks or engine.open_tasks(started.instance.id)
                 if t.element_id == REGISTER_TASK)
     context = task_context(session, engine, access, task, session.get(CaseRecord, started.instance.id),
