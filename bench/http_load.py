@@ -33,7 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from scratch import doorstep, scratch_deployment
+
 CLOCK = "2026-03-02T09:00:00+08:00"  # a Monday morning, Xupu time: the demo rota has someone on duty
 SECRETARY, CADRE = "t01v01.secretary", "t01.cadre"
 VISIT = {"headcount": 1, "village": "t01v01", "category": "social_security", "claim": "低保资格复核进度",
@@ -42,27 +43,9 @@ HEAR = {"data": {"disposition": "answer", "note": "当场答复"}}
 ANSWER = {"data": {"answer": "按政策答复", "outcome": "explain"}}
 
 
-def doorstep(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "doorstep.cli", *args], env=env, capture_output=True, text=True,
-                          check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"doorstep {' '.join(args)} failed: {done.stderr or done.stdout}")
-    return done.stdout
-
-
 def prepare(url: str, folder: Path) -> dict[str, str]:
     """A scratch deployment: schema, diagrams, the demo county on a simulated clock; its environment."""
-    if url.startswith("postgresql"):
-        from sqlalchemy import create_engine, text
-
-        db = create_engine(url)
-        with db.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        db.dispose()
-    env = {**os.environ, "DOORSTEP_DATABASE_URL": url, "DOORSTEP_INSTANCE_DIR": str(folder),
-           "DOORSTEP_SECRET_KEY": "http-load-bench", "DOORSTEP_BPMN_DIR": str(ROOT / "bpmn")}
-    doorstep(env, "init", "--demo", "--simulated-clock", CLOCK)
-    return env
+    return scratch_deployment(url, folder, "--demo", "--simulated-clock", CLOCK)
 
 
 @contextmanager

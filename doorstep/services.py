@@ -72,10 +72,13 @@ class Services:
 
     def fire_due_timers(self) -> list[StepResult]:
         """Fire every timer due now, one transaction per case, so one conflict never undoes another's timers."""
-        fired = []
+        fired: list[StepResult] = []
+        system: Clock | None = None  # on the system clock, asked once per round rather than once per case
         while True:
             with self.unit_of_work() as session:
-                result = self.engine(session).fire_next_due()
+                clock = system or self.clock(session)
+                system = clock if isinstance(clock, SystemClock) else None
+                result = self.engine(session, clock).fire_next_due()
             if result is None:
                 return fired
             fired.append(result)

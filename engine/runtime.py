@@ -215,8 +215,13 @@ class Engine:
     def fire_next_due(self, now: datetime | None = None) -> StepResult | None:
         """Fire the timers of one due instance (locked, skipping those other workers hold); None if none is due."""
         moment = now or self.clock.now()
-        due = self.due_instances(moment, limit=1)
-        return self.fire_timers(due[0], moment) if due else None
+        # The due row itself, locked, in the one query that finds it (through the indexed next_timer_at).
+        query = (select(Instance).where(Instance.next_timer_at < moment)
+                 .order_by(Instance.next_timer_at).limit(1))
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        instance = self.session.scalar(query)
+        return self.fire_timers(self.hold(instance).id, moment) if instance is not None else None
 
     def next_due(self, until: datetime) -> datetime | None:
         """The earliest timer due at or before `until`, over all running instances."""
