@@ -229,7 +229,8 @@ def _month(given: str) -> str:
 def _report(scope: Scope) -> MonthlyReport:
     config = packaged_config()
     return monthly_report(db.session, scope.month, township=scope.township.code if scope.township else None,
-                          zone=_zone(), group_threshold=config.deadlines.group_visit_threshold)
+                          zone=_zone(), group_threshold=config.deadlines.group_visit_threshold,
+                          now=services().now(db.session))
 
 
 def _zone() -> Any:

@@ -29,7 +29,8 @@ def report_monthly(ctx: click.Context, month: str, township: str | None, form: s
     config = packaged_config()
     with services(ctx).unit_of_work() as session:
         result = monthly_report(session, month, township=township, zone=config.calendar.timezone,
-                                group_threshold=config.deadlines.group_visit_threshold)
+                                group_threshold=config.deadlines.group_visit_threshold,
+                                now=services(ctx).now(session))
     if form == "json" or ctx.obj["json"]:
         click.echo(json.dumps(report_dict(result), ensure_ascii=False, indent=2))
     elif form == "csv":

@@ -20,7 +20,7 @@ from workflows.cases.script_helpers import ScriptArgumentError, script_helpers
 from workflows.org.importer import import_org_file
 from workflows.reports.definitions import FigureRules
 from workflows.reports.monthly import ReportError, month_period, monthly_figures, monthly_report, shift_month
-from workflows.reports.text import report_csv, report_text
+from workflows.reports.text import report_csv, report_text, summary_sentence
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROUTES = {"visit": "reception", "letter": "petition", "phone": "petition", "online": "online_message",
@@ -189,6 +189,21 @@ def test_change_from_the_previous_month_and_the_same_month_a_year_earlier(county
     t01 = township(report(county), "t01")
     assert t01.change("petitions", "year_ago") == -2
     assert shift_month("2025-01", -1) == "2024-12" and shift_month("2025-03", -12) == "2024-03"
+
+
+def test_no_comparison_before_the_first_recorded_case_and_an_unfinished_month_says_until_when(county: Session):
+    add_case(county, local(2025, 2, 20, 9), "visit")  # the system's first case: February 2025
+    for day in (3, 4, 5):
+        add_case(county, local(2025, 3, day, 9), "visit")
+
+    result = report(county, now=local(2025, 3, 18, 15))
+    scope = result.scope
+    assert scope.change("visit_batches", "previous") == 2  # February was recorded
+    assert scope.change("visit_batches", "year_ago") is None  # March 2024 was before any record: no "+3"
+    assert "同比—" in summary_sentence(result) and "2024-03尚无记录" in summary_sentence(result)
+    assert "截至2025年03月18日15:00" in summary_sentence(result)
+    assert "无记录" in report_text(result) and "+3" not in report_text(result).split("去年同月")[1].split("\n")[1]
+    assert report(county, now=local(2025, 4, 1, 9)).as_of is None  # a finished month counts it all
 
 
 def test_bypassing_levels_is_a_visit_above_the_level_over_the_competent_one(county: Session):

@@ -131,9 +131,15 @@ class PlaceFigures:
     current: Figures = field(default_factory=Figures)
     previous: Figures = field(default_factory=Figures)
     year_ago: Figures = field(default_factory=Figures)
+    unrecorded: frozenset[str] = frozenset()  # comparison months before the first recorded case: no figures
 
     def change(self, metric: str, against: str) -> float | int | None:
-        """This month's value minus the previous month's ("previous") or last year's ("year_ago")."""
+        """This month's value minus the previous month's ("previous") or last year's ("year_ago").
+
+        None when that month lies before the first case the system recorded: there is nothing to compare with.
+        """
+        if against in self.unrecorded:
+            return None
         now, then = self.current.value(metric), getattr(self, against).value(metric)
         if now is None or then is None:
             return None
@@ -153,6 +159,7 @@ class MonthlyReport:
     year_ago_month: str
     group_threshold: int
     zero_rule: str = "来访"  # the channels that take a village off the zero-visit list, in words
+    as_of: datetime | None = None  # local time, set while the month is not over: figures count up to it
 
     @property
     def village_count(self) -> int:
@@ -188,8 +195,13 @@ def shift_month(month: str, by: int) -> str:
 
 
 def monthly_report(session: Session, month: str, *, township: str | None = None, zone: ZoneInfo | None = None,
-                   group_threshold: int = 5, rules: FigureRules | None = None) -> MonthlyReport:
-    """Compute the report of `month` ("YYYY-MM") for the county, or for one township (code or name)."""
+                   group_threshold: int = 5, rules: FigureRules | None = None,
+                   now: datetime | None = None) -> MonthlyReport:
+    """Compute the report of `month` ("YYYY-MM") for the county, or for one township (code or name).
+
+    Given `now` inside the month, the report says it counts up to then (截至); comparison months before the first
+    recorded case have no figures rather than zeros.
+    """
     zone = zone or ZoneInfo("Asia/Shanghai")
     rules = rules or packaged_figure_rules()
     town = township_unit(session, township) if township else None
@@ -203,9 +215,16 @@ def monthly_report(session: Session, month: str, *, township: str | None = None,
     villages = [p for p in places.values() if p.level == "village"]
     townships = [p for p in places.values() if p.level == "township" and p is not scope_place]
     zero = [v for v in villages if v.current.zero_visit_items == 0]
-    return MonthlyReport(periods["current"].label, scope_place, townships,
+    first = session.scalar(select(func.min(CaseRecord.registered_at)))
+    unrecorded = frozenset(slot for slot in ("previous", "year_ago")
+                           if first is None or first >= periods[slot].end)
+    for place in places.values():
+        place.unrecorded = unrecorded
+    current = periods["current"]
+    as_of = now.astimezone(zone) if now is not None and current.start <= now < current.end else None
+    return MonthlyReport(current.label, scope_place, townships,
                          villages, zero, periods["previous"].label, periods["year_ago"].label, group_threshold,
-                         rules.zero_visit_text())
+                         rules.zero_visit_text(), as_of)
 
 
 def monthly_figures(session: Session, month: str, *, zone: ZoneInfo | None = None, group_threshold: int = 5,

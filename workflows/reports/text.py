@@ -108,6 +108,10 @@ def summary_sentence(report: MonthlyReport) -> str:
                 f"群众评价{now.rated}件，满意率{percent_text(now.satisfaction_rate)}（"
                 + "、".join(f"{SATISFACTION_NAMES[level]}{getattr(now, level)}" for level in SATISFACTION_LEVELS)
                 + f"）。另办理网上留言{now.online_messages}件，网格员下访上报问题{now.grid_reports}件。")
+    if report.as_of is not None:
+        sentence = f"（本月尚未结束，数字截至{report.as_of:%Y年%m月%d日%H:%M}。）" + sentence
+    if "year_ago" in scope.unrecorded:
+        sentence += f"（{report.year_ago_month}尚无记录，不作同比。）"
     return "    " + sentence
 
 
@@ -147,6 +151,8 @@ def _zero_lines(report: MonthlyReport, result: Assessment) -> list[str]:
 
 
 def value_text(place: PlaceFigures, slot: str, metric: str) -> str:
+    if slot in place.unrecorded:
+        return "无记录"
     value = getattr(place, slot).value(metric)
     return percent_text(value) if metric in RATES else str(value)
 
