@@ -18,6 +18,7 @@ from engine.access_log import reads_of
 from engine.audit import take_chain_digest, verify
 from engine.export import XES_NS, from_json
 from engine.models import AccessEntry, Event
+from workflows.cases.record import CaseRecord
 from workflows.cases.script_helpers import script_helpers
 from workflows.views import audit_view
 
@@ -117,6 +118,16 @@ def test_search_filters_by_number_place_period_process_status_overdue_and_outcom
     wrong = auditor.get("/audit", query_string={"period": "March"})
     assert wrong.status_code == 200 and "月份请写成 2026-03 的形式" in wrong.text
     assert "共 3 件" in text_of(auditor.get("/audit", query_string={"period": "2026-03"}))
+
+
+def test_the_query_code_is_on_the_audit_search_and_every_audit_page_of_the_case(browser, services, cases):
+    with services.unit_of_work() as session:
+        code = session.get(CaseRecord, cases["answered"]).query_code
+    auditor = browser("auditor1")
+    assert code in auditor.get("/audit").text
+    for path in ("", "/steps/1", "/verification", "/reads"):
+        page = auditor.get(f"/audit/cases/{cases['answered']}{path}")
+        assert page.status_code == 200 and f'查询码 <span class="code">{code}</span>' in page.text, path
 
 
 def test_search_pages_through_many_cases(browser, cases, monkeypatch):
