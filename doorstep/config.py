@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.script_limits import ScriptLimits
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024  # a 5 MB diagram upload with room to spare
 
@@ -22,6 +24,7 @@ class Settings:
     port: int
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     secure_cookies: bool = False  # send the session cookie over HTTPS only (set behind TLS)
+    script_limits: ScriptLimits = ScriptLimits()  # how long and how much memory diagram code may take
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -35,6 +38,9 @@ class Settings:
             port=int(os.environ.get("DOORSTEP_PORT", "5000")),
             max_request_bytes=int(os.environ.get("DOORSTEP_MAX_REQUEST_BYTES", str(DEFAULT_MAX_REQUEST_BYTES))),
             secure_cookies=os.environ.get("DOORSTEP_SECURE_COOKIES", "").lower() in ("1", "true", "yes", "on"),
+            script_limits=ScriptLimits(
+                seconds=float(os.environ.get("DOORSTEP_SCRIPT_SECONDS", "1")),
+                memory_bytes=int(os.environ.get("DOORSTEP_SCRIPT_MEMORY_MB", "64")) * 1024 * 1024),
         )
 
 

@@ -22,6 +22,7 @@ from workflows.org.roles import BY_LANE
 
 from .config import Settings
 from .database import connect, session_factory
+from .retry import retrying
 
 CLOCK_KEY = "doorstep.clock"
 
@@ -68,7 +69,7 @@ class Services:
         projector = CaseProjector(session, self.settings.secret_key, packaged_config().deadlines)
         helpers = script_helpers(session, secret=self.settings.secret_key)
         return Engine(session, clock or self.clock(session), self.specs, helpers=helpers,
-                      task_scope=task_scope, observers=(projector,))
+                      task_scope=task_scope, observers=(projector,), script_limits=self.settings.script_limits)
 
     def fire_due_timers(self) -> list[StepResult]:
         """Fire every timer due now, one transaction per case, so one conflict never undoes another's timers."""
@@ -86,12 +87,14 @@ class Services:
     def run_timer_thread(self, interval: float) -> threading.Thread:
         """Fire due timers every `interval` seconds in a daemon thread (the embedded, one-process deployment)."""
 
+        log = logging.getLogger("doorstep.timers")
+
         def loop() -> None:
             while True:
                 try:
-                    self.fire_due_timers()
-                except Exception:  # noqa: BLE001 - a failed round is logged and retried next round
-                    logging.getLogger("doorstep.timers").exception("firing due timers failed")
+                    retrying(self.fire_due_timers, "firing due timers", log.warning)
+                except Exception:  # noqa: BLE001 - a failure that is not passing is logged, the next round runs
+                    log.exception("firing due timers failed")
                 time.sleep(interval)
 
         thread = threading.Thread(target=loop, name="doorstep-timers", daemon=True)

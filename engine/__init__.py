@@ -12,20 +12,22 @@ from .errors import (
     ScriptRefused,
     TaskNotFound,
     TaskNotReady,
+    TaskTaken,
     UnknownIncident,
     UnknownInstance,
     UnknownProcess,
     ValidationFailed,
 )
 from .runtime import COMPLETED, INCIDENT, RUNNING, Engine, Progress, StepResult
+from .script_limits import ScriptLimitExceeded, ScriptLimits
 from .specs import DeployedVersion, SpecStore, read_bundle
 from .validation import validate_bundle
 
 __all__ = [
     "COMPLETED", "INCIDENT", "RUNNING", "Clock", "ClockError", "Conflict", "DeployedVersion", "Engine",
     "EngineError", "FixedClock", "InvalidTaskData", "MigrationRefused", "NoMessageWaiting", "Problem",
-    "Progress", "ScriptRefused",
-    "SimulatedClock", "SpecStore", "StepResult", "SystemClock", "TaskNotFound", "TaskNotReady",
+    "Progress", "ScriptLimitExceeded", "ScriptLimits", "ScriptRefused",
+    "SimulatedClock", "SpecStore", "StepResult", "SystemClock", "TaskNotFound", "TaskNotReady", "TaskTaken",
     "UnknownIncident", "UnknownInstance", "UnknownProcess", "ValidationFailed", "business_time",
     "read_bundle", "validate_bundle",
 ]

@@ -46,11 +46,21 @@ class Base(DeclarativeBase):
 
 def open_database(url: str, **kwargs: Any) -> Engine:
     """Create an SQLAlchemy engine; SQLite files get foreign keys, WAL and a busy timeout."""
-    if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30})
-    db = create_engine(url, **kwargs)
+    db = create_engine(url, **{**engine_options(url), **kwargs})
     configure_connections(db)
     return db
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Options of every engine Doorstep opens (web, commands, workers).
+
+    A pooled connection is tested before use (`pool_pre_ping`): one the server closed meanwhile (a restart, a
+    terminated backend) is replaced instead of failing the request. SQLite waits for a busy file.
+    """
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30}
+    return options
 
 
 def configure_connections(db: Engine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class EngineError(Exception):
@@ -44,6 +45,14 @@ class TaskNotFound(EngineError):
 
 class TaskNotReady(EngineError):
     """The task exists but cannot be acted on now (completed, cancelled, claimed by another)."""
+
+
+class TaskTaken(TaskNotReady):
+    """Someone else completed or claimed the task first: `by` and `at` say who and when."""
+
+    def __init__(self, message: str, action: str, by: str | None, at: datetime | None):
+        super().__init__(message)
+        self.action, self.by, self.at = action, by, at  # action: "completed" or "claimed"
 
 
 class InvalidTaskData(EngineError):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,10 +15,10 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -32,12 +33,14 @@ from .errors import (
     NoMessageWaiting,
     TaskNotFound,
     TaskNotReady,
+    TaskTaken,
     UnknownIncident,
     UnknownInstance,
 )
 from .models import HumanTask, Incident, Instance, MessageWait, ProcessVersion
 from .projection import DONE_TASK, OPEN_TASK, project_message_waits, project_tasks
 from .sandbox import restricted_script_engine
+from .script_limits import ScriptLimits
 from .snapshot import Snapshot, next_timer
 from .snapshot import case_data as read_case_data
 from .specs import SpecStore
@@ -102,11 +105,11 @@ class Engine:
     def __init__(self, session: Session, clock: Clock, specs: SpecStore,
                  helpers: Mapping[str, Callable[..., Any]] | None = None,
                  task_scope: Callable[[dict[str, Any]], str | None] | None = None,
-                 observers: tuple[Observer, ...] = ()):
+                 observers: tuple[Observer, ...] = (), script_limits: ScriptLimits | None = None):
         self.session = session
         self.clock = clock
         self.specs = specs
-        self.script_engine = restricted_script_engine(helpers)
+        self.script_engine = restricted_script_engine(helpers, script_limits)
         self.task_scope = task_scope or (lambda _data: None)
         self.observers = observers  # called after every step, inside its transaction (e.g. domain projections)
         self.codec = StateCodec()
@@ -140,23 +143,24 @@ class Engine:
 
     # -- human tasks ----------------------------------------------------------------------------------------
     def complete_task(self, task_id: str, data: Mapping[str, Any], actor: str) -> StepResult:
-        """Complete a READY human task with submitted data; a repeated identical submission is applied once."""
+        """Complete a READY human task with submitted data; a repeated identical submission is applied once.
+
+        A task someone else completed first raises TaskTaken naming who; the same person's identical submission,
+        applied already, answers `already_applied` instead of failing.
+        """
         submitted = _json_object(data, "task data")
         task_row = self._task_row(task_id)
         key = _completion_key(actor, submitted)
-        if task_row.status == DONE_TASK:
-            if task_row.completion_key == key:
-                return StepResult(self._instance(task_row.instance_id), already_applied=True)
-            raise TaskNotReady(f"task {task_id} was already completed by {task_row.completed_by} "
-                               f"at {_show(task_row.completed_at)}")
         if task_row.status != OPEN_TASK:
-            raise TaskNotReady(f"task {task_id} is {task_row.status}; it can no longer be completed")
+            return self._settled(task_row, key)
         if task_row.claimed_by not in (None, actor):
-            raise TaskNotReady(f"task {task_id} is claimed by {task_row.claimed_by}; only they can complete it")
+            raise TaskTaken(f"task {task_id} is claimed by {task_row.claimed_by}; only they can complete it",
+                            "claimed", task_row.claimed_by, task_row.claimed_at)
         loaded = self._load(task_row.instance_id)
-        task = loaded.workflow.get_task_from_id(UUID(task_id))
+        task = _find_task(loaded.workflow, task_id)
         if task is None or not task.has_state(TaskState.READY):
-            raise Conflict(f"task {task_id} was changed by someone else just now; reload the case")
+            # The case moved on after the task row was read: a completion committed in between. Say whose.
+            return self._settled(self._fresh_task_row(task_id), key)
         ref = loaded.books.ref_of(task)
         now = self.clock.now()
         roots = loaded.roots(task)
@@ -168,14 +172,36 @@ class Engine:
         return self._persist(loaded, now, actor, history.TASK_COMPLETED, {"submitted": submitted}, ref, failure,
                              roots)
 
+    def _settled(self, task_row: HumanTask, key: str) -> StepResult:
+        """Answer a completion of a task that is not open (any more): applied already, or refused saying why."""
+        if task_row.status == DONE_TASK:
+            if task_row.completion_key == key:
+                return StepResult(self._instance(task_row.instance_id), already_applied=True)
+            raise TaskTaken(f"task {task_row.id} was already completed by {task_row.completed_by} "
+                            f"at {_show(task_row.completed_at)}", "completed", task_row.completed_by,
+                            task_row.completed_at)
+        if task_row.status == OPEN_TASK:
+            raise Conflict(f"task {task_row.id} was changed by someone else just now; reload the case")
+        raise TaskNotReady(f"task {task_row.id} is {task_row.status}; it can no longer be completed")
+
     def claim(self, task_id: str, actor: str) -> HumanTask:
-        """Take an open task so that no one else works on it at the same time."""
+        """Take an open task so that no one else works on it at the same time (of two claimers, one wins)."""
         task_row = self._task_row(task_id)
         if task_row.status != OPEN_TASK:
             raise TaskNotReady(f"task {task_id} is {task_row.status}; it cannot be claimed")
-        if task_row.claimed_by not in (None, actor):
-            raise TaskNotReady(f"task {task_id} is already claimed by {task_row.claimed_by}")
-        task_row.claimed_by, task_row.claimed_at = actor, self.clock.now()
+        # Compare and set in the database, whatever this transaction read before: a second claimer's update waits
+        # for the first one's transaction and then matches no row.
+        with self._conflicts():
+            taken = self.session.execute(
+                update(HumanTask).where(HumanTask.id == task_id, HumanTask.status == OPEN_TASK,
+                                        or_(HumanTask.claimed_by.is_(None), HumanTask.claimed_by == actor))
+                .values(claimed_by=actor, claimed_at=self.clock.now()).execution_options(synchronize_session=False))
+        task_row = self._fresh_task_row(task_id)
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            if task_row.status != OPEN_TASK:
+                raise TaskNotReady(f"task {task_id} is {task_row.status}; it cannot be claimed")
+            raise TaskTaken(f"task {task_id} is already claimed by {task_row.claimed_by}", "claimed",
+                            task_row.claimed_by, task_row.claimed_at)
         self._log_on_task(task_row, history.TASK_CLAIMED, actor)
         return task_row
 
@@ -418,6 +444,11 @@ class Engine:
             raise TaskNotFound(f"no task {task_id}")
         return task_row
 
+    def _fresh_task_row(self, task_id: str) -> HumanTask:
+        """The task row as the database has it now (not as this session first read it)."""
+        return self.session.execute(select(HumanTask).where(HumanTask.id == task_id)
+                                    .execution_options(populate_existing=True)).scalar_one()
+
     def _instance(self, instance_id: int) -> Instance:
         instance = self._held.get(instance_id) or self.session.get(Instance, instance_id)
         if instance is None:
@@ -558,8 +589,15 @@ class Engine:
         return incident
 
     def _flush(self) -> None:
-        try:
+        with self._conflicts():
             self.session.flush()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _conflicts() -> Iterator[None]:
+        """Turn what the database says about a concurrent change of the same rows into a Conflict."""
+        try:
+            yield
         except (StaleDataError, IntegrityError) as error:
             raise Conflict("the case was changed by someone else at the same time; reload and try again") from error
         except OperationalError as error:
@@ -567,6 +605,14 @@ class Engine:
                 raise Conflict("the case was changed by someone else at the same time; reload and try again") \
                     from error
             raise
+
+
+def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
+    """The task of that id in the workflow or its subprocesses; None when it is gone (SpiffWorkflow raises)."""
+    try:
+        return workflow.get_task_from_id(UUID(task_id))  # type: ignore[no-any-return]
+    except TaskNotFoundException:
+        return None
 
 
 def _deliver(workflow: BpmnWorkflow, event: BpmnEvent) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import CodeType
 from typing import Any
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
+from RestrictedPython import RestrictingNodeTransformer, compile_restricted_eval, compile_restricted_exec, safe_builtins
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import (
     full_write_guard,
@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from .clock import current_business_time
 from .errors import ScriptRefused
 from .messages import python_syntax
+from .script_limits import OPERATIONS, SCRIPT_FILE, ScriptLimits, bounded, not_counted, sized_operation
 
 # Names a script may never call, with the reason a designer is given.
 FORBIDDEN_NAMES = {
@@ -62,9 +63,9 @@ def _refuse(name: str) -> Callable[..., Any]:
     return refused
 
 
-def _inplace(op: str, left: Any, right: Any) -> Any:
+def _inplace(sized: Callable[[str, Any, Any], Any], op: str, left: Any, right: Any) -> Any:
     operations: dict[str, Callable[[Any, Any], Any]] = {
-        "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
+        "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: sized("*", a, b),
         "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
         "|=": lambda a, b: a | b, "&=": lambda a, b: a & b,
     }
@@ -82,17 +83,33 @@ _GUARDS: dict[str, Any] = {
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": full_write_guard,
-    "_inplacevar_": _inplace,
 }
 
 _LINE = re.compile(r"Line (\d+):\s*(.*)")
+
+
+_SIZED = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<"}
+assert set(_SIZED.values()) == set(OPERATIONS)
+
+
+class _SizedOperations(RestrictingNodeTransformer):
+    """RestrictedPython's policy, with `*`, `**` and `<<` going through the size guard of engine/script_limits.py."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        node = self.node_contents_visit(node)
+        symbol = _SIZED.get(type(node.op))
+        if symbol is None:
+            return node
+        call = ast.Call(func=ast.Name("_sized_op_", ast.Load()), args=[ast.Constant(symbol), node.left, node.right],
+                        keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, node))
 
 
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str, mode: str) -> CodeType:
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
     # SpiffWorkflow finds the failing line of a script by the frame named '<string>' in the traceback.
-    result = compiler(source, filename="<string>")
+    result = compiler(source, filename=SCRIPT_FILE, policy=_SizedOperations)
     if result.errors or result.code is None:
         lineno, message = _first_error(result.errors)
         error = RestrictedSyntaxError(message)
@@ -145,7 +162,10 @@ def check_source(source: str, mode: str) -> list[tuple[int, str]]:
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Evaluates and executes diagram code with RestrictedPython and a registry of helper functions."""
 
-    def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None):
+    def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None, limits: ScriptLimits | None = None):
+        self.limits = limits or ScriptLimits()
+        self.guards = {**_GUARDS, "_sized_op_": sized_operation(self.limits),
+                       "_inplacevar_": functools.partial(_inplace, sized_operation(self.limits))}
         builtin_helpers: dict[str, Callable[..., Any]] = {"now": lambda: current_business_time().isoformat()}
         recorded = {name: self._recording(name, helper) for name, helper in (helpers or {}).items()}
         super().__init__({**builtin_helpers, **recorded})
@@ -155,7 +175,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     def _recording(self, name: str, helper: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any) -> Any:
-            result = helper(*args)
+            with not_counted():
+                result = helper(*args)
             self.calls.append([name, list(args), result])
             return result
 
@@ -163,14 +184,16 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
         code = _compile(expression.strip(), "eval")
-        return eval(code, self._namespace(context, external_context))  # noqa: S307 - restricted bytecode
+        with bounded(self.limits):
+            return eval(code, self._namespace(context, external_context))  # noqa: S307 - restricted bytecode
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         code = _compile(script, "exec")
         self._refuse_shadowing(context)
         namespace = self._namespace(context, external_context)
-        exec(code, namespace)  # noqa: S102 - restricted bytecode
-        hidden = set(_GUARDS) | set(self.globals) | set(external_context or {})
+        with bounded(self.limits):
+            exec(code, namespace)  # noqa: S102 - restricted bytecode
+        hidden = set(self.guards) | set(self.globals) | set(external_context or {})
         for name in list(context):
             if name not in namespace:
                 del context[name]
@@ -183,7 +206,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         raise ScriptRefused("service tasks are not supported; use a script task calling a helper")
 
     def _namespace(self, context: Mapping[str, Any], external_context: Any) -> dict[str, Any]:
-        return {**context, **(external_context or {}), **self.globals, **_GUARDS}
+        return {**context, **(external_context or {}), **self.globals, **self.guards}
 
     def _refuse_shadowing(self, context: Mapping[str, Any]) -> None:
         clash = sorted(set(self.globals) & set(context))
@@ -191,9 +214,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptRefused(f"case data uses the helper name(s) {', '.join(clash)}; rename the field(s)")
 
 
-def restricted_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None) -> PythonScriptEngine:
-    """A SpiffWorkflow script engine whose code runs in the restricted environment."""
-    return PythonScriptEngine(environment=RestrictedEnvironment(helpers))
+def restricted_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None,
+                             limits: ScriptLimits | None = None) -> PythonScriptEngine:
+    """A SpiffWorkflow script engine whose code runs in the restricted environment, within its time and memory."""
+    return PythonScriptEngine(environment=RestrictedEnvironment(helpers, limits))
 
 
 def playback_helpers(names: set[str], calls: list[list[Any]]) -> dict[str, Callable[..., Any]]:

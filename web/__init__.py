@@ -12,7 +12,7 @@ from flask import Flask
 from doorstep.config import PROJECT_DIR, Settings
 from doorstep.database import session_factory
 from doorstep.services import Services
-from engine.db import configure_connections
+from engine.db import configure_connections, engine_options
 
 from . import headers, input_gate, security, session_store
 from .errors import register_errorhandlers
@@ -54,11 +54,6 @@ def register_extensions(app: Flask, settings: Settings, given: Services | None) 
     session_store.init_app(app)
     security.init_app(app)
     headers.init_app(app)
-
-
-def engine_options(url: str) -> dict[str, Any]:
-    """SQLite waits for a busy file instead of failing at once; other databases need nothing here."""
-    return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
 
 
 def register_blueprints(app: Flask) -> None:

@@ -24,7 +24,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import Conflict, Engine, StepResult, TaskNotReady
+from engine import Conflict, Engine, StepResult, TaskNotReady, TaskTaken
 from engine.models import HumanTask
 from workflows.cases.access import Access, load_viewer
 from workflows.cases.forms import FORM_ERROR
@@ -48,7 +48,7 @@ from workflows.views.case_view import deadline_rows, holders_now, summarize, tim
 from workflows.views.inbox import InboxFilter, InboxItem, describe, inbox
 
 from .errors import error_response
-from .extensions import db, services, workflow_engine
+from .extensions import db, once_more_after_conflict, services, workflow_engine
 from .idempotency import commit_answer, idempotent
 from .openapi import document, operation
 from .schemas import (
@@ -223,7 +223,9 @@ def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) 
     """Claim or release through the domain function; 409 with `refusal` when the task's claim forbids it."""
     session, access = db.session, current_access()
     try:
-        task = change(session, workflow_engine(), access, task_id)
+        task = once_more_after_conflict(lambda: change(session, workflow_engine(), access, task_id))
+    except TaskTaken:
+        raise  # 409 naming who holds it (web/errors.py)
     except TaskNotReady:
         abort(error_response(409, refusal))
     session.commit()
@@ -234,30 +236,34 @@ def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) 
 @operation("提交任务表单，办结任务", body=CompletionRequestSchema, response=CompletionSchema,
            errors=(403, 404, 409, 422), idempotent=True,
            description="表单各项按任务表单的 JSON Schema 填写；不符合表单或业务规则时返回 422，error.fields "
-                       "给出各字段的提示，任务保持未办。答复中的 next_tasks 列出案件现在的待办任务（含 id 与链接）。")
+                       "给出各字段的提示，任务保持未办。已由他人办理时返回 409，error.message 说明由谁何时办理；"
+                       "同一人以相同内容重复提交（如网络重试）返回 200，already_applied 为 true，不重复办理。")
 @idempotent
 def complete_task(task_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Check the submission as the task page does, then complete the task in one transaction."""
     given = CompletionRequestSchema().load(_body())
     session, engine, access = db.session, workflow_engine(), current_access()
     context = load_task(session, engine, access, task_id)
-    if context.task.status != "open":
-        abort(error_response(409, f"任务「{context.task.name}」已经办结或撤销"))
-    if not access.may_act_on_task(context.task, context.case):
+    open_ = context.task.status == "open"  # a closed task still goes to the engine: a re-submission is answered
+    if open_ and not access.may_act_on_task(context.task, context.case):
         raise AccessDenied(f"此任务已由 {context.task.claimed_by} 认领，您不能提交" if context.task.claimed_by
                            else "此任务不属于您的职责范围")
     now = services().now(session)
     known = {f.name for f in context.form.fields}
     unknown = {name: "表单中没有此项" for name in given["data"] if name not in known}
-    if unknown:  # the page never sends fields its form lacks; say what else is wrong too, as the page does
+    if open_ and unknown:  # the page never sends fields its form lacks; say what else is wrong too, as the page does
         values = {k: v for k, v in given["data"].items() if k in known}
         raise SubmissionInvalid({**check_submission(session, context, values, now), **unknown})
     try:
-        result = complete(session, engine, access, task_id, given["data"], now, context)
+        result = once_more_after_conflict(
+            lambda: complete(session, engine, access, task_id, given["data"], now, context))
+    except TaskTaken:
+        raise  # 409 naming who completed it first (web/errors.py)
     except (TaskNotReady, Conflict):
         abort(error_response(409, "该任务刚被他人处理，请查看最新状态"))
     answer = _step(engine, access, result, session.get(CaseRecord, result.instance.id))
-    return commit_answer(CompletionSchema().dump({**answer, "task_id": task_id}), 200)
+    return commit_answer(CompletionSchema().dump({**answer, "task_id": task_id,
+                                                  "already_applied": result.already_applied}), 200)
 
 
 # -- cases ------------------------------------------------------------------------------------------------------

@@ -6,18 +6,22 @@ JSON shape (every error of `/api/`): `{"error": {"status": 404, "message": "..."
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from engine import Conflict, EngineError, TaskNotFound, TaskNotReady, UnknownInstance, UnknownProcess
+from engine import Conflict, EngineError, TaskNotFound, TaskNotReady, TaskTaken, UnknownInstance, UnknownProcess
 from workflows import DomainError
 from workflows.cases.task_work import AccessDenied, SubmissionInvalid
 from workflows.org.throttle import TooManyAttempts
+from workflows.views.case_view import display_names
 
+from .extensions import db
 from .input_gate import InputRefused, too_large_message
 
+LOCAL = ZoneInfo("Asia/Shanghai")
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "没有找到", 405: "不支持的操作", 409: "办理冲突",
           413: "内容过大", 422: "填写有误", 429: "尝试次数过多", 500: "系统出错"}
 MESSAGES = {401: "请先登录。", 403: "您无权查看或办理此事项。", 404: "您要找的页面或事项不存在。",
@@ -27,7 +31,7 @@ MESSAGES = {401: "请先登录。", 403: "您无权查看或办理此事项。",
 STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
     (SubmissionInvalid, 422), (AccessDenied, 403), (TooManyAttempts, 429),
     (TaskNotFound, 404), (UnknownInstance, 404), (UnknownProcess, 404),
-    (TaskNotReady, 409), (Conflict, 409), (EngineError, 400), (DomainError, 400),
+    (TaskTaken, 409), (TaskNotReady, 409), (Conflict, 409), (EngineError, 400), (DomainError, 400),
 )
 
 
@@ -66,9 +70,19 @@ def _layer_error(status: int) -> Any:
     def handle(error: Exception) -> Response:
         fields = error.errors if isinstance(error, SubmissionInvalid) else None
         message = str(error) if isinstance(error, (AccessDenied, TooManyAttempts)) else None
+        if isinstance(error, TaskTaken):
+            message = taken_message(error)
         response = error_response(status, message, fields)
         if isinstance(error, TooManyAttempts):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     return handle
+
+
+def taken_message(error: TaskTaken) -> str:
+    """Who took the task first, and when, in words for the person who lost the race."""
+    name = display_names(db.session, [error.by or ""]).get(error.by or "", error.by or "他人")
+    who = f"{name}（{error.by}）" if error.by and name != error.by else name
+    when = f"于 {error.at.astimezone(LOCAL):%Y-%m-%d %H:%M} " if error.at else ""
+    return f"该任务已由 {who} {when}{'办理' if error.action == 'completed' else '认领'}，请刷新后查看最新状态。"

@@ -7,15 +7,19 @@ clock, domain helpers) are built on that same engine, so pages and the workflow 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import current_app, g
 from flask_sqlalchemy import SQLAlchemy
 
 from doorstep.services import Services
-from engine import Engine
+from engine import Conflict, Engine
 
 # The tables are declared on `engine.db.Base` (shared with the CLI and the engine) and created by Alembic, so
 # Flask-SQLAlchemy is used for its engine and its per-request session, not for a model base of its own.
 db = SQLAlchemy(session_options={"expire_on_commit": False})
+T = TypeVar("T")
 
 
 def services() -> Services:
@@ -30,3 +34,16 @@ def workflow_engine() -> Engine:
         g.workflow_engine = services().engine(db.session)
     engine: Engine = g.workflow_engine
     return engine
+
+
+def once_more_after_conflict(step: Callable[[], T]) -> T:
+    """Run a step of the request's transaction; after a Conflict roll back and run it once more on fresh reads.
+
+    A step that lost a race to another transaction then meets what that transaction did: the engine answers
+    "already applied" to the same submission and names who acted first otherwise, instead of a bare conflict.
+    """
+    try:
+        return step()
+    except Conflict:
+        db.session.rollback()
+        return step()

@@ -293,6 +293,7 @@ class CompletionSchema(Schema):
     case_status = fields.String(metadata={"description": "流程状态：running, completed, incident"})
     next_steps = fields.List(fields.String(), metadata={"description": "现在待办的任务名称"})
     next_tasks = fields.List(fields.Nested(NextTaskSchema), metadata={"description": "现在待办的任务（含 id 与链接）"})
+    already_applied = fields.Boolean(metadata={"description": "同一人以相同内容重复提交：此前已经办理，这次未重复办理"})
 
 
 class StartedCaseSchema(Schema):

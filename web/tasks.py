@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from engine import Conflict, TaskNotReady
+from engine import Conflict, TaskNotReady, TaskTaken
 from engine.models import HumanTask
 from workflows.cases.forms import parse_form
 from workflows.cases.record import CaseRecord
@@ -31,7 +31,8 @@ from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS, InboxFilter
 from workflows.views.inbox import inbox as build_inbox
 from workflows.views.task_context import task_background
 
-from .extensions import db, services, workflow_engine
+from .errors import taken_message
+from .extensions import db, once_more_after_conflict, services, workflow_engine
 from .intake import org_pickers
 from .security import current_access, login_required, redirect_next
 
@@ -86,17 +87,26 @@ def submit(task_id: str) -> str | Response | tuple[str, int]:
                            else "此任务不属于您的职责范围")
     values, parse_errors, typed = parse_form(context.form, request.form)
     errors = {**check_submission(session, context, dict(values), now), **parse_errors}
+    case_page = url_for("cases.show", case_id=context.task.instance_id)
     try:
         if errors:
             raise SubmissionInvalid(errors)
-        result = complete(session, engine, access, task_id, values, now, context)
+        result = once_more_after_conflict(lambda: complete(session, engine, access, task_id, values, now, context))
     except SubmissionInvalid as invalid:
         session.rollback()
         return _task_page(context, typed, invalid.errors), 422
-    except (TaskNotReady, Conflict):
+    except TaskTaken as taken:
         session.rollback()
-        flash("该任务刚被他人处理，请查看最新状态", "error")
-        return redirect(url_for("cases.show", case_id=context.task.instance_id))
+        flash(taken_message(taken), "error")
+        return redirect(case_page)
+    except (TaskNotReady, Conflict) as refused:
+        session.rollback()
+        flash(f"任务「{context.task.name}」已经办结或撤销，未重复提交" if isinstance(refused, TaskNotReady)
+              else "该任务刚被他人处理，请查看最新状态", "info")
+        return redirect(case_page)
+    if result.already_applied:  # the same submission raced itself (a double click): the first one went through
+        flash(_already_done(context.task), "info")
+        return redirect(case_page)
     following = [t.name or t.element_id for t in engine.open_tasks(result.instance.id)]
     record = session.get(CaseRecord, context.task.instance_id)
     registered = record is not None and _completed_tasks(context.task.instance_id) == 1
@@ -115,10 +125,10 @@ def submit(task_id: str) -> str | Response | tuple[str, int]:
 def claim_task(task_id: str) -> Response:
     """Take a task, so that nobody else works on it at the same time."""
     try:
-        task = claim(db.session, workflow_engine(), current_access(), task_id)
-    except TaskNotReady:
+        task = once_more_after_conflict(lambda: claim(db.session, workflow_engine(), current_access(), task_id))
+    except TaskNotReady as refused:
         db.session.rollback()
-        flash("该任务已被他人认领", "error")
+        flash(taken_message(refused) if isinstance(refused, TaskTaken) else "该任务已经办结或撤销", "error")
         return redirect_next(url_for("tasks.inbox"))
     db.session.commit()
     flash(f"已认领「{task.name}」", "success")

@@ -23,6 +23,7 @@ from ..cli_support import (
 )
 from ..config import Settings
 from ..database import upgrade
+from ..retry import retrying
 
 
 @click.command()
@@ -63,10 +64,14 @@ def init(ctx: click.Context, demo: bool, start: str | None) -> None:
 @click.pass_context
 @user_errors
 def worker(ctx: click.Context, interval: float, once: bool) -> None:
-    """Fire due timers on the real clock until stopped (Ctrl-C)."""
+    """Fire due timers on the real clock until stopped (Ctrl-C); survive lost connections and conflicts.
+
+    A round that fails for a passing reason (the database restarted, a deadlock, another worker firing the same
+    case) is retried with backoff, with one line on stderr per retry; what was fired before stays fired.
+    """
     svc = services(ctx)
     while True:
-        for result in svc.fire_due_timers():
+        for result in retrying(svc.fire_due_timers, "firing due timers", _to_stderr):
             click.echo(f"{local(datetime.now(UTC))} case {result.instance.id}: "
                        f"fired {', '.join(result.events[0].data.get('timers') or []) or 'timer'}")
         if once:
@@ -75,6 +80,10 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
             time.sleep(interval)
         except KeyboardInterrupt:
             return
+
+
+def _to_stderr(line: str) -> None:
+    click.echo(f"{local(datetime.now(UTC))} {line}", err=True)
 
 
 @click.command()

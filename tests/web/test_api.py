@@ -156,15 +156,21 @@ def test_completing_checks_the_form_and_the_domain_rules(api, desk):
     answer = done.get_json()
     handle = desk.task(case_id, "handle_case")
     assert answer == {"task_id": task_id, "case_id": case_id, "case_number": f"XP2026-{case_id:06d}",
-                      "case_status": "running", "next_steps": ["办理并报告"], "next_tasks": [{
+                      "case_status": "running", "next_steps": ["办理并报告"], "already_applied": False, "next_tasks": [{
                           "id": handle.id, "name": "办理并报告", "element_id": "handle_case", "lane": "承办单位",
                           "due_at": answer["next_tasks"][0]["due_at"], "claimed_by": None, "may_act": False,
                           "links": {"self": f"/api/v1/tasks/{handle.id}",
                                     "complete": f"/api/v1/tasks/{handle.id}/complete"}}]}
     assert answer["next_tasks"][0]["due_at"].startswith("2026-03-20T")
     assert desk.open_elements(case_id) == ["handle_case"]
+    # the same submission again (a client retrying after a lost answer) is answered as applied, not done twice
     twice = leader.post(url, {"data": {"handling_unit": "county-hrss", "deadline": "2026-03-20"}})
-    assert twice.status_code == 409 and "已经办结或撤销" in error_of(twice)["message"]
+    assert twice.status_code == 200 and twice.get_json()["already_applied"] is True
+    assert desk.open_elements(case_id) == ["handle_case"]
+    # different data after the task was completed: 409 naming who completed it
+    other = leader.post(url, {"data": {"handling_unit": "county-hrss", "deadline": "2026-03-21"}})
+    assert other.status_code == 409 and "该任务已由" in error_of(other)["message"]
+    assert "t01.leader.social" in error_of(other)["message"] and "办理" in error_of(other)["message"]
 
 
 def test_a_value_outside_the_choices_is_a_field_message(api, desk):

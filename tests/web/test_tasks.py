@@ -86,9 +86,13 @@ def test_a_valid_submission_completes_the_task_and_returns_to_the_inbox(browser,
         submitted = session.scalars(select(Event).where(Event.instance_id == case_id, Event.type == "task_completed")
                                     .order_by(Event.seq.desc())).first().data["submitted"]
         assert submitted == {"handling_unit": "county-hrss", "deadline": "2026-03-20"}
-    # submitting again is refused without a second step
+    # submitting again is answered as done already (by whom, when), without a second step
     again = leader.post(f"/tasks/{task_id}", {"handling_unit": "county-hrss", "deadline": "2026-03-20"})
     assert again.status_code == 302 and again.headers["Location"] == f"/cases/{case_id}"
+    assert "提交成功，本次重复提交未再处理" in text_of(leader.get(f"/cases/{case_id}"))
+    with services.unit_of_work() as session:
+        assert len(session.scalars(select(Event).where(Event.instance_id == case_id, Event.type == "task_completed",
+                                                       Event.task_ref.like("%assign_unit%"))).all()) == 1
 
 
 def test_the_next_parameter_only_stays_on_this_site(browser, desk):

@@ -191,12 +191,18 @@ def complete(session: Session, engine: Engine, access: Access, task_id: str, val
              now: datetime, context: TaskContext | None = None) -> StepResult:
     """Complete a task the viewer may act on, after checking the submission; raises SubmissionInvalid.
 
-    `context` is the task as this request already loaded it (`load_task`), so it is not loaded twice."""
+    `context` is the task as this request already loaded it (`load_task`), so it is not loaded twice. A task that
+    is no longer open goes to the engine all the same: the viewer's own identical submission, applied already,
+    comes back as `already_applied`; anyone else's raises TaskTaken naming who completed it.
+    """
     if context is None or context.task.id != task_id:
         context = load_task(session, engine, access, task_id)
+    submitted = dict(values)
+    if context.task.status != "open":
+        check_submission(session, context, submitted, now)  # normalises the values as the first submission did
+        return engine.complete_task(task_id, submitted, access.viewer.username)
     if not access.may_act_on_task(context.task, context.case):
         raise AccessDenied(_why_not(context.task, access))
-    submitted = dict(values)
     errors = check_submission(session, context, submitted, now)
     if errors:
         raise SubmissionInvalid(errors)

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import Engine
+from engine import Engine, TaskNotReady
+from engine.db import Base
 from engine.models import HumanTask
 from workflows import DomainError
 from workflows.cases.record import CLOSED, CaseRecord, deadline_states
@@ -50,6 +52,17 @@ class AlreadyRated(QueryError):
 
 class NotRateable(QueryError):
     """The case cannot be rated yet."""
+
+
+class Rating(Base):
+    """The petitioner's one rating of a case: its primary key makes a second rating impossible, also when several
+    are posted at the same moment."""
+
+    __tablename__ = "case_rating"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), primary_key=True)
+    satisfaction: Mapped[str] = mapped_column(String(32))
+    rated_at: Mapped[datetime]
 
 
 class NotRequestable(QueryError):
@@ -137,12 +150,21 @@ def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, 
         raise QueryError("请选择满意度")
     if case.satisfaction:
         raise AlreadyRated("该事项已经评价过，不能重复评价")
+    # Taken first, so that of several ratings posted together the others wait here and are then refused.
+    session.add(Rating(instance_id=case.instance_id, satisfaction=satisfaction, rated_at=engine.clock.now()))
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise AlreadyRated("该事项已经评价过，不能重复评价") from error
     data: dict[str, Any] = {"satisfaction": satisfaction, "rating_source": "staff" if recorded_by else "petitioner"}
     if comment.strip():
         data["rating_comment"] = comment.strip()[:500]
     task = _rate_task(_open_tasks(session, case))
     if task is not None:
-        engine.complete_task(task.id, data, recorded_by or PETITIONER)
+        try:
+            engine.complete_task(task.id, data, recorded_by or PETITIONER)
+        except TaskNotReady as error:
+            raise AlreadyRated("该事项已经评价过，不能重复评价") from error
     elif case.status == CLOSED:
         event = engine.record(case.instance_id, RATED_EVENT, PETITIONER, data)
         case.rating_source, case.rated_at = "petitioner", event.business_time  # no step: the projector does not run
