@@ -32,7 +32,7 @@ class Backoff:
     first: float = 0.5
     longest: float = 30.0
     attempts: int | None = None  # None: until it succeeds (a worker); a number: then the error is raised
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = lambda seconds: time.sleep(seconds)  # looked up when called
 
 
 def is_passing(error: BaseException) -> bool:

@@ -54,6 +54,13 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database with schema, diagrams, org, rota and accounts, built once and copied per test."""
     path = tmp_path_factory.mktemp("web-template") / "doorstep.db"
     services = Services.from_settings(settings_for(path))
+    set_up_deployment(services)
+    services.db.dispose()  # checkpoints the WAL into the file
+    return path
+
+
+def set_up_deployment(services: Services) -> None:
+    """Migrate an empty database, then install the clock, diagrams, org, rota and an account for everyone."""
     upgrade(services.db)
     with services.unit_of_work() as session:
         SimulatedClock.install(session, START)
@@ -64,8 +71,6 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         password_hash = generate_password_hash(PASSWORD)  # hashed once: scrypt is slow on purpose
         for person in session.scalars(select(Person)):
             session.add(Account(person=person, password_hash=password_hash, created_at=START))
-    services.db.dispose()  # checkpoints the WAL into the file
-    return path
 
 
 @pytest.fixture
