@@ -32,7 +32,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .clock import FixedClock
-from .errors import EngineError
+from .errors import EngineError, UnknownIncident
 from .runtime import Engine
 from .validation import NS
 
@@ -164,6 +164,15 @@ def _run_step(engine: Engine, clock: FixedClock, case_id: int, step: dict[str, A
         _check(engine, case_id, step["expect"] or {}, checks)
 
 
+def _incident_note(engine: Engine, case_id: int) -> str:
+    """Why a case stopped, when a failure stopped it (a designer reads this beside the unmet expectation)."""
+    try:
+        incident = engine.open_incident(case_id)
+    except UnknownIncident:
+        return ""
+    return f"（'{incident.element_id or '?'}' 出现故障：{incident.message}）"
+
+
 def _check(engine: Engine, case_id: int, expect: dict[str, Any], checks: dict[str, Check]) -> None:
     unknown = set(expect) - {"open", "status", "data", "counts"} - set(checks)
     if unknown:
@@ -175,7 +184,7 @@ def _check(engine: Engine, case_id: int, expect: dict[str, Any], checks: dict[st
         found = sorted(t.element_id for t in engine.open_tasks(case_id))
         wanted = sorted(str(e) for e in expect["open"] or [])
         if found != wanted:
-            raise ScenarioFailed(f"待办任务是 {found or '无'}，应为 {wanted or '无'}")
+            raise ScenarioFailed(f"待办任务是 {found or '无'}，应为 {wanted or '无'}{_incident_note(engine, case_id)}")
     if "status" in expect:
         status = engine.instance(case_id).status
         if status != expect["status"]:

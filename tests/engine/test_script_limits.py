@@ -57,3 +57,4 @@ def test_a_script_within_its_limits_runs_as_before(deploy, session, clock, specs
     result = run_script(session, clock, specs)
     assert result.incident is None
     assert result.data["stamp"] == 2000 * 1024
+

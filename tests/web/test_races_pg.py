@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from doorstep.services import Services
 from engine.models import Event, HumanTask
 from web import create_app
+from web.extensions import db
 from workflows.cases.record import CaseRecord
 from workflows.intake.petitioner_query import Rating
 from workflows.org.accounts import issue_api_token
@@ -46,8 +47,11 @@ def pg_services() -> Iterator[Services]:
 
 
 @pytest.fixture
-def pg_app(pg_services: Services) -> Flask:
-    return create_app(pg_services.settings, {"TESTING": True}, services=pg_services)
+def pg_app(pg_services: Services) -> Iterator[Flask]:
+    app = create_app(pg_services.settings, {"TESTING": True}, services=pg_services)
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # the app's own pool: close its connections now, not when they are collected
 
 
 @pytest.fixture
