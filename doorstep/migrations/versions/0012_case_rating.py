@@ -1,7 +1,7 @@
 """the petitioner's one rating per case, enforced by a primary key
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03 12:30:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import engine.db
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
