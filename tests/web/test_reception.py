@@ -138,3 +138,10 @@ def test_off_duty_the_desk_names_who_is_on_duty_and_how_to_log_in(browser):
     assert "今天您不在乡镇接访室值班" in page
     assert "今天青溪镇接访室：坐班村支书 张伟（用户名 t01v01.secretary ），" \
            "乡镇信访干部 周明（用户名 t01.cadre ）" in page
+
+
+def test_todays_visits_are_all_listed_with_their_count_even_on_a_busy_day(browser, desk):
+    cases = [desk.visit() for _ in range(101)]  # more than the desk used to show before cutting the list
+    page = browser("t01v01.secretary").get("/reception")
+    assert "共 101 件" in text_of(page)
+    assert all(f'id="case-{case_id}"' in page.text for case_id in cases)

@@ -149,7 +149,7 @@ def todays_visits(session: Session, access: Access, seat: DutySeat, now: datetim
     cases = session.scalars(select(CaseRecord).where(
         CaseRecord.process_id == RECEPTION_PROCESS, CaseRecord.township == seat.township_code,
         or_(CaseRecord.registered_at >= midnight, CaseRecord.instance_id.in_(waiting)))
-        .order_by(CaseRecord.registered_at.desc()).limit(100)).all()
+        .order_by(CaseRecord.registered_at.desc())).all()  # a day's visits and those still waiting: all shown
     entry = on_duty(session, seat.township_code, today)
     visits = []
     for case in cases:
