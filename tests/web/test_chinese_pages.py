@@ -44,7 +44,11 @@ def test_every_page_of_the_walk_is_chinese(browser, desk, walked):
                     assert_chinese(page, f"{username} task {task.element_id}")
     assert_chinese(browser().get("/query"), "query page")
     assert_chinese(browser("bureau1").get("/reports/monthly"), "monthly report")
-    assert_chinese(browser("auditor1").get("/audit"), "audit search")
+    auditor = browser("auditor1")
+    assert_chinese(auditor.get("/audit"), "audit search")
+    for name, case_id in walked.items():  # the raw record of each event is shown as it is, marked as code
+        for path in ("", "/steps/1", "/steps/2", "/verification", "/reads"):
+            assert_chinese(auditor.get(f"/audit/cases/{case_id}{path}"), f"audit {name} {path}")
     assert_chinese(browser("bureau1").get("/intake"), "intake doors")
 
 

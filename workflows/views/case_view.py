@@ -43,7 +43,12 @@ PERSONAL_KEYS = ("id_number", "phone")
 ACTOR_NAMES = {"timer": "系统（定时）", "system": "系统", "petitioner": "信访人"}
 Labels = dict[str, tuple[str, dict[str, str]]]  # field name → (title, choice value → label)
 PLACE_KEYS = ("township", "village", "grid", "handling_unit", "accused_unit")
-EXTRA_LABELS: Labels = {"petitioners": ("信访人", {})}
+# Fields that scripts set rather than forms: their titles (and value labels) for people.
+EXTRA_LABELS: Labels = {"petitioners": ("信访人", {}),
+                        "entry": ("进入方式", {"register": "登记", "escalated": "上级流程转入"}),
+                        "repeat_candidates": ("疑似重复的既往案件", {}), "acceptance_due_at": ("受理审查期限", {}),
+                        "accepted_at": ("受理时间", {}), "decided_at": ("受理审查决定时间", {}),
+                        "wants_secrecy": ("要求保密", {"true": "是", "false": "否"})}
 
 
 def mask_name(name: str) -> str:
