@@ -44,18 +44,19 @@ def earlier_cases(session: Session, secret: str, id_number: str | None, claim: s
     found: dict[int, EarlierCase] = {}
     if id_number and id_number.strip():
         key = id_number_key(secret, id_number)
-        query = select(CaseRecord).where(CaseRecord.id_number_key == key).order_by(CaseRecord.registered_at)
+        query = (select(CaseRecord).where(CaseRecord.id_number_key == key)
+                 .order_by(CaseRecord.registered_at, CaseRecord.instance_id))
         for case in session.scalars(query.limit(MAX_FOUND)):
             if case.instance_id != exclude:
                 found[case.instance_id] = _earlier(case, "id_number")
     if claim and claim.strip() and township:
         query = (select(CaseRecord).where(CaseRecord.township == township, CaseRecord.claim.is_not(None))
-                 .order_by(CaseRecord.registered_at.desc()).limit(CLAIM_WINDOW))
+                 .order_by(CaseRecord.registered_at.desc(), CaseRecord.instance_id.desc()).limit(CLAIM_WINDOW))
         for case in session.scalars(query):
             if case.instance_id not in found and case.instance_id != exclude \
                     and claim_similarity(claim, case.claim or "") >= SIMILAR_CLAIM:
                 found[case.instance_id] = _earlier(case, "claim")
-    return sorted(found.values(), key=lambda c: c.registered_at)[:MAX_FOUND]
+    return sorted(found.values(), key=lambda c: (c.registered_at, c.instance_id))[:MAX_FOUND]  # ties: older case first
 
 
 def claim_similarity(a: str, b: str) -> float:
