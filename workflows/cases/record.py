@@ -129,6 +129,11 @@ def query_code(secret: str, instance_id: int) -> str:
     return base64.b32encode(digest).decode()[:12]
 
 
+# Case data keys copied as they are onto the case record's columns of the same name.
+COPIED_TEXT = ("channel", "category", "claim", "township", "village", "grid", "tier", "accused_unit", "accused_person",
+               "handling_unit", "review_unit", "reexam_unit", "decision")
+
+
 class CaseProjector:
     """Engine observer that keeps `case_record` in step with each case."""
 
@@ -169,19 +174,8 @@ class CaseProjector:
 
     def _copy_fields(self, record: CaseRecord, data: dict[str, Any]) -> None:
         text = _text_reader(data)
-        record.channel = text("channel") or record.channel
-        record.category = text("category") or record.category
-        record.claim = text("claim") or record.claim
-        record.township = text("township") or record.township
-        record.village = text("village") or record.village
-        record.grid = text("grid") or record.grid
-        record.tier = text("tier") or record.tier
-        record.accused_unit = text("accused_unit") or record.accused_unit
-        record.accused_person = text("accused_person") or record.accused_person
-        record.handling_unit = text("handling_unit") or record.handling_unit
-        record.review_unit = text("review_unit") or record.review_unit
-        record.reexam_unit = text("reexam_unit") or record.reexam_unit
-        record.decision = text("decision") or record.decision
+        for name in COPIED_TEXT:  # a value once given stays until another is given
+            setattr(record, name, text(name) or getattr(record, name))
         record.final = bool(data.get("final")) or record.final
         if text("id_number") and record.id_number_key is None:
             record.id_number_key = id_number_key(self.secret, text("id_number"))
