@@ -18,7 +18,7 @@ from workflows.org.accounts import (
     rota_usernames,
     set_password,
 )
-from workflows.org.models import Person
+from workflows.org.models import OrgUnit, Person, Position
 
 from .conftest import PASSWORD, START
 from .pages import text_of
@@ -160,6 +160,23 @@ def test_demo_accounts_give_one_person_per_role(services):
     with services.unit_of_work() as session:
         for account in (roles["duty_secretary"], roles["county_bureau"]):
             assert authenticate(session, account.username, DEMO_PASSWORD) is not None, account.username
+
+
+def test_demo_accounts_take_the_head_of_the_demo_handling_unit_and_the_village_mediation_room(services):
+    """The printed head can approve the demo case's extension; the mediators are the demo village's own."""
+    with services.unit_of_work() as session:
+        units = {unit.code: unit for unit in session.scalars(select(OrgUnit))}
+        for username, role, unit in (("civil.head", "agency_head", "county-civil-affairs"),
+                                     ("t01.mediator", "mediation_panel", "t01"),
+                                     ("t01v01.mediator", "mediation_panel", "t01v01"),
+                                     ("t01v01.lawyer", "legal_adviser", "t01v01")):
+            session.add(Person(username=username, display_name=username,
+                               positions=[Position(role=role, org_unit_id=units[unit].id, domain="")]))
+    with services.unit_of_work() as session:
+        roles = {a.role: a for a in ensure_demo_accounts(session, date(2026, 3, 2), START)}
+    assert roles["agency_head"].username == "hrss.head"  # the unit of hrss.handler, not the first head found
+    assert roles["mediation_panel"].username == "t01v01.mediator"
+    assert roles["legal_adviser"].username == "t01v01.lawyer"
 
 
 def test_everyone_on_the_rota_can_log_in_with_the_demo_password(services):

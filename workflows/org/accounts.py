@@ -169,20 +169,31 @@ def ensure_demo_accounts(session: Session, day: date, now: datetime,
         picks.append(("responsible_leader", leader, town.name, f" 督办{category.name}等事项"))
     except RoutingError:
         _add_first(session, picks, "responsible_leader", town)
+    handling_unit: OrgUnit | None = None
     try:
-        unit = choose_handling_unit(session, rules, category.code, town.code)
-        handler = holders(session, "handling_unit", unit)
+        handling_unit = choose_handling_unit(session, rules, category.code, town.code)
+        handler = holders(session, "handling_unit", handling_unit)
         if handler:
-            picks.append(("handling_unit", handler[0], unit.name, f" 承办{category.name}事项"))
+            picks.append(("handling_unit", handler[0], handling_unit.name, f" 承办{category.name}事项"))
     except RoutingError:
         pass
     if not any(role == "handling_unit" for role, *_ in picks):
         _add_first(session, picks, "handling_unit", None)
-    for role in ("county_bureau", "case_leader", "auditor", "designer", "agency_head", "review_body",
-                 "reexam_body", "discipline"):
+    # The head who approves an extension is the head of the demo handling unit, where it has one.
+    _add_first(session, picks, "agency_head", handling_unit)
+    if not any(role == "agency_head" for role, *_ in picks):
+        _add_first(session, picks, "agency_head", None)
+    for role in ("county_bureau", "case_leader", "auditor", "designer", "review_body", "reexam_body", "discipline"):
         _add_first(session, picks, role, None)
-    for role in ("grid_worker", "village_cadre", *FOUR_TEAMS[:3], "mediation_panel", "legal_adviser"):
+    for role in ("grid_worker", "village_cadre", *FOUR_TEAMS[:3]):
         _add_first(session, picks, role, town, avoid={p.id for _, p, *_ in picks})
+    # The gold mediation room and the legal adviser sit in the demo village (the village cadre's).
+    cadre = next((person for role, person, *_ in picks if role == "village_cadre"), None)
+    village = town if cadre is None else session.scalar(
+        select(OrgUnit).join(Position, Position.org_unit_id == OrgUnit.id)
+        .where(Position.person_id == cadre.id, Position.role == "village_cadre").limit(1))
+    for role in ("mediation_panel", "legal_adviser"):
+        _add_first(session, picks, role, village, avoid={p.id for _, p, *_ in picks})
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     shared_hash = generate_password_hash(password)  # one public demo password: hashed once, not per person
