@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 import engine
 from engine import read_bundle
 from workflows.cases.access import task_place
+from workflows.cases.org_choice import check_org_fields
 from workflows.cases.record import CaseProjector, CaseRecord, id_number_key
 from workflows.cases.review_bodies import NoReviewBody, ReviewBodies
 from workflows.cases.routing import RoutingError, check_handling_unit
@@ -91,7 +92,7 @@ def test_claim_similarity_ignores_punctuation_and_blanks():
 @pytest.mark.parametrize(("code", "accused", "problem"), [
     ("t01v01", None, "不是机关单位"),
     ("t01v01g01", None, "不是机关单位"),
-    ("county-justice", None, "没有承办人员"),
+    ("county-justice", None, "没有可以办理的承办人员"),
     ("nowhere", None, "不在组织机构中"),
     ("t01-justice", "t01-justice", "应当回避"),
     ("t01-justice", "t01", "应当回避"),  # the accused township contains the office
@@ -106,6 +107,23 @@ def test_a_handling_unit_of_an_accused_persons_kin_is_refused(org: Session):
     assert check_handling_unit(org, "t01-env").code == "t01-env"
     with pytest.raises(RoutingError, match="应当回避"):
         check_handling_unit(org, "t01-justice", accused_person="t01-justice.handler")
+
+
+@pytest.mark.parametrize(("code", "accused"), [
+    ("county-justice", {}),  # an office without 承办单位 staff
+    ("t01-justice", {"accused_unit": "t01"}),  # inside the accused township
+    ("t01-justice", {"accused_person": "t01-justice.handler"}),  # the accused person's own office
+    ("t01-env", {"accused_unit": "t01-justice"}),  # allowed: a sibling office
+])
+def test_forms_and_diagram_scripts_apply_one_handling_unit_rule(org: Session, code: str, accused: dict[str, str]):
+    form_errors = check_org_fields(org, {"handling_unit": code}, accused)
+    try:
+        check_handling_unit(org, code, **accused)
+        script_problem = ""
+    except RoutingError as refused:
+        script_problem = str(refused)
+    assert form_errors.get("handling_unit", "") == script_problem
+    assert bool(script_problem) == (code != "t01-env")
 
 
 def test_review_and_reexamination_each_sit_one_level_up(org: Session):

@@ -20,7 +20,24 @@ from workflows.org.models import OrgUnit, Person, Position
 from workflows.org.search import PICKS, Pick
 from workflows.org.tree import are_related, remembered_units
 
-KIN_REFUSED = "检举控告事项不得交被检举控告单位、其上下级单位或被检举人所在单位承办，请另选承办单位"
+HANDLING_ROLE = "handling_unit"
+KIN_REFUSED = "检举控告事项不得交被检举控告单位、其上下级单位或被检举人所在单位承办，应当回避，请另选承办单位"
+
+
+def handling_unit_refusal(session: Session, unit: OrgUnit, accused: Mapping[str, Any]) -> str:
+    """Why `unit` may not handle a case whose accused are named in `accused`; empty when it may.
+
+    The one rule for every form and script that names a handling unit: an office (never a village, grid or
+    other area) where somebody holds the 承办单位 role, so that the task it gets has someone able to act, and
+    neither the accused unit, nor a unit above or below it, nor a unit of the accused person (Art. 30).
+    """
+    if unit.kind != "office":
+        return f"{unit.name}（{unit.code}）不是机关单位，不能作为承办单位；请选择有承办人员的机关"
+    if not _staffed(session, unit.id, HANDLING_ROLE):
+        return f"{unit.name}没有可以办理的承办人员，请另选承办单位"
+    if any(are_related(unit, other) for other in accused_units_of(session, accused)):
+        return KIN_REFUSED
+    return ""
 
 
 def find_picked_unit(session: Session, text: str, pick: Pick) -> OrgUnit | None:
@@ -64,15 +81,13 @@ def check_org_fields(session: Session, values: MutableMapping[str, Any], data: M
         if unit is None or (pick.level and unit.level != pick.level) or (pick.kind and unit.kind != pick.kind):
             errors[name] = f"没有找到该{pick.label}：请从列表中选择，不要手工填写名称"
             continue
-        if pick.staffed_by and not _staffed(session, unit.id, pick.staffed_by):
-            errors[name] = f"{unit.name}没有可以办理的承办人员，请另选承办单位"
-            continue
         values[name] = unit.code
         units[name] = unit
     handler = units.get("handling_unit")
-    if handler is not None and "handling_unit" not in errors:
-        if _kin_of_accused(session, handler, {**data, **values}):
-            errors["handling_unit"] = KIN_REFUSED
+    if handler is not None:
+        refusal = handling_unit_refusal(session, handler, {**data, **values})
+        if refusal:
+            errors["handling_unit"] = refusal
     return errors
 
 
@@ -88,10 +103,6 @@ def accused_units_of(session: Session, data: Mapping[str, Any]) -> list[OrgUnit]
                                  .join(Person, Person.id == Position.person_id)
                                  .where(Person.username == username.strip()))
     return found
-
-
-def _kin_of_accused(session: Session, handler: OrgUnit, data: Mapping[str, Any]) -> bool:
-    return any(are_related(handler, accused) for accused in accused_units_of(session, data))
 
 
 def _holds(session: Session, person_id: int, role: str) -> bool:

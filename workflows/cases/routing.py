@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workflows import DATA_DIR, DomainError, LineDict, ProblemLog, read_data_file
+from workflows.cases.org_choice import handling_unit_refusal
 from workflows.org.models import OrgUnit, Person
 from workflows.org.tree import (
     UnknownPerson,
@@ -152,24 +153,15 @@ def check_handling_unit(session: Session, code: str, *, accused_unit: str | None
                         accused_person: str | None = None) -> OrgUnit:
     """Return the handling unit named by `code`, or raise RoutingError saying why it cannot handle the case.
 
-    A handling unit is an office (kind `office`, never a village, grid or other area) with staff who hold the
-    承办单位 role there, and it is neither the accused unit, nor an accused person's unit, nor kin of them.
+    The rule is `workflows.cases.org_choice.handling_unit_refusal`, the same the forms apply.
     """
     try:
         unit = get_unit(session, code.strip())
     except UnknownUnit:
         raise RoutingError(f"承办单位 {code!r} 不在组织机构中，请从组织机构中选择") from None
-    if unit.kind != "office":
-        raise RoutingError(f"{unit.name}（{unit.code}）不是机关单位，不能作为承办单位；请选择有承办人员的机关")
-    if not holders(session, "handling_unit", unit):
-        raise RoutingError(f"{unit.name} 没有承办人员，不能作为承办单位")
-    accused: list[OrgUnit] = []
-    if accused_unit:
-        accused += [u for u in units_by_code(session, [accused_unit]).values()]
-    if accused_person:
-        accused += [position.unit for position in positions_of(session, accused_person)]
-    if any(are_related(unit, other) for other in accused):
-        raise RoutingError(f"{unit.name} 是被检举控告单位或其上下级，应当回避，不能承办")
+    refusal = handling_unit_refusal(session, unit, {"accused_unit": accused_unit, "accused_person": accused_person})
+    if refusal:
+        raise RoutingError(refusal)
     return unit
 
 
