@@ -103,6 +103,36 @@ def test_the_village_cadre_enters_a_wechat_group_message_for_the_own_village(bro
         assert (case.process_id, case.village) == ("online_message", "t01v01")
 
 
+def test_a_wechat_group_message_is_acknowledged_by_the_cadre_of_its_own_village(browser, desk, services):
+    done = browser("t01v01.cadre").post("/intake/wechat_group", MESSAGE)
+    case_id = int(done.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert desk.open_elements(case_id) == ["respond_village"]
+    task = desk.task(case_id, "respond_village")
+    assert task.lane == "村干部" and task.scope == "t01v01"
+    assert f"/tasks/{task.id}" in browser("t01v01.secretary").get("/tasks").get_data(as_text=True)
+    for outsider in ("bureau1", "t01v02.secretary", "t01.cadre"):  # the county, another village, the township
+        assert browser(outsider).get(f"/tasks/{task.id}").status_code == 403, outsider
+    reply = {"response": "已收到，正在联系县人社局", "category": "social_security"}
+    village = browser("t01v01.cadre").post(f"/tasks/{task.id}", {**reply, "responsible_unit": "t01v02"})
+    assert "请从列表中选择" in errors_of(village)["responsible_unit"]  # the unit that claims it must have staff
+    unstaffed = browser("t01v01.cadre").post(f"/tasks/{task.id}", {**reply, "responsible_unit": "county-water"})
+    assert errors_of(unstaffed) == {"responsible_unit": "县水利局没有可以办理的承办人员，请另选承办单位"}
+    answered = browser("t01v01.cadre").post(f"/tasks/{task.id}", {**reply, "responsible_unit": "county-hrss"})
+    assert answered.status_code == 302
+    assert desk.open_elements(case_id) == ["claim"]
+    assert browser("hrss.handler").get(f"/tasks/{desk.task(case_id, 'claim').id}").status_code == 200
+
+
+def test_a_message_board_message_is_acknowledged_by_the_county_bureau(browser, desk):
+    done = browser("bureau1").post("/intake/message_board", {**MESSAGE, "township": "t01", "village": "t01v01"})
+    case_id = int(done.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert desk.open_elements(case_id) == ["respond"]
+    task = desk.task(case_id, "respond")
+    assert task.lane == "县信访局"
+    assert browser("t01v01.cadre").get(f"/tasks/{task.id}").status_code == 403
+    assert browser("bureau1").get(f"/tasks/{task.id}").status_code == 200
+
+
 def test_leader_packaging_starts_from_a_chosen_case_linked_by_id(browser, desk, services):
     earlier = desk.petition()
     bureau = browser("bureau1")

@@ -2,8 +2,9 @@
 
 What each field may name is the table `workflows.org.search.PICKS`: a place (township, village, grid) is an
 area of that level; an accused unit is any unit; an accused person, a package leader, are people; a handling
-unit is an office where someone holds the 承办单位 role, so that the task it gets has somebody to act on it, and
-never the accused unit, a unit above or below it, nor the accused person's units (信访工作条例 Art. 30).
+unit (and the responsible unit that claims an online message) is an office where someone holds the 承办单位
+role, so that the task it gets has somebody to act on it, and never the accused unit, a unit above or below
+it, nor the accused person's units (信访工作条例 Art. 30).
 A submission gives a code or username (an exact, unique name is turned into its code); the checked value is
 stored as the code, so access rules compare identities, not spellings.
 """
@@ -83,11 +84,11 @@ def check_org_fields(session: Session, values: MutableMapping[str, Any], data: M
             continue
         values[name] = unit.code
         units[name] = unit
-    handler = units.get("handling_unit")
-    if handler is not None:
-        refusal = handling_unit_refusal(session, handler, {**data, **values})
-        if refusal:
-            errors["handling_unit"] = refusal
+    for name, unit in units.items():
+        if PICKS[name].staffed_by == HANDLING_ROLE:  # a handling unit, whatever the form calls it
+            refusal = handling_unit_refusal(session, unit, {**data, **values})
+            if refusal:
+                errors[name] = refusal
     return errors
 
 

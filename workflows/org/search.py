@@ -45,6 +45,7 @@ PICKS: dict[str, Pick] = {
     "accused_unit": Pick("unit", "单位"),
     "accused_person": Pick("person", "人员"),
     "handling_unit": Pick("unit", "承办单位", kind="office", staffed_by="handling_unit"),
+    "responsible_unit": Pick("unit", "责任单位", kind="office", staffed_by="handling_unit"),  # 认领 of a message
     "package_leader": Pick("person", "包案领导", role="case_leader"),
     "case_leader": Pick("person", "包案领导", role="case_leader"),
     "transfer_to": Pick("unit", "转送单位", also=(Choice("outside", "县外机关（在下一项填写名称）"),)),

@@ -197,8 +197,8 @@ class Staff:
             "educate": self.follow_up, "assist": self.follow_up, "handle_by_law": self.follow_up,
             "confirm_result": self.confirm_result, "guide_legal": self.guide_legal,
             # 网上群众路线
-            "respond": self.respond, "claim": self.claim_message, "answer": self.answer,
-            "feedback": self.feedback,
+            "respond": self.respond, "respond_village": self.respond, "claim": self.claim_message,
+            "answer": self.answer, "feedback": self.feedback,
             # 领导包案
             "list_case": self.list_case, "setup": self.setup_package, "work": self.package_work,
             "propose_close": self.propose_close, "verify": self.verify,
@@ -387,9 +387,12 @@ class Staff:
 
     # -- 网上群众路线 -----------------------------------------------------------------------------------------
     def respond(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
+        """回应: a WeChat-group message by the village's cadre (respond_village), a board message by the bureau."""
         unit = self.county.unit(p.category, p.township, accused_of(p))
         p.extras["unit"] = unit
-        return Act(self.within(task, now, late=0.015, usual_days=1, late_days=(0.1, 1), online=True), self.bureau(),
+        who = self.county.person("village_cadre", p.village, f"{p.village}.cadre") \
+            if task.element_id == "respond_village" else self.bureau()
+        return Act(self.within(task, now, late=0.015, usual_days=1, late_days=(0.1, 1), online=True), who,
                    {"response": "您的留言已收到，正在转交办理", "category": p.category, "responsible_unit": unit})
 
     def claim_message(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
