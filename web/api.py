@@ -306,12 +306,15 @@ def _start(session: Session, engine: Engine, access: Access, process_id: str, da
 
 
 def _start_description() -> str:
-    rows = "\n".join(f"| {process} | {title} | {roles} |" for process, title, roles in start_permissions().table())
+    rows = "\n".join(f"| {process} | {title} | {roles} | {fixed} |"
+                     for process, title, roles, fixed in start_permissions().table())
     return ("谁可以发起什么由 workflows/data/start_permissions.yaml 规定（角色 × 流程），页面与接口相同；"
             "其他角色或其他流程返回 403。reception 的 data 形如 VisitRequest（今天在乡镇接访室坐班的村支书"
             "登记来访）；其他流程的 data 为该流程登记表单（JSON Schema，见流程的第一个表单）各项，"
-            "领导包案另给 source_case（案件 id）。入口固定的值（如来信的 channel）不能改为其他值（422）。"
-            "\n\n| process_id | 入口 | 可发起的角色 |\n|---|---|---|\n" + rows)
+            "领导包案另给 source_case（案件 id）。入口固定的值（如来信的 channel、网上留言的 message_channel）"
+            "可以不给，给了就须与入口相同（422）；表单没有的字段返回 422。网上留言（online_message）的渠道字段是 "
+            "message_channel（wechat_group 一村一群 / message_board 网民留言），不是 source 或 channel。"
+            "\n\n| process_id | 入口 | 可发起的角色 | 入口固定或必填的字段 |\n|---|---|---|---|\n" + rows)
 
 
 @bp.post("/cases")

@@ -200,7 +200,27 @@ def test_the_openapi_document_shows_who_may_start_what(client):
     document = client.get("/api/v1/openapi.json").get_json()
     text = document["paths"]["/api/v1/cases"]["post"]["description"]
     assert "| grid_visit | 入户走访发现问题 | 网格员 |" in text
-    assert "| petition | 来信登记 | 县信访局 |" in text
+    assert "| petition | 来信登记 | 县信访局 | `channel=letter` |" in text
+    assert "| online_message | 一村一群留言登记 | 村干部 | `message_channel=wechat_group`、本人所在地" in text
+
+
+def test_the_message_channel_is_called_message_channel_on_the_api_and_the_form(api, browser, services):
+    cadre = api("t01v01.cadre")
+    for wrong in ("source", "channel"):
+        refused = cadre.post("/api/v1/cases", {"process_id": "online_message",
+                                               "data": {**MESSAGE, wrong: "wechat_group"}})
+        assert refused.status_code == 422
+        assert refused.get_json()["error"]["fields"] == {f"data.{wrong}": (
+            f"表单中没有 {wrong}：留言渠道的字段名是 message_channel，可选 wechat_group（一村一群）、"
+            "message_board（网民留言）")}
+    assert cases_count(services) == 0
+    other = cadre.post("/api/v1/cases", {"process_id": "online_message",
+                                         "data": {**MESSAGE, "message_channel": "message_board"}})
+    assert other.get_json()["error"]["fields"] == {"data.message_channel": "您只能登记：wechat_group"}
+    done = cadre.post("/api/v1/cases", {"process_id": "online_message",
+                                        "data": {**MESSAGE, "message_channel": "wechat_group"}})
+    assert done.status_code == 201
+    assert 'name="message_channel"' not in browser("bureau1").get("/intake/message_board").get_data(as_text=True)
 
 
 def test_a_transfer_goes_to_a_unit_of_the_org_or_outside_the_county(services):

@@ -26,6 +26,8 @@ FORM_PROPERTY = "formJsonSchemaFilename"  # the spiff-arena property naming a fo
 SOURCE_CASE = "source_case"  # the chosen earlier case of a door `from_case` (its case id)
 PLACE_KEYS = ("township", "village", "grid")
 FROM_SOURCE = ("case_ref", "case_summary")  # filled from the chosen case
+# Names callers send for a field the form calls otherwise (the online message's channel is `message_channel`)
+MISNAMED = {"source": "message_channel", "channel": "message_channel"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def open_case(session: Session, engine: Engine, access: Access, door: Door, give
     values, errors, _ = parse_form(start.form, _as_posted(start.form, given, fixed))
     known = {f.name for f in start.form.fields} | {SOURCE_CASE}
     if strict:
-        errors.update({str(k): "表单中没有此项" for k in given if k not in known})
+        errors.update({str(k): _unknown_field(start.form, str(k)) for k in given if k not in known})
     for name in door.requires:
         if name not in values and name not in errors:
             spec = start.form.field(name)
@@ -128,6 +130,16 @@ def open_case(session: Session, engine: Engine, access: Access, door: Door, give
     if errors:
         raise SubmissionInvalid(_derived_quiet(errors))
     return engine.complete_task(task.id, values, access.viewer.username)
+
+
+def _unknown_field(form: Form, name: str) -> str:
+    """The message for a field the form does not have, naming the field meant when it is a known other name."""
+    meant = MISNAMED.get(name)
+    spec = form.field(meant) if meant is not None else None
+    if spec is None:
+        return "表单中没有此项"
+    options = "、".join(f"{o.value}（{o.label}）" for o in spec.options)
+    return f"表单中没有 {name}：{spec.title}的字段名是 {meant}" + (f"，可选 {options}" if options else "")
 
 
 def _derived_quiet(errors: dict[str, str]) -> dict[str, str]:

@@ -50,6 +50,15 @@ class Door:
         return bool(set(self.roles) & set(roles))
 
     @property
+    def fields_note(self) -> str:
+        """The fields the door fixes (`message_channel=wechat_group`) and requires, for the API document."""
+        fixed = [f"`{key}={value}`" for key, value in self.preset.items()]
+        fixed += [f"`{key}`（必填）" for key in self.requires]
+        fixed += ["本人所在地（township、village、grid）"] if self.place == "own" else []
+        fixed += ["`source_case`（案件 id，必填）"] if self.from_case else []
+        return "、".join(fixed) or "—"
+
+    @property
     def role_names(self) -> str:
         """The roles' Chinese names, for pages and the API document."""
         return "、".join(BY_CODE[code].name for code in self.roles)
@@ -101,9 +110,9 @@ class StartPermissions:
         allowed = {k: "、".join(str(d.preset[k]) for d in doors if k in d.preset) for k in keys}
         raise PresetMismatch({k: f"您只能登记：{allowed[k]}" for k in keys if k in data})
 
-    def table(self) -> list[tuple[str, str, str]]:
-        """(process, door title, roles) rows: the permission table as the API document prints it."""
-        return [(d.process, d.title, d.role_names) for d in self.doors]
+    def table(self) -> list[tuple[str, str, str, str]]:
+        """(process, door title, roles, fixed and required fields) rows: the table the API document prints."""
+        return [(d.process, d.title, d.role_names, d.fields_note) for d in self.doors]
 
 
 @functools.cache
