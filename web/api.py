@@ -350,7 +350,8 @@ def show_case(case_id: int) -> dict[str, Any]:
     instance = engine.instance(case.instance_id)
     tasks = engine.open_tasks(case.instance_id)
     return CaseSchema().dump({
-        "summary": summarize(session, case, revealed=False), "holders": holders_now(session, case, tasks, now),
+        "summary": summarize(session, case, revealed=False, visible=access.may_see_case),
+        "holders": holders_now(session, case, tasks, now),
         "deadlines": deadline_rows(case, tasks, now),
         "history": timeline(session, engine, instance, case, revealed=False)})
 

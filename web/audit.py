@@ -80,7 +80,8 @@ def case_page(case_id: int) -> str:
     session, engine = db.session, workflow_engine()
     history = history_from_db(session, case.instance_id)
     return render_template(
-        "audit/case.html", case=case, summary=summarize(session, case, False), holders=[], instance=None,
+        "audit/case.html", case=case, summary=summarize(session, case, False, visible=current_access().may_see_case),
+        holders=[], instance=None,
         deadlines=deadline_rows(case, engine.open_tasks(case.instance_id), services().now(session)),
         reading=read_history(session, engine, case, history), verdict=verify(history, _helper_names()),
         chain=chain_status(session, case.instance_id), describe=divergence_text, formats=FORMAT_NAMES)

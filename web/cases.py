@@ -93,7 +93,8 @@ def _case_page(case: CaseRecord, revealed: bool) -> str:
     incidents = session.scalars(select(Incident).where(Incident.instance_id == case.instance_id,
                                                        Incident.status == "open")).all()
     return render_template(
-        "case.html", case=case, instance=instance, summary=summarize(session, case, revealed),
+        "case.html", case=case, instance=instance,
+        summary=summarize(session, case, revealed, visible=access.may_see_case),
         holders=holders_now(session, case, tasks, now), deadlines=deadline_rows(case, tasks, now),
         events=timeline(session, engine, instance, case, revealed, full=True),
         diagrams=diagrams(session, engine, instance, now),

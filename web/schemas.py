@@ -231,6 +231,13 @@ class EventSchema(Schema):
     details = fields.List(fields.Nested(DetailSchema))
 
 
+class CaseLinkSchema(Schema):
+    """Another case this one is linked to: its id and number."""
+
+    id = fields.Integer(attribute="instance_id")
+    case_number = fields.String()
+
+
 class CaseSchema(Schema):
     """A case as its page shows it: details (personal data masked), holders, deadlines and history."""
 
@@ -259,6 +266,10 @@ class CaseSchema(Schema):
     overdue = fields.Boolean(attribute="summary.case.overdue")
     outcome = fields.String(attribute="summary.outcome")
     satisfaction = fields.String(attribute="summary.satisfaction")
+    source_case = fields.Nested(CaseLinkSchema, attribute="summary.packaged_from", allow_none=True,
+                                metadata={"description": "领导包案：所包的案件（调用者可见时）"})
+    packaged_in = fields.List(fields.Nested(CaseLinkSchema), attribute="summary.packaged_in",
+                              metadata={"description": "本案已列入的领导包案（调用者可见的）"})
     holders = fields.List(fields.Nested(HolderSchema))
     deadlines = fields.List(fields.Nested(DeadlineSchema))
     history = fields.List(fields.Nested(EventSchema))

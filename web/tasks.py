@@ -179,7 +179,8 @@ def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, s
     return render_template(
         "task.html", context=context, task=context.task, form=context.form, values=values, errors=errors,
         may_act=access.may_act_on_task(context.task, context.case),
-        summary=summarize(session, context.case, revealed=False) if context.case else None,
+        summary=summarize(session, context.case, revealed=False, visible=access.may_see_case)
+        if context.case else None,
         deadlines=deadline_rows(context.case, open_tasks, now) if context.case else [],
         holders=holders_now(session, context.case, open_tasks, now) if context.case else [],
         diagrams=_task_first(diagrams(session, engine, instance, now), context.task), pickers=pickers, earlier=earlier,

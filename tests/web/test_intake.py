@@ -3,17 +3,19 @@ checked on the fields, nothing saved when refused, the place fixed for doors at 
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from workflows.cases.org_choice import check_org_fields
 from workflows.cases.record import CaseRecord
 from workflows.intake.start_permissions import start_permissions
 from workflows.org.search import PICKS, choices
 
-from .pages import errors_of
+from .pages import errors_of, text_of
 
 # Who may open which door: the table the county agreed on (issue #10), written out here so that a change of the
 # data file that opens or closes a door to a role shows up as a failing test.
@@ -133,7 +135,7 @@ def test_a_message_board_message_is_acknowledged_by_the_county_bureau(browser, d
     assert browser("bureau1").get(f"/tasks/{task.id}").status_code == 200
 
 
-def test_leader_packaging_starts_from_a_chosen_case_linked_by_id(browser, desk, services):
+def test_leader_packaging_starts_from_a_chosen_case_linked_by_id(browser, api, desk, services):
     earlier = desk.petition()
     bureau = browser("bureau1")
     chooser = bureau.get("/intake/leader_package").get_data(as_text=True)
@@ -146,6 +148,40 @@ def test_leader_packaging_starts_from_a_chosen_case_linked_by_id(browser, desk, 
     new_id = int(done.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     data = desk.run(lambda s, e: e.case_data(new_id))
     assert data["source_case"] == earlier and data["case_ref"].startswith("XP2026-")
+    with services.unit_of_work() as session:
+        assert session.get(CaseRecord, new_id).source_case == earlier
+        numbers = {c.instance_id: c.case_number for c in session.scalars(select(CaseRecord))}
+    packaged = text_of(bureau.get(f"/cases/{earlier}"))
+    assert f"已包案 → 案件 {numbers[new_id]}" in packaged
+    assert f'href="/cases/{new_id}"' in bureau.get(f"/cases/{earlier}").get_data(as_text=True)
+    assert f'href="/cases/{earlier}"' in bureau.get(f"/cases/{new_id}").get_data(as_text=True)
+    assert f"包案案件 {numbers[earlier]}" in text_of(bureau.get(f"/cases/{new_id}"))
+    answer = api("bureau1").get(f"/api/v1/cases/{new_id}").get_json()
+    assert answer["source_case"] == {"id": earlier, "case_number": numbers[earlier]}
+    assert api("bureau1").get(f"/api/v1/cases/{earlier}").get_json()["packaged_in"] == [
+        {"id": new_id, "case_number": numbers[new_id]}]
+    village = browser("t01v01.cadre")  # sees the village's case, not the county's packaging of it
+    assert village.get(f"/cases/{new_id}").status_code == 403
+    assert "已包案" not in text_of(village.get(f"/cases/{earlier}"))
+
+
+def test_packagings_listed_before_the_column_existed_are_linked_by_the_migration(browser, desk, services):
+    earlier = desk.petition()
+    done = browser("bureau1").post("/intake/leader_package", {
+        "source_case": str(earlier), "list_reason": "stuck", "case_summary": "多次反映未果",
+        "package_leader": "county.leader1"})
+    new_id = int(done.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    path = Path(__file__).parents[2] / "doorstep/migrations/versions/0013_case_record_source_case.py"
+    found = importlib.util.spec_from_file_location("migration_0013", path)
+    assert found is not None and found.loader is not None
+    migration = importlib.util.module_from_spec(found)
+    found.loader.exec_module(migration)
+    with services.unit_of_work() as session:
+        session.execute(update(CaseRecord).values(source_case=None))
+        migration.link_existing_packagings(session.connection())
+        session.commit()
+        assert session.get(CaseRecord, new_id).source_case == earlier
+        assert session.get(CaseRecord, earlier).source_case is None
 
 
 def test_leader_packaging_refuses_a_typed_leader_and_a_case_not_chosen(browser, desk, services):

@@ -83,6 +83,8 @@ class CaseRecord(Base):
     track: Mapped[str] = mapped_column(String(64))
     tier: Mapped[str | None] = mapped_column(String(16))
     repeat_of: Mapped[int | None] = mapped_column(ForeignKey("case_record.instance_id"))
+    # a leader-packaging case (领导包案): the case it packages, chosen at listing (the door's `source_case`)
+    source_case: Mapped[int | None] = mapped_column(ForeignKey("case_record.instance_id"), index=True)
     confidential: Mapped[bool] = mapped_column(default=False, server_default=false())
     accused_unit: Mapped[str | None] = mapped_column(String(100))  # an org unit code (workflows.cases.org_choice)
     accused_person: Mapped[str | None] = mapped_column(String(64))  # a username
@@ -129,6 +131,9 @@ def query_code(secret: str, instance_id: int) -> str:
     return base64.b32encode(digest).decode()[:12]
 
 
+# Case data keys naming another case by id, copied onto the columns of the same name when that case exists:
+# the earlier case a repeat petition repeats, the case a leader packaging (领导包案) takes on.
+LINK_KEYS = ("repeat_of", "source_case")
 # Case data keys copied as they are onto the case record's columns of the same name.
 COPIED_TEXT = ("channel", "category", "claim", "township", "village", "grid", "tier", "accused_unit", "accused_person",
                "handling_unit", "review_unit", "reexam_unit", "decision")
@@ -186,9 +191,10 @@ class CaseProjector:
         if isinstance(data.get("headcount"), int) and data["headcount"] > 0:
             record.headcount = data["headcount"]
         record.is_group = self.deadlines.is_group_visit(record.headcount)
-        earlier = data.get("repeat_of")
-        if isinstance(earlier, int) and earlier != record.instance_id and self.session.get(CaseRecord, earlier):
-            record.repeat_of = earlier  # a link to a case that does not exist is ignored, not an error
+        for key in LINK_KEYS:  # a link to a case that does not exist is ignored, not an error
+            linked = data.get(key)
+            if isinstance(linked, int) and linked != record.instance_id and self.session.get(CaseRecord, linked):
+                setattr(record, key, linked)
         listed = data.get("petitioners")
         if isinstance(listed, list) and all(isinstance(p, dict) for p in listed) and listed:
             record.petitioners = listed  # a visit registered with several petitioners names them all

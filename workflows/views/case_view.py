@@ -8,6 +8,7 @@ history. The diagram and its marks are in `workflows.views.case_diagram`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,10 +85,13 @@ class CaseSummary:
     outcome: str
     satisfaction: str
     revealed: bool
+    packaged_from: CaseRecord | None = None  # a leader packaging: the case it takes on (source_case)
+    packaged_in: list[CaseRecord] = field(default_factory=list)  # the leader packagings that take this case on
 
 
-def summarize(session: Session, case: CaseRecord, revealed: bool) -> CaseSummary:
-    """The case's details; personal data masked unless `revealed`."""
+def summarize(session: Session, case: CaseRecord, revealed: bool,
+              visible: Callable[[CaseRecord], bool] | None = None) -> CaseSummary:
+    """The case's details; personal data masked unless `revealed`; linked cases the viewer may see (`visible`)."""
     categories = {code: category.name for code, category in packaged_config().routing.categories.items()}
     units = units_by_code(session, [c for c in (case.township, case.village, case.grid, case.handling_unit) if c])
     people = display_names(session, [case.leader] if case.leader else [])
@@ -105,7 +109,20 @@ def summarize(session: Session, case: CaseRecord, revealed: bool) -> CaseSummary
         petitioners=petitioners,
         handling_unit=units[case.handling_unit].name if case.handling_unit in units else (case.handling_unit or ""),
         leader=people.get(case.leader or "", case.leader or ""), outcome=OUTCOMES.get(case.outcome or "", ""),
-        satisfaction=SATISFACTION.get(case.satisfaction or "", ""), revealed=revealed)
+        satisfaction=SATISFACTION.get(case.satisfaction or "", ""), revealed=revealed,
+        **_packaging_links(session, case, visible))
+
+
+def _packaging_links(session: Session, case: CaseRecord,
+                     visible: Callable[[CaseRecord], bool] | None) -> dict[str, Any]:
+    """Leader packaging both ways (领导包案 ↔ the case it takes on), each only when the viewer may see it."""
+    if visible is None:
+        return {}
+    source = session.get(CaseRecord, case.source_case) if case.source_case else None
+    packagings = session.scalars(select(CaseRecord).where(CaseRecord.source_case == case.instance_id)
+                                 .order_by(CaseRecord.instance_id)).all()
+    return {"packaged_from": source if source is not None and visible(source) else None,
+            "packaged_in": [p for p in packagings if visible(p)]}
 
 
 def record_reveal(engine: Engine, case: CaseRecord, username: str) -> None:
