@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from engine.models import Incident
-from workflows.cases.record import CaseRecord
+from workflows.cases.record import RATING_SOURCE_NAMES, CaseRecord
 from workflows.cases.script_helpers import packaged_config
 from workflows.cases.task_work import AccessDenied
+from workflows.intake.petitioner_query import SATISFACTION, QueryError, is_rateable, rate
 from workflows.intake.receipt import receipt
 from workflows.views.case_diagram import diagram_xml, diagrams
 from workflows.views.case_list import case_page
@@ -55,6 +56,26 @@ def reveal(case_id: int) -> Response:
     return response
 
 
+@bp.post("/cases/<int:case_id>/rating")
+@login_required
+def record_rating(case_id: int) -> Response | tuple[str, int]:
+    """Record the rating the petitioner gave on a return call (电话回访，工作人员代录), once per case."""
+    case = _visible_case(case_id)
+    session, access = db.session, current_access()
+    if not access.may_record_rating(case):
+        raise AccessDenied("您的岗位不能代录信访人的评价（可代录者：县信访局、本案承办单位）")
+    try:
+        rate(session, workflow_engine(), case, request.form.get("satisfaction", ""),
+             request.form.get("comment", ""), recorded_by=access.viewer.username)
+    except QueryError as refused:
+        session.rollback()
+        case = _visible_case(case_id)
+        return _case_page(case, revealed=False, rating_error=str(refused)), 422
+    session.commit()
+    flash("已代录信访人的评价（电话回访，工作人员代录）", "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
 @bp.get("/cases/<int:case_id>/receipt")
 @login_required
 def receipt_page(case_id: int) -> str:
@@ -85,7 +106,7 @@ def _visible_case(case_id: int) -> CaseRecord:
     return case
 
 
-def _case_page(case: CaseRecord, revealed: bool) -> str:
+def _case_page(case: CaseRecord, revealed: bool, rating_error: str = "") -> str:
     session, engine, access = db.session, workflow_engine(), current_access()
     now = services().now(session)
     instance = engine.instance(case.instance_id)
@@ -99,4 +120,6 @@ def _case_page(case: CaseRecord, revealed: bool) -> str:
         events=timeline(session, engine, instance, case, revealed, full=True),
         diagrams=diagrams(session, engine, instance, now),
         incidents=incidents, may_reveal=access.may_reveal(case), read_only=access.is_read_only(case),
-        actionable={t.id for t in tasks if access.may_act_on_task(t, case)})
+        actionable={t.id for t in tasks if access.may_act_on_task(t, case)},
+        rating_form=access.may_record_rating(case) and is_rateable(session, case), rating_error=rating_error,
+        satisfaction=SATISFACTION, rating_sources=RATING_SOURCE_NAMES)

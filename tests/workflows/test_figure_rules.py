@@ -39,6 +39,14 @@ def test_every_mistake_in_the_figures_file_is_named_with_its_line(tmp_path: Path
         load_figure_rules(both)
 
 
+def test_a_rating_staff_typed_as_their_own_judgement_can_never_be_made_to_count(tmp_path: Path):
+    assert FigureRules().rating_sources == ("petitioner", "recorded")
+    staff = tmp_path / "figures.yaml"
+    staff.write_text("version: 1\nsatisfaction:\n  sources: [petitioner, recorded, staff]\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="figures.yaml:3: satisfaction.sources: unknown staff"):
+        load_figure_rules(staff)
+
+
 def test_the_assessment_file_is_checked_and_partial_files_keep_the_defaults(tmp_path: Path):
     partial = tmp_path / "assessment.yaml"
     partial.write_text("version: 1\nrewards: {zero_visit_village: 800}\n", encoding="utf-8")

@@ -253,15 +253,19 @@ def test_only_the_petitioners_own_ratings_count_in_the_month_they_are_given(coun
     january = local(2025, 1, 6, 9)
     add_case(county, january, "online", closed=local(2025, 3, 3, 9), satisfaction="satisfied")
     add_case(county, january, "online", closed=local(2025, 3, 4, 9), satisfaction="very_satisfied",
-             rating_source="staff")  # typed in by the handling unit: not counted
+             rating_source="staff")  # typed in by the handling unit as its own judgement: not counted
+    add_case(county, january, "phone", closed=local(2025, 3, 5, 9), satisfaction="very_dissatisfied",
+             rating_source="recorded")  # told on a return call, recorded by staff: the petitioner's, counted
     add_case(county, january, "letter", closed=local(2025, 2, 26, 9), satisfaction="dissatisfied",
              rated=local(2025, 3, 2, 9))  # closed in February, rated late: counts in March
     add_case(county, january, "visit", closed=local(2025, 3, 20, 9), satisfaction="basic",
              rated=local(2025, 4, 2, 9))  # rated in April
 
     march, april = report(county).scope.current, report(county, "2025-04").scope.current
-    assert (march.rated, march.satisfied, march.dissatisfied, march.very_satisfied) == (2, 1, 1, 0)
-    assert march.satisfaction_rate == 0.5 and march.closed == 3
+    assert (march.rated, march.satisfied, march.dissatisfied, march.very_satisfied) == (3, 1, 1, 0)
+    assert (march.very_dissatisfied, march.recorded_ratings) == (1, 1)
+    assert march.satisfaction_rate == 1 / 3 and march.closed == 4
+    assert "群众评价3件（其中电话回访、工作人员代录1件）" in summary_sentence(report(county))
     assert (april.rated, april.basic, april.closed) == (1, 1, 0)
 
 

@@ -23,6 +23,9 @@ The rules, in one place for the web pages and the JSON API alike:
   the code, spaces and the suffix 村委会/居委会 ignored).
 * **Stepping aside** (回避): whoever declared a relation to a case (an event `stepped_aside` on it) neither sees it
   nor acts on its tasks any more; colleagues of the same role and place do.
+* **Return-call ratings** (电话回访): the petitioner's rating told on the phone is recorded on the case page by the
+  county petition bureau (which makes the return calls) or by the staff of the case's handling unit — marked
+  as recorded by staff, with their name; never by anyone kept from the case.
 * **Personal data** (ID numbers, phones; names of confidential cases) is masked for everyone. Those who need it
   may unmask it, which is recorded: the county petition bureau, the staff of the case's handling unit, its
   leader, and whoever may act on one of its open tasks now. Auditors and place staff who merely read do not.
@@ -55,6 +58,7 @@ UNIT_ROLES: dict[str, str] = {"handling_unit": "handling_unit", "agency_head": "
                               "review_body": "review_unit", "reexam_body": "reexam_unit"}
 COUNTY_WIDE_READERS = frozenset({"county_bureau", "auditor"})
 REVEALERS = frozenset({"county_bureau"})
+RATING_RECORDERS = frozenset({"county_bureau"})  # besides the staff of the case's handling unit
 STEPPED_ASIDE = "stepped_aside"  # the event a person records when they step aside from a case (回避)
 LOOSE_SUFFIXES = ("村民委员会", "居民委员会", "村委会", "居委会")
 COUNTY_DEPTH = 2  # "/xupu/": a path with this many slashes is the county itself, above everyone
@@ -234,6 +238,14 @@ class Access:
         if case.leader == self.viewer.username:
             return True
         return any(self.may_act_on_task(task, case) for task in self._open_tasks(case))
+
+    def may_record_rating(self, case: CaseRecord) -> bool:
+        """Whether the viewer may record the petitioner's rating told on a return call (电话回访，工作人员代录)."""
+        if self._excluded(case):
+            return False
+        if self.viewer.has_role(*RATING_RECORDERS):
+            return True
+        return case.handling_unit is not None and case.handling_unit in self.unit_keys("handling_unit")
 
     def is_read_only(self, case: CaseRecord) -> bool:
         """Whether the viewer only reads the case (an auditor with no part in it)."""

@@ -45,7 +45,13 @@ LEVELS = ("village", "township", "county", "city", "province", "national")
 HIGHER_LEVELS = ("city", "province", "national")  # where a case handed down to the county came from
 VISIT_LEVEL_OF_PROCESS = {"reception": "township", "petition": "county"}  # where a visit was registered
 COMPETENT_OF_TIER = {"village": "township", "township": "township", "county": "county"}
-RATING_SOURCES = ("petitioner", "staff")
+# Who gave a case's `satisfaction` (`rating_source`): the petitioner on the query page; staff recording what the
+# petitioner said on a return call (电话回访，工作人员代录: the petitioner's own rating, marked so); or staff typing
+# a rating in a task form as their own judgement (e.g. the handling unit's feedback step) — never the petitioner's.
+RATING_SOURCE_NAMES = {"petitioner": "信访人自评", "recorded": "电话回访，工作人员代录", "staff": "工作人员自行填写"}
+RATING_SOURCES = tuple(RATING_SOURCE_NAMES)
+RECORDED = "recorded"  # the petitioner's rating told on a return call, recorded by staff
+PETITIONERS_OWN = ("petitioner", RECORDED)  # the sources that are the petitioner's own word
 PETITIONER_ACTOR = "petitioner"  # the actor of what a petitioner does through the query page
 OPEN, CLOSED = "open", "closed"
 RECORDS_KEY = "doorstep.case_records"
@@ -110,7 +116,7 @@ class CaseRecord(Base):
     handed_down_from: Mapped[str | None] = mapped_column(String(16))  # city / province / national, else None
     visit_level: Mapped[str | None] = mapped_column(String(16))  # a visit's level (LEVELS); None if not a visit
     competent_level: Mapped[str | None] = mapped_column(String(16))  # the level competent for the claim
-    rating_source: Mapped[str | None] = mapped_column(String(16))  # who gave `satisfaction`: petitioner / staff
+    rating_source: Mapped[str | None] = mapped_column(String(16))  # who gave `satisfaction` (RATING_SOURCE_NAMES)
     rated_at: Mapped[datetime | None]  # when `satisfaction` was given
 
 

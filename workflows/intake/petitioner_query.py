@@ -20,7 +20,7 @@ from engine import Engine, TaskNotReady
 from engine.db import Base
 from engine.models import HumanTask
 from workflows import DomainError
-from workflows.cases.record import CLOSED, CaseRecord, deadline_states
+from workflows.cases.record import CLOSED, RECORDED, CaseRecord, deadline_states
 from workflows.cases.script_helpers import packaged_config
 from workflows.org.throttle import TooManyAttempts, check_allowed, record_failure, throttle_key
 from workflows.views.inbox import process_names
@@ -133,7 +133,7 @@ def public_view(session: Session, case: CaseRecord, now: datetime) -> PublicCase
         registered_at=case.registered_at, status="已办结" if closed else "办理中", stage=stage,
         deadlines=deadlines, outcome=OUTCOMES.get(case.outcome or "", ""),
         satisfaction=SATISFACTION.get(case.satisfaction or "", ""), closed_at=case.closed_at,
-        rateable=_rate_task(open_tasks) is not None or (closed and not case.satisfaction),
+        rateable=_rateable(case, open_tasks),
         overdue=case.overdue,
         can_request_review=_petitioner_task(open_tasks, REVIEW_REQUEST) is not None,
         can_request_reexam=_petitioner_task(open_tasks, REEXAM_REQUEST) is not None)
@@ -143,8 +143,9 @@ def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, 
          recorded_by: str | None = None) -> None:
     """Record the petitioner's rating once: through the case's open rating task if it has one, else as an event.
 
-    With `recorded_by` (a staff username) the rating is what the petitioner told that staff member, and is marked
-    so (`rating_source: staff`); otherwise the petitioner rated on the query page (`rating_source: petitioner`).
+    With `recorded_by` (a staff username) the rating is what the petitioner told that staff member on a return
+    call, marked so (`rating_source: recorded`, 电话回访，工作人员代录, the step's actor the staff member); otherwise
+    the petitioner rated on the query page (`rating_source: petitioner`). Both are the petitioner's own rating.
     """
     if satisfaction not in SATISFACTION:
         raise QueryError("请选择满意度")
@@ -156,7 +157,8 @@ def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, 
         session.flush()
     except IntegrityError as error:
         raise AlreadyRated("该事项已经评价过，不能重复评价") from error
-    data: dict[str, Any] = {"satisfaction": satisfaction, "rating_source": "staff" if recorded_by else "petitioner"}
+    source = RECORDED if recorded_by else PETITIONER
+    data: dict[str, Any] = {"satisfaction": satisfaction, "rating_source": source}
     if comment.strip():
         data["rating_comment"] = comment.strip()[:500]
     task = _rate_task(_open_tasks(session, case))
@@ -166,8 +168,8 @@ def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, 
         except TaskNotReady as error:
             raise AlreadyRated("该事项已经评价过，不能重复评价") from error
     elif case.status == CLOSED:
-        event = engine.record(case.instance_id, RATED_EVENT, PETITIONER, data)
-        case.rating_source, case.rated_at = "petitioner", event.business_time  # no step: the projector does not run
+        event = engine.record(case.instance_id, RATED_EVENT, recorded_by or PETITIONER, data)
+        case.rating_source, case.rated_at = source, event.business_time  # no step: the projector does not run
     else:
         raise NotRateable("事项办结后才能评价")
     case.satisfaction = satisfaction
@@ -195,6 +197,15 @@ def _request(session: Session, engine: Engine, case: CaseRecord, element: str, k
     if task is None:
         raise NotRequestable(f"该事项现在不能申请{what}（须在收到答复或复查意见之日起30日内申请）")
     engine.complete_task(task.id, {key: text}, PETITIONER)
+
+
+def is_rateable(session: Session, case: CaseRecord) -> bool:
+    """Whether the case takes the petitioner's rating now: its rating task is open, or it closed unrated."""
+    return _rateable(case, _open_tasks(session, case))
+
+
+def _rateable(case: CaseRecord, open_tasks: list[HumanTask]) -> bool:
+    return not case.satisfaction and (_rate_task(open_tasks) is not None or case.status == CLOSED)
 
 
 def _open_tasks(session: Session, case: CaseRecord) -> list[HumanTask]:

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from workflows import DATA_DIR, LineDict, LineList, ProblemLog, read_data_file
-from workflows.cases.record import RATING_SOURCES
+from workflows.cases.record import PETITIONERS_OWN
 
 CHANNELS = ("visit", "letter", "phone", "online", "grid")
 CHANNEL_NAMES = {"visit": "来访", "letter": "来信", "phone": "来电", "online": "网上留言", "grid": "网格上报"}
@@ -34,7 +34,7 @@ class FigureRules:
     bypass_levels_above: int = 1
     bypass_exempt_categories: tuple[str, ...] = ("accusation",)
     handling_channels: tuple[str, ...] = CHANNELS
-    rating_sources: tuple[str, ...] = ("petitioner",)
+    rating_sources: tuple[str, ...] = PETITIONERS_OWN  # the petitioner's own ratings; staff's own never count
 
     @property
     def counted_channels(self) -> tuple[str, ...]:
@@ -59,7 +59,7 @@ def load_figure_rules(path: Path | str | None = None) -> FigureRules:
               ("repeat", "channels"): "repeat_channels", ("zero_visit", "channels"): "zero_visit_channels",
               ("handling", "channels"): "handling_channels", ("satisfaction", "sources"): "rating_sources",
               ("bypass", "exempt_categories"): "bypass_exempt_categories"}
-    allowed_values = {"sources": RATING_SOURCES, "channels": CHANNELS, "exempt_categories": None}
+    allowed_values = {"sources": PETITIONERS_OWN, "channels": CHANNELS, "exempt_categories": None}
     for section, keys in SECTIONS.items():
         if section not in doc:
             continue

@@ -26,7 +26,7 @@ from sqlalchemy import Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflows import DomainError
-from workflows.cases.record import LEVELS, CaseRecord
+from workflows.cases.record import LEVELS, RECORDED, CaseRecord
 from workflows.org.models import OrgUnit
 from workflows.org.tree import UnknownUnit, find_unit
 from workflows.reports.definitions import FigureRules, packaged_figure_rules
@@ -66,6 +66,7 @@ class Figures:
     basic: int = 0
     dissatisfied: int = 0
     very_dissatisfied: int = 0
+    recorded_ratings: int = 0  # of the ratings counted, those told on a return call and recorded by staff
 
     @property
     def on_the_spot_rate(self) -> float | None:
@@ -387,7 +388,8 @@ def _rated(period: Period, rules: FigureRules) -> Select[Any]:
     r = CaseRecord
     ratings = [count_if(r.satisfaction.in_(SATISFACTION_ALIASES.get(level, (level,)))).label(level)
                for level in SATISFACTION_LEVELS]
-    return (select(r.township, r.village, *ratings)
+    recorded = count_if(r.rating_source == RECORDED).label("recorded_ratings")
+    return (select(r.township, r.village, *ratings, recorded)
             .where(r.rated_at >= period.start, r.rated_at < period.end, r.rating_source.in_(rules.rating_sources),
                    r.channel.in_(rules.handling_channels))
             .group_by(r.township, r.village))

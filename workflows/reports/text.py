@@ -105,7 +105,8 @@ def summary_sentence(report: MonthlyReport) -> str:
                 f"来信{now.letters}件，来电{now.phone_calls}件；"
                 f"重复信访{now.repeat_petitions}件。当场化解率{percent_text(now.on_the_spot_rate)}，"
                 f"办结{now.closed}件，按期办结率{percent_text(now.on_time_rate)}，超期{now.overdue}件，延期{now.extended}件。"
-                f"群众评价{now.rated}件，满意率{percent_text(now.satisfaction_rate)}（"
+                f"群众评价{now.rated}件（其中电话回访、工作人员代录{now.recorded_ratings}件），"
+                f"满意率{percent_text(now.satisfaction_rate)}（"
                 + "、".join(f"{SATISFACTION_NAMES[level]}{getattr(now, level)}" for level in SATISFACTION_LEVELS)
                 + f"）。另办理网上留言{now.online_messages}件，网格员下访上报问题{now.grid_reports}件。")
     if report.as_of is not None:

@@ -139,7 +139,7 @@ class CountyStaff(Staff):
         level = self.pick(SATISFACTION)
         p.extras["satisfaction"] = level
         if self.chance(0.25):  # told on a return call: the bureau records it, marked so
-            return Act(self.days(now, 0.5, 5), self.bureau(), {"satisfaction": level, "rating_source": "staff"})
+            return Act(self.days(now, 0.5, 5), self.bureau(), {"satisfaction": level, "rating_source": "recorded"})
         return Act(self.days(now, 0.5, 6, online=True), PETITIONER,
                    {"satisfaction": level, "rating_source": "petitioner"})
 

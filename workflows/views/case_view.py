@@ -22,7 +22,7 @@ from engine.access_log import record_read
 from engine.models import Event, HumanTask, Instance, ProcessVersion
 from workflows.cases.access import CADRE_LANE, HANDLING_LANE, LEADER_LANE, SECRETARY_LANE
 from workflows.cases.forms import FormDefinitionError, read_form
-from workflows.cases.record import CaseRecord, deadline_states, mask_id_number, mask_phone
+from workflows.cases.record import RATING_SOURCE_NAMES, CaseRecord, deadline_states, mask_id_number, mask_phone
 from workflows.cases.script_helpers import packaged_config
 from workflows.intake.petitioner_query import OUTCOMES, SATISFACTION
 from workflows.org.models import OrgUnit, Person, RotaEntry
@@ -49,7 +49,8 @@ EXTRA_LABELS: Labels = {"petitioners": ("信访人", {}),
                         "entry": ("进入方式", {"register": "登记", "escalated": "上级流程转入"}),
                         "repeat_candidates": ("疑似重复的既往案件", {}), "acceptance_due_at": ("受理审查期限", {}),
                         "accepted_at": ("受理时间", {}), "decided_at": ("受理审查决定时间", {}),
-                        "wants_secrecy": ("要求保密", {"true": "是", "false": "否"})}
+                        "wants_secrecy": ("要求保密", {"true": "是", "false": "否"}),
+                        "rating_source": ("评价来源", RATING_SOURCE_NAMES)}
 
 
 def mask_name(name: str) -> str:
@@ -85,6 +86,7 @@ class CaseSummary:
     outcome: str
     satisfaction: str
     revealed: bool
+    rating_source: str = ""  # who gave the satisfaction rating, in Chinese (e.g. 电话回访，工作人员代录)
     packaged_from: CaseRecord | None = None  # a leader packaging: the case it takes on (source_case)
     packaged_in: list[CaseRecord] = field(default_factory=list)  # the leader packagings that take this case on
 
@@ -110,6 +112,7 @@ def summarize(session: Session, case: CaseRecord, revealed: bool,
         handling_unit=units[case.handling_unit].name if case.handling_unit in units else (case.handling_unit or ""),
         leader=people.get(case.leader or "", case.leader or ""), outcome=OUTCOMES.get(case.outcome or "", ""),
         satisfaction=SATISFACTION.get(case.satisfaction or "", ""), revealed=revealed,
+        rating_source=RATING_SOURCE_NAMES.get(case.rating_source or "", "") if case.satisfaction else "",
         **_packaging_links(session, case, visible))
 
 
