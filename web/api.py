@@ -66,11 +66,10 @@ from .schemas import (
     TokenSchema,
     VisitRequestSchema,
 )
-from .security import current_access
-from .viewer_cache import ViewerCache
+from .security import current_access, remembered_viewers
+from .viewer_cache import TOKEN
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-VIEWERS = "doorstep.api_viewers"
 LOCAL = ZoneInfo("Asia/Shanghai")
 PUBLIC_ENDPOINTS = frozenset({"api.issue_token", "api.openapi"})
 TOKEN_NEEDED = "需要有效的 API 令牌：请在请求头中提供 Authorization: Bearer <令牌>（POST /api/v1/tokens 获取）"
@@ -80,13 +79,6 @@ TOKEN_NEEDED = "需要有效的 API 令牌：请在请求头中提供 Authorizat
 def _exempt_from_csrf(state: BlueprintSetupState) -> None:
     """Token-authenticated calls carry no ambient credential, so the CSRF check does not apply to them."""
     state.app.config["CSRF_EXEMPT_BLUEPRINTS"] = {*state.app.config.get("CSRF_EXEMPT_BLUEPRINTS", ()), bp.name}
-    state.app.extensions[VIEWERS] = ViewerCache()
-
-
-def viewers() -> ViewerCache:
-    """This worker's short-lived memory of who each token stands for."""
-    found: ViewerCache = current_app.extensions[VIEWERS]
-    return found
 
 
 @bp.before_request
@@ -96,13 +88,13 @@ def _authenticate() -> Response | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         today = services().now(db.session).astimezone(LOCAL).date()
-        g.viewer = viewers().get(token.strip(), today)
+        g.viewer = remembered_viewers().get(TOKEN, token.strip(), today)
         if g.viewer is None:
             person = authenticate_token(db.session, token.strip())
             if person is not None:
                 g.viewer = load_viewer(db.session, person.username, today)
                 if g.viewer is not None:
-                    viewers().put(token.strip(), today, g.viewer)
+                    remembered_viewers().put(TOKEN, token.strip(), today, g.viewer)
     if g.viewer is None and request.endpoint not in PUBLIC_ENDPOINTS:
         response = error_response(401, TOKEN_NEEDED)
         response.headers["WWW-Authenticate"] = 'Bearer realm="doorstep"' + (
@@ -148,7 +140,7 @@ def issue_token() -> tuple[dict[str, Any], int]:
         abort(error_response(401, "用户名或密码不正确"))
     token = issue_api_token(db.session, person.username)
     db.session.commit()
-    viewers().forget(person.username)  # the old token stops working in this worker at once
+    remembered_viewers().forget(person.username)  # the old token stops working in this worker at once
     return TokenSchema().dump({"token": token, "username": person.username,
                                "display_name": person.display_name}), 201
 

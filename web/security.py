@@ -21,19 +21,28 @@ from werkzeug.wrappers import Response
 from workflows.cases.access import Access, Viewer, load_viewer
 
 from .extensions import db, services
+from .viewer_cache import SESSION, ViewerCache
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOCAL = ZoneInfo("Asia/Shanghai")
 CSRF_KEY = "csrf"
 USER_KEY = "user"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+VIEWERS = "doorstep.viewers"
 
 
 def init_app(app: Flask) -> None:
     """Check the CSRF token before every state-changing request and offer `csrf_token()` to templates."""
     app.config.setdefault("CSRF_EXEMPT_BLUEPRINTS", set())
+    app.extensions[VIEWERS] = ViewerCache()
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def remembered_viewers() -> ViewerCache:
+    """This worker's short-lived memory of who a session's person or an API token stands for (`viewer_cache`)."""
+    found: ViewerCache = current_app.extensions[VIEWERS]
+    return found
 
 
 def csrf_token() -> str:
@@ -83,7 +92,11 @@ def current_viewer() -> Viewer | None:
         viewer = None
         if isinstance(username, str):
             today = services().now(db.session).astimezone(LOCAL).date()
-            viewer = load_viewer(db.session, username, today)
+            viewer = remembered_viewers().get(SESSION, username, today)
+            if viewer is None:
+                viewer = load_viewer(db.session, username, today)
+                if viewer is not None:
+                    remembered_viewers().put(SESSION, username, today, viewer)
         g.viewer = viewer
     return cast(Viewer | None, g.viewer)
 

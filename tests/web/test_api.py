@@ -79,6 +79,14 @@ def test_the_session_cookie_never_authenticates_the_api(browser, desk):
     assert desk.task(case_id, "hear_claim").claimed_by is None
 
 
+def test_a_username_remembered_for_its_session_is_no_token(app, browser):
+    """Pages and tokens share the worker's memory of viewers, in separate kinds: a session's person, remembered
+    for the inbox page, cannot be named as a bearer token."""
+    assert browser("t01.cadre").get("/tasks").status_code == 200
+    for header in ("Bearer t01.cadre", "Bearer session:t01.cadre"):
+        assert app.test_client().get("/api/v1/tasks", headers={"Authorization": header}).status_code == 401
+
+
 def test_the_cli_issues_a_token(app, services, monkeypatch):
     monkeypatch.setenv("DOORSTEP_DATABASE_URL", services.settings.database_url)
     runner = CliRunner()

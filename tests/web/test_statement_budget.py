@@ -64,11 +64,18 @@ def test_a_start_takes_at_most_12_statements(api, statements) -> None:
     assert len(seen) <= 12, "\n".join(seen)
 
 
-def test_a_completion_that_reaches_the_next_user_task_takes_at_most_8_statements(api, statements) -> None:
+def _open_task(client: Api, case: dict[str, Any]) -> str:
+    [task] = client.get(f"/api/v1/tasks?case={case['id']}").get_json()["items"]
+    return str(task["id"])
+
+
+@pytest.mark.parametrize("disposition", ["answer", "coordinate"])
+def test_a_completion_that_reaches_the_next_user_task_takes_at_most_8_statements(api, statements,
+                                                                                 disposition) -> None:
+    """接谈研判 → gateway (a script on the answer path) → the next user task, as the HTTP benchmark drives it."""
     secretary, cadre = api("t01v01.secretary"), api("t01.cadre")
-    first, second = _start(secretary), _start(secretary)
-    tasks = [cadre.get(f"/api/v1/tasks?case={c['id']}").get_json()["items"][0]["id"] for c in (first, second)]
-    body = {"data": {"disposition": "coordinate", "note": "当场协调"}}
+    tasks = [_open_task(cadre, _start(secretary)) for _ in range(2)]
+    body = {"data": {"disposition": disposition, "note": "当场处理"}}
     assert cadre.post(f"/api/v1/tasks/{tasks[0]}/complete", body).status_code == 200
     with statements.counting() as seen:
         answer = cadre.post(f"/api/v1/tasks/{tasks[1]}/complete", body)
@@ -77,11 +84,44 @@ def test_a_completion_that_reaches_the_next_user_task_takes_at_most_8_statements
     assert len(seen) <= 8, "\n".join(seen)
 
 
-def test_an_inbox_read_takes_at_most_4_statements(api, statements) -> None:
+def test_the_benchmark_calls_after_a_start_stay_within_their_budgets(api, statements) -> None:
+    """The rest of the HTTP benchmark's case: find the task (≤ 4), read the next one (≤ 4), end the case (≤ 8)."""
     secretary, cadre = api("t01v01.secretary"), api("t01.cadre")
-    _start(secretary)
+    hear = {"data": {"disposition": "answer", "note": "当场答复"}}
+    answer = {"data": {"answer": "按政策答复", "outcome": "explain"}}
+    for _round in ("warm-up", "counted"):
+        case = _start(secretary)
+        with statements.counting() as listed:
+            task = _open_task(cadre, case)
+        [record] = cadre.post(f"/api/v1/tasks/{task}/complete", hear).get_json()["next_tasks"]
+        with statements.counting() as read:
+            assert secretary.get(record["links"]["self"]).status_code == 200
+        with statements.counting() as ended:
+            done = secretary.post(record["links"]["complete"], answer)
+        assert done.status_code == 200 and done.get_json()["case_status"] == "completed", done.get_json()
+    assert len(listed) <= 4, "\n".join(listed)
+    assert len(read) <= 4, "\n".join(read)
+    assert len(ended) <= 8, "\n".join(ended)
+
+
+def test_an_inbox_read_takes_at_most_4_statements_however_many_tasks(api, statements) -> None:
+    secretary, cadre = api("t01v01.secretary"), api("t01.cadre")
+    for _ in range(3):
+        _start(secretary)
     assert cadre.get("/api/v1/tasks").status_code == 200
     with statements.counting() as seen:
         answer = cadre.get("/api/v1/tasks")
-    assert answer.status_code == 200 and answer.get_json()["items"]
+    assert answer.status_code == 200 and len(answer.get_json()["items"]) == 3
+    assert len(seen) <= 4, "\n".join(seen)
+
+
+def test_the_inbox_page_takes_at_most_4_statements_however_many_tasks(api, browser, statements) -> None:
+    secretary = api("t01v01.secretary")
+    for _ in range(3):
+        _start(secretary)
+    cadre = browser("t01.cadre")
+    assert cadre.get("/tasks").status_code == 200
+    with statements.counting() as seen:
+        page = cadre.get("/tasks")
+    assert page.status_code == 200 and page.get_data(as_text=True).count("接谈研判") >= 3
     assert len(seen) <= 4, "\n".join(seen)

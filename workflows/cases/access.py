@@ -301,6 +301,10 @@ class Access:
         """A case this request just started: nobody has stepped aside from it yet."""
         self._aside[instance_id] = False
 
+    def know_stepped_aside(self, instance_id: int, stepped_aside: bool) -> None:
+        """Take whether the viewer stepped aside from a case, read by the caller with its rows."""
+        self._aside[instance_id] = stepped_aside
+
     def _stepped_aside(self, instance_id: int) -> bool:
         if instance_id not in self._aside:
             self._aside[instance_id] = self.session.scalar(

@@ -24,6 +24,7 @@ from workflows.cases.org_choice import check_org_fields
 from workflows.cases.record import CaseRecord
 from workflows.cases.routing import RoutingError, choose_handling_unit
 from workflows.cases.script_helpers import packaged_config
+from workflows.cases.task_rows import take_access_facts, with_access_facts
 from workflows.org.models import OrgUnit
 from workflows.org.tree import remembered_units
 
@@ -58,16 +59,17 @@ class TaskContext:
 def load_task(session: Session, engine: Engine, access: Access, task_id: str) -> TaskContext:
     """Load a task the viewer may see, with its case and form; TaskNotFound or AccessDenied otherwise.
 
-    The task, its case record and its instance come in one query; the form from the spec store's per-version
-    cache; the case state is deserialized once (a completion in the same request reuses it).
+    The task, its case record, its instance and what the access rules ask (`task_rows`) come in one query; the
+    form from the spec store's per-version cache; the case state is deserialized once (a completion in the same
+    request reuses it).
     """
-    row = session.execute(select(HumanTask, CaseRecord, Instance)
-                          .join(Instance, Instance.id == HumanTask.instance_id)
-                          .outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id)
-                          .where(HumanTask.id == task_id)).first()
+    row = session.execute(with_access_facts(
+        select(HumanTask, CaseRecord, Instance).join(Instance, Instance.id == HumanTask.instance_id)
+        .outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id), access.viewer.username)
+        .where(HumanTask.id == task_id)).first()
     if row is None:
         raise TaskNotFound(f"no task {task_id}")
-    return task_context(session, engine, access, *row)
+    return task_context(session, engine, access, *take_access_facts(access, row))
 
 
 def task_context(session: Session, engine: Engine, access: Access, task: HumanTask, case: CaseRecord | None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -156,6 +156,11 @@ def remembered_units(session: Session, codes: Iterable[str]) -> dict[str, OrgUni
         found = units_by_code(session, missing)
         memo.update({code: found.get(code) for code in missing})
     return {code: unit for code in codes if (unit := memo.get(code)) is not None}
+
+
+def remember_units(session: Session, units: Mapping[str, OrgUnit | None]) -> None:
+    """Tell this session's memory of places (`remembered_units`) what the caller read already (None: no such unit)."""
+    session.info.setdefault(UNITS_KEY, {}).update(units)
 
 
 def units_by_code(session: Session, codes: Iterable[str]) -> dict[str, OrgUnit]:

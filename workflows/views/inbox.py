@@ -16,8 +16,9 @@ from engine.models import HumanTask, ProcessVersion
 from workflows.cases.access import Access
 from workflows.cases.record import CaseRecord, deadline_states
 from workflows.cases.script_helpers import packaged_config
+from workflows.cases.task_rows import take_access_facts, with_access_facts
 from workflows.org.models import OrgUnit
-from workflows.org.tree import units_by_code
+from workflows.org.tree import remembered_units
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 DUE_CHOICES = {"overdue": "已超期", "today": "今天到期", "week": "7天内到期", "none": "无期限"}
@@ -128,17 +129,15 @@ def visible_open_tasks(access: Access, now: datetime, case: int | None = None) -
     """Every open task the viewer may see (candidates by lane from the index, then the access rules), of one
     case when given."""
     viewer = access.viewer
-    query = (select(HumanTask, CaseRecord).outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id)
-             .where(HumanTask.status == "open",
-                    or_(HumanTask.lane.in_(sorted(viewer.lanes)), HumanTask.claimed_by == viewer.username)))
+    query = with_access_facts(
+        select(HumanTask, CaseRecord).outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id),
+        viewer.username).where(HumanTask.status == "open",
+                               or_(HumanTask.lane.in_(sorted(viewer.lanes)), HumanTask.claimed_by == viewer.username))
     if case is not None:
         query = query.where(HumanTask.instance_id == case)
-    rows = access.session.execute(query).all()
-    codes = {code for t, c in rows for code in (t.scope, c.township if c else None, c.village if c else None) if code}
-    units = units_by_code(access.session, codes)  # one query for the access rules and the place names
-    access.know_places(codes, units)
+    rows = [take_access_facts(access, row) for row in access.session.execute(query)]  # one query in all
     visible = [(t, c) for t, c in rows if access.may_see_task(t, c)]
-    return describe(access.session, visible, viewer.username, now, units)
+    return describe(access.session, visible, viewer.username, now)
 
 
 def describe(session: Session, rows: Sequence[tuple[HumanTask, CaseRecord | None]], username: str,
@@ -148,8 +147,8 @@ def describe(session: Session, rows: Sequence[tuple[HumanTask, CaseRecord | None
     names = recent_process_names(session)
     categories = packaged_config().routing.categories
     if units is None:
-        units = units_by_code(session, {code for t, c in rows for code in (t.scope, c.township if c else None,
-                                                                           c.village if c else None) if code})
+        units = remembered_units(session, {code for t, c in rows for code in (
+            t.scope, c.township if c else None, c.village if c else None) if code})
     today = now.astimezone(LOCAL).date()
     items = []
     for task, case in rows:
