@@ -11,13 +11,15 @@ call), and prints submissions/s, instances/s, median and p95 submission latency;
 (counted in-process on the same database with an SQLAlchemy listener) and the ratio of a submission over HTTP
 to the in-process engine step. At the end `doorstep audit verify --all` must pass on every case (exit 1 if not).
 
-Run: python bench/http_load.py [--cases N] [--database postgresql+psycopg://…]   (SQLite always; PostgreSQL
-when given — its schema is dropped and recreated, so give a scratch database)
+Run: python bench/http_load.py [--cases N] [--database postgresql+psycopg://…] [--threads T] [--pg-threads T]
+(SQLite unless --no-sqlite; PostgreSQL when given — its schema is dropped and recreated, so give a scratch
+database; `--threads`/`--pg-threads` are `doorstep serve --threads` for each)
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import socket
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,13 +52,13 @@ def prepare(url: str, folder: Path) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+def gunicorn(env: dict[str, str], workers: int = 2, threads: int = 1) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "doorstep.cli", "serve", "--workers", str(workers),
-                               "--no-timers", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+                               "--threads", str(threads), "--no-timers", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -71,19 +74,23 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
 
 
 class Client:
-    """One closed-loop HTTP client with keep-alive-free urllib calls; records submission latencies."""
+    """One closed-loop HTTP client on one connection, kept open between calls when the server keeps it (HTTP/1.1
+    keep-alive; opened again when the server closes it); records submission latencies."""
 
     def __init__(self, base: str, tokens: dict[str, str]):
-        self.base, self.tokens = base, tokens
+        self.tokens = tokens
+        self.connection = http.client.HTTPConnection(urllib.parse.urlsplit(base).netloc, timeout=60)
         self.latencies: list[float] = []
 
     def call(self, who: str, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.tokens[who]}", "Content-Type": "application/json"})
+        headers = {"Authorization": f"Bearer {self.tokens[who]}", "Content-Type": "application/json"}
         began = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            result = json.loads(answer.read())
+        self.connection.request(method, path, body=data, headers=headers)
+        answer = self.connection.getresponse()
+        result = json.loads(answer.read())
+        if answer.status >= 300:
+            raise RuntimeError(f"{method} {path}: {answer.status} {result}")
         if method == "POST":
             self.latencies.append(time.perf_counter() - began)
         return result
@@ -117,6 +124,8 @@ def drive(base: str, tokens: dict[str, str], clients: int, cases: int) -> dict[s
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
+    for client in workers:
+        client.connection.close()
     if errors:
         raise SystemExit(f"a client failed: {errors[0]!r}")
     latencies = sorted(x for c in workers for x in c.latencies)
@@ -191,17 +200,18 @@ def issue(username: str) -> str:
     return token
 
 
-def measure(name: str, url: str, cases: int) -> bool:
+def measure(name: str, url: str, cases: int, threads: int) -> bool:
     with tempfile.TemporaryDirectory() as folder:
         env = prepare(url, Path(folder))
         tokens = {who: doorstep(env, "token", "issue", who).strip() for who in (SECRETARY, CADRE)}
         results = {}
-        with gunicorn(env) as base:
+        with gunicorn(env, threads=threads) as base:
             drive(base, tokens, 1, 2)  # warm both workers' caches
             for clients in (1, 4):
                 results[clients] = drive(base, tokens, clients, cases if clients == 1 else max(1, cases // 2))
         statements, engine_step, app_submission = in_process(env, 6)
-        print(f"\n{name}: gunicorn, 2 workers, closed-loop clients (the machine is shared with them)")
+        print(f"\n{name}: gunicorn, 2 workers × {threads} thread{'s' if threads > 1 else ''}, closed-loop clients on "
+              "kept-alive connections (the machine is shared with them)")
         for clients, r in results.items():
             print(f"  {clients} client{'s' if clients > 1 else ' '}: {r['submissions_per_s']:6.1f} submissions/s  "
                   f"{r['instances_per_s']:5.1f} instances/s  median {r['median_ms']:5.1f} ms  "
@@ -224,12 +234,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=40, help="cases per client with one client (half with four)")
     parser.add_argument("--database", help="also run on this PostgreSQL URL (its schema is recreated)")
+    parser.add_argument("--threads", type=int, default=1, help="requests each web worker serves at once (SQLite)")
+    parser.add_argument("--pg-threads", type=int, default=4,
+                        help="the same on PostgreSQL, where a request mostly waits for the commit to reach the disk")
+    parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     args = parser.parse_args()
     ok = True
-    with tempfile.TemporaryDirectory() as folder:
-        ok &= measure("SQLite", f"sqlite:///{Path(folder) / 'http.db'}", args.cases)
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            ok &= measure("SQLite", f"sqlite:///{Path(folder) / 'http.db'}", args.cases, args.threads)
     if args.database:
-        ok &= measure("PostgreSQL", args.database, args.cases)
+        ok &= measure("PostgreSQL", args.database, args.cases, args.pg_threads)
     sys.exit(0 if ok else 1)
 
 

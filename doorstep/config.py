@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from engine.script_limits import ScriptLimits
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024  # a 5 MB diagram upload with room to spare
+DEFAULT_REPLY_HOURS = 24.0  # how long an API answer stays stored for its Idempotency-Key
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Settings:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     secure_cookies: bool = False  # send the session cookie over HTTPS only (set behind TLS)
     script_limits: ScriptLimits = ScriptLimits()  # how long and how much memory diagram code may take
+    reply_lifetime: timedelta = timedelta(hours=DEFAULT_REPLY_HOURS)  # a retry with the same key within it replays
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -41,6 +44,8 @@ class Settings:
             script_limits=ScriptLimits(
                 seconds=float(os.environ.get("DOORSTEP_SCRIPT_SECONDS", "1")),
                 memory_bytes=int(os.environ.get("DOORSTEP_SCRIPT_MEMORY_MB", "64")) * 1024 * 1024),
+            reply_lifetime=timedelta(hours=float(os.environ.get("DOORSTEP_IDEMPOTENCY_HOURS",
+                                                                str(DEFAULT_REPLY_HOURS)))),
         )
 
 

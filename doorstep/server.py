@@ -48,9 +48,14 @@ def trusted_proxies() -> int:
     return int(os.environ.get("DOORSTEP_TRUSTED_PROXIES", "0") or 0)
 
 
-def gunicorn_options(host: str, port: int, workers: int, timeout: int) -> dict[str, Any]:
-    """Bind address, worker count, and request and error logs on stdout/stderr (journald or a file collects them)."""
-    return {"bind": f"{host}:{port}", "workers": workers, "timeout": timeout, "graceful_timeout": timeout,
+def gunicorn_options(host: str, port: int, workers: int, timeout: int, threads: int = 1) -> dict[str, Any]:
+    """Bind address, worker count, and request and error logs on stdout/stderr (journald or a file collects them).
+
+    Workers are gunicorn's threaded kind ("gthread"): it keeps a client's connection open between requests
+    (HTTP/1.1 keep-alive, parked without holding a thread), which the synchronous kind never does; `threads` > 1
+    lets one worker serve that many requests at once (for a database far away; on SQLite, 1 avoids lock waits)."""
+    return {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
+            "keepalive": 5, "timeout": timeout, "graceful_timeout": timeout,
             "accesslog": "-", "errorlog": "-", "proc_name": "doorstep", "control_socket_disable": True,
             "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'}
 

@@ -22,6 +22,7 @@ from workflows.org.roles import BY_LANE
 
 from .config import Settings
 from .database import connect, session_factory
+from .replies import purge_replies
 from .retry import retrying
 
 CLOCK_KEY = "doorstep.clock"
@@ -84,6 +85,11 @@ class Services:
                 return fired
             fired.append(result)
 
+    def purge_expired_replies(self) -> int:
+        """Delete the API answers stored for idempotency keys past their lifetime (the timer worker's rounds)."""
+        with self.unit_of_work() as session:
+            return purge_replies(session, self.clock(session).now(), self.settings.reply_lifetime)
+
     def run_timer_thread(self, interval: float) -> threading.Thread:
         """Fire due timers every `interval` seconds in a daemon thread (the embedded, one-process deployment)."""
 
@@ -93,6 +99,7 @@ class Services:
             while True:
                 try:
                     retrying(self.fire_due_timers, "firing due timers", log.warning)
+                    retrying(self.purge_expired_replies, "purging expired idempotency answers", log.warning)
                 except Exception:  # noqa: BLE001 - a failure that is not passing is logged, the next round runs
                     log.exception("firing due timers failed")
                 time.sleep(interval)

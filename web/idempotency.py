@@ -1,9 +1,10 @@
 """`Idempotency-Key` on the API's steps: a client that lost an answer sends the same request with the same key
 and gets the first answer again — not a second case, not a 409.
 
-The answer is stored with the step, in its transaction (`doorstep.replies`); a key is the caller's own (two people
-may use the same key). The same key with a different request is refused with 422. Only successful answers are
-stored: a refused request changed nothing and may be sent again as it is.
+The answer is stored with the step, in its transaction (`doorstep.replies`), for the reply lifetime (setting
+`reply_lifetime`, 24 h); a key is the caller's own (two people may use the same key). The same key with a
+different request is refused with 422. Only successful answers are stored: a refused request changed nothing and
+may be sent again as it is.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import abort, g, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -37,7 +38,7 @@ def idempotent(view: F) -> F:
         pending = _pending_key()
         if pending is None:
             return view(*args, **kwargs)
-        stored = find_reply(db.session, g.viewer.username, pending[0])
+        stored = _find(pending[0])
         if stored is not None:
             return _replay(stored, pending[1])
         try:
@@ -47,7 +48,7 @@ def idempotent(view: F) -> F:
                 raise
             # The same request may have just won the race in another worker: answer as it did.
             db.session.rollback()
-            stored = find_reply(db.session, g.viewer.username, pending[0])
+            stored = _find(pending[0])
             if stored is None:
                 raise
             return _replay(stored, pending[1])
@@ -69,11 +70,16 @@ def commit_answer(body: dict[str, Any], status: int, headers: dict[str, str] | N
         if pending is None:
             raise
         session.rollback()  # the same key was answered meanwhile by a concurrent retry: give its answer
-        stored = find_reply(session, g.viewer.username, pending[0])
+        stored = _find(pending[0])
         if stored is None:
             raise
         abort(_replay(stored, pending[1]))
     return body, status, headers
+
+
+def _find(key: str) -> StoredReply | None:
+    settings = current_app.config["DOORSTEP_SETTINGS"]
+    return find_reply(db.session, g.viewer.username, key, services().now(db.session), settings.reply_lifetime)
 
 
 def _pending_key() -> tuple[str, str] | None:

@@ -74,6 +74,7 @@ def worker(ctx: click.Context, interval: float, once: bool) -> None:
         for result in retrying(svc.fire_due_timers, "firing due timers", _to_stderr):
             click.echo(f"{local(datetime.now(UTC))} case {result.instance.id}: "
                        f"fired {', '.join(result.events[0].data.get('timers') or []) or 'timer'}")
+        retrying(svc.purge_expired_replies, "purging expired idempotency answers", _to_stderr)
         if once:
             return
         try:
@@ -91,14 +92,16 @@ def _to_stderr(line: str) -> None:
 @click.option("--port", type=int, help="Port (default DOORSTEP_PORT or 5000).")
 @click.option("--workers", type=click.IntRange(min=1), envvar="DOORSTEP_WORKERS",
               help="Web worker processes (default DOORSTEP_WORKERS, else two per CPU core plus one).")
+@click.option("--threads", type=click.IntRange(min=1), envvar="DOORSTEP_THREADS", default=1, show_default=True,
+              help="Requests one web worker serves at once (default DOORSTEP_THREADS, else 1).")
 @click.option("--timeout", default=30, show_default=True, help="Seconds a web worker may spend on one request.")
 @click.option("--dev", is_flag=True, help="Flask's development server in one process (designers on a laptop).")
 @click.option("--timers/--no-timers", default=True, show_default=True,
               help="Also fire due timers (a `doorstep worker` child; turn off when workers run elsewhere).")
 @click.option("--timer-interval", default=10.0, show_default=True, help="Seconds between looks for due timers.")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, timeout: int, dev: bool,
-          timers: bool, timer_interval: float) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, threads: int, timeout: int,
+          dev: bool, timers: bool, timer_interval: float) -> None:
     """Run the web application under gunicorn (and, by default, a timer worker beside it)."""
     from web import create_app
 
@@ -125,7 +128,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
                f"{' and a timer worker' if timers else ''}  (Ctrl-C to stop)")
     proxies = trusted_proxies()
     server = DoorstepServer(lambda: behind_proxies(create_app(settings=settings), proxies),
-                            gunicorn_options(host, port, count, timeout))
+                            gunicorn_options(host, port, count, timeout, threads))
     if not timers:
         server.run()
         return
