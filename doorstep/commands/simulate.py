@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+import time
+from datetime import datetime, timedelta
 
 import click
+from sqlalchemy.orm import Session
 
 from engine import SimulatedClock
 from workflows.cases.script_helpers import packaged_config
 from workflows.reports.monthly import figures_between
-from workflows.simulation.county import SimulationError, simulate, simulated_days
+from workflows.simulation.county import SimulationError, add_months, simulate, simulated_days
 from workflows.simulation.profiles import DEFAULT_PROFILE, comparison, comparison_lines, load_profiles
 
 from ..cli_support import emit, services, user_errors
@@ -41,10 +44,11 @@ def simulate_command(ctx: click.Context, months: int, seed: int, profile: str, s
             raise SimulationError("this database runs on the system clock: create it with "
                                   "`doorstep init --demo --simulated-clock START` to simulate")
         engine = svc.engine(session, SimulatedClock(session))
+        lines = MonthLines(session, SimulatedClock(session).now())
         with click.progressbar(length=simulated_days(session, months), label="simulating days",
                                file=sys.stderr) as bar:
             summary = simulate(session, engine, months, seed, rates=chosen.rates.scaled(scale),
-                               commit=session.commit, progress=bar.update)
+                               commit=session.commit, progress=lambda days: (bar.update(days), lines.days(days)))
         figures = figures_between(session, summary.start, summary.end,
                                   group_threshold=packaged_config().deadlines.group_visit_threshold)
     rows = comparison(figures, chosen, months)
@@ -54,3 +58,28 @@ def simulate_command(ctx: click.Context, months: int, seed: int, profile: str, s
                "profile": profile, "published": rows},
          "\n".join([*summary.lines(), "", *comparison_lines(rows, chosen, months)]))
 
+
+
+class MonthLines:
+    """After each simulated month, one line on stderr: the figures so far and the wall time (a long run that is
+    stopped still tells what it did)."""
+
+    def __init__(self, session: Session, start: datetime):
+        self.session, self.start, self.began = session, start, time.perf_counter()
+        self.calendar = packaged_config().calendar
+        self.local = self.calendar.local(start)
+        self.day, self.months = self.local.date(), 1
+
+    def days(self, count: int) -> None:
+        """`count` more simulated days are done (everything before today's midnight is committed)."""
+        self.day += timedelta(days=count)
+        if self.day < add_months(self.local, self.months).date():
+            return
+        while self.day >= add_months(self.local, self.months).date():
+            self.months += 1
+        until = self.calendar.at(self.day, datetime.min.time())
+        figures = figures_between(self.session, self.start, until,
+                                  group_threshold=packaged_config().deadlines.group_visit_threshold)
+        click.echo(f"\n{self.local:%Y-%m-%d %H:%M} → {until:%Y-%m-%d %H:%M}: 来访 {figures.visit_batches} 批 / "
+                   f"{figures.visit_persons} 人次，网上留言 {figures.online_messages}，信访总量 {figures.petitions}；"
+                   f"用时 {time.perf_counter() - self.began:.0f} s", err=True)

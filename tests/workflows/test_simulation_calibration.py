@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,13 @@ from workflows import DataFileError
 from workflows.cases.record import CaseRecord
 from workflows.cases.script_helpers import packaged_config
 from workflows.reports.monthly import figures_between
-from workflows.simulation.county import Rates, day_arrivals
+from workflows.simulation.arrivals import arrival_totals
+from workflows.simulation.county import Rates, add_months
 from workflows.simulation.profiles import comparison, expected_volumes, load_profiles
 
 from .test_simulation import ROOT, prepare, run
 
+XUPU = timezone(timedelta(hours=8))
 ARTICLE = {"2021": (333, 955, 1839), "2012": (1280, 5118, None)}
 
 
@@ -44,35 +45,36 @@ def test_the_default_rates_are_the_2021_profile():
 
 
 @pytest.mark.parametrize("name", ["2021", "2012"])
-def test_a_year_of_the_generators_draws_lands_on_the_article(name: str):
-    """Every day of a year drawn as the simulator draws it (seed 1), with the heads of each visit batch."""
-    rates, calendar, rng = load_profiles()[name].rates, packaged_config().calendar, random.Random(1)
-    workdays = len(calendar.workdays(date(2025, 1, 1), date(2025, 12, 31)))
-    counts: dict[str, int] = {}
-    persons, day = 0, date(2025, 1, 1)
-    heads, weights = zip(*rates.headcounts, strict=True)
-    while day.year == 2025:
-        for channel in day_arrivals(rng, rates, day, calendar.is_workday(day), workdays):
-            counts[channel] = counts.get(channel, 0) + 1
-            if channel == "visit":
-                persons += rng.choices(heads, weights)[0]
-        day += timedelta(days=1)
-    batches, article_persons, online = ARTICLE[name]
-    assert within(counts["visit"], batches) and within(persons, article_persons)
-    assert online is None or within(counts["online"], online)
+def test_the_year_that_doorstep_simulate_registers_with_seed_1_lands_on_the_article(name: str):
+    """What `doorstep simulate --months 12 --seed 1 --profile NAME` registers from 2021-01-01 08:00, drawn from
+    the simulator's own arrival stream (the next test shows that a real run registers exactly these draws)."""
+    start = datetime(2021, 1, 1, 8, tzinfo=XUPU)
+    year = arrival_totals(1, load_profiles()[name].rates, packaged_config().calendar, start, add_months(start, 12))
+    batches, persons, online = ARTICLE[name]
+    assert within(year.visit_batches, batches) and within(year.visit_persons, persons)
+    assert online is None or within(year.online_messages, online)
 
 
-def test_a_short_run_counts_as_the_report_does_with_visits_handed_down(session: Session):
+def test_a_run_registers_exactly_its_arrival_stream_and_the_report_counts_it(session: Session):
+    """Every drawn visit batch with its heads, online message, letter and call is registered once, and counted as
+    the monthly report counts: visits handed down from above and visits to the county bureau included."""
     prepare(session)
-    rates = replace(load_profiles()["2021"].rates.scaled(0.25), handed_down=0.5)
+    rates = replace(load_profiles()["2021"].rates.scaled(0.25), handed_down=0.3, county_visits=0.3, repeats=0.3)
     summary = run(session, seed=3, months=1, rates=rates)
     figures = figures_between(session, summary.start, summary.end)
-    assert figures.visit_persons == summary.visit_persons and figures.visit_batches >= 1
+    drawn = arrival_totals(3, rates, packaged_config().calendar, summary.start, summary.end)
+    assert drawn.visit_batches >= 5 and drawn.visit_persons > drawn.visit_batches
+    assert (figures.visit_batches, figures.visit_persons, figures.online_messages, figures.letters,
+            figures.phone_calls, figures.grid_reports) == \
+        (drawn.visit_batches, drawn.visit_persons, drawn.online_messages, drawn.letters, drawn.phone_calls,
+         drawn.grid_reports)
+    assert figures.visit_persons == summary.visit_persons
     assert figures.petitions == figures.visit_batches + figures.letters + figures.phone_calls
     assert figures.online_messages > 0  # handled, and apart from the petition total
     handed = session.scalars(select(CaseRecord).where(CaseRecord.handed_down_from.is_not(None))).all()
     assert handed and all(r.channel == "visit" and r.visit_level == r.handed_down_from for r in handed)
     assert all(r.process_id == "petition" for r in handed)
+    assert figures.repeat_petitions > 0
     rows = {row["figure"]: row for row in comparison(figures, load_profiles()["2021"], 1)}
     assert rows["visit_batches"]["article"] == pytest.approx(333 / 12)
     assert rows["online_messages"]["simulated"] == figures.online_messages

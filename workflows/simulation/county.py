@@ -7,8 +7,9 @@ seasons, group visits and people who come back with the same claim. Staff act on
 `start`, `complete_task` and `run_until` (which fires each timer at its due time) — so the case records, tasks
 and histories are exactly what real use would leave; the simulator writes no engine row itself.
 
-Deterministic for a seed: one `random.Random(seed)`, actions taken in order of business time (ties in the
-order they were planned), no wall clock except for the summary's timings. Run it on a fresh database for
+Deterministic for a seed: two random streams, one for what arrives (`arrivals.ArrivalStream`: channels, moments,
+the heads of each visit batch) and one for everything else, actions taken in order of business time (ties in
+the order they were planned), no wall clock except for the summary's timings. Run it on a fresh database for
 identical results; a second run on the same database goes on from where the clock stands and takes up the
 tasks left open.
 """
@@ -16,7 +17,6 @@ tasks left open.
 from __future__ import annotations
 
 import heapq
-import math
 import random
 import time as wallclock
 from collections.abc import Callable
@@ -34,6 +34,7 @@ from workflows.cases.record import CaseRecord
 from workflows.cases.script_helpers import DomainConfig, packaged_config
 from workflows.org.models import RotaEntry
 from workflows.org.rota import generate_rota
+from workflows.simulation.arrivals import Arrival, ArrivalStream, Rates
 from workflows.simulation.legal_staff import CountyStaff
 from workflows.simulation.staff import (
     CATEGORIES,
@@ -45,7 +46,6 @@ from workflows.simulation.staff import (
     make_resident,
 )
 
-SEASON = (1.15, 0.85, 1.10, 1.05, 1.00, 0.95, 0.95, 0.95, 1.00, 0.90, 1.00, 1.10)  # Jan … Dec; mean 1
 ROUTE_NAMES = {"reception": "坐班接访", "petition": "信访事项办理(县)", "online_message": "网上群众路线",
                "grid_visit": "网格员下访", "leader_package": "领导包案", "monthly_report": "月度通报"}
 REPORT_TIME = time(9, 0)
@@ -53,34 +53,6 @@ REPORT_TIME = time(9, 0)
 
 class SimulationError(DomainError):
     """The database is not ready to simulate (no simulated clock, no demo county)."""
-
-
-HEADCOUNTS = ((1, 0.45), (2, 0.20), (3, 0.12), (4, 0.07), (5, 0.05), (6, 0.03), (8, 0.03), (10, 0.025), (15, 0.015),
-              (20, 0.01))  # mean 2.84 (2021: 955 / 333 = 2.87); see simulation.yaml
-
-
-@dataclass(frozen=True)
-class Rates:
-    """Yearly arrivals by channel and the shares that shape them (the 2021 profile of data/simulation.yaml)."""
-
-    visits: float = 333.0  # batches a year, township reception rooms and the county bureau together
-    online_messages: float = 1839.0
-    grid_reports: float = 1200.0
-    letters: float = 120.0
-    phone_calls: float = 80.0
-    county_visits: float = 0.08  # share of visits that go straight to the county bureau
-    handed_down: float = 0.02  # share of visits made at the city or above, handed down to the county bureau
-    handed_down_from: tuple[tuple[str, float], ...] = (("city", 0.75), ("province", 0.2), ("national", 0.05))
-    headcounts: tuple[tuple[int, float], ...] = HEADCOUNTS  # people per visit batch: (headcount, weight)
-    repeats: float = 0.10  # share of visits, letters and calls that bring an earlier claim again
-    online_repeats: float = 0.04
-    package_repeat: float = 0.5  # chance that a third petition on one claim is packaged by a county leader
-    package_overdue: float = 0.15  # chance that an overdue case reported to the bureau is packaged
-
-    def scaled(self, factor: float) -> Rates:
-        """The same shares with every yearly volume multiplied by `factor`."""
-        volumes = ("visits", "online_messages", "grid_reports", "letters", "phone_calls")
-        return replace(self, **{name: getattr(self, name) * factor for name in volumes})
 
 
 @dataclass
@@ -201,7 +173,7 @@ class Simulator:
         self.packaged: set[int] = set()
         self.planned: set[str] = set()
         self.serial = 0
-        self.workdays: dict[int, int] = {}
+        self.arrivals = ArrivalStream(seed, self.rates, self.calendar)  # a random stream of its own
         # The next timer of each case, as its instance row said after the last step: the engine is asked to
         # fire timers only when one can be due, which saves a query before most actions.
         self.timer_queue: list[tuple[datetime, int]] = []
@@ -219,7 +191,7 @@ class Simulator:
 
     def _run(self, months: int, progress: Progress | None, began: float, pins: RowPins) -> Summary:
         start = self.clock.now()
-        end = _add_months(self.calendar.local(start), months)
+        end = add_months(self.calendar.local(start), months)
         summary = Summary(self.seed, self.calendar.local(start), end)
         first_case = self.session.scalar(select(func.max(CaseRecord.instance_id))) or 0
         self._ensure_rota(self.calendar.local_day(start), self.calendar.local_day(end))
@@ -304,23 +276,14 @@ class Simulator:
         """Draw the day's arrivals by channel, and plan the next day."""
         now = self.clock.now()
         day = self.calendar.local_day(now)
-        for channel in day_arrivals(self.rng, self.rates, day, self.calendar.is_workday(day),
-                                    self._workdays(day.year)):
-            self._plan(self._arrival_time(day, channel), "arrive", channel)
+        for arrival in self.arrivals.day(day):
+            self._plan(arrival.at, "arrive", arrival)
         self._plan(self.calendar.at(day + timedelta(days=1), time(0, 0)), "day", None)
 
-    def _workdays(self, year: int) -> int:
-        if year not in self.workdays:
-            self.workdays[year] = len(self.calendar.workdays(date(year, 1, 1), date(year, 12, 31)))
-        return self.workdays[year]
-
-    def _arrival_time(self, day: date, channel: str) -> datetime:
-        opens, hours = (7.0, 16.0) if channel == "online" else (8.5, 8.0)
-        return self.calendar.at(day, time(0, 0)) + timedelta(hours=opens + self.rng.random() * hours)
-
-    def _on_arrive(self, channel: str, summary: Summary) -> None:
+    def _on_arrive(self, arrival: Arrival, summary: Summary) -> None:
         """Someone brings a claim: start the route of its channel."""
-        petition = self._petition(channel)
+        channel = arrival.channel
+        petition = self._petition(channel, arrival.headcount)
         start: dict[str, Any] = {"repeat_of": petition.repeat_of} if petition.repeat_of else {}
         now = self.clock.now()
         handed_down = channel == "visit" and self.rng.random() < self.rates.handed_down
@@ -337,6 +300,7 @@ class Simulator:
             route, actor = "grid_visit", self.county.person("grid_worker", petition.grid or "", "grid_worker")
         else:
             route, actor = "petition", self.staff.bureau()
+            start["channel"] = channel  # the county bureau's door presets it (start_permissions.yaml)
             petition.tier = self.staff.pick((("village", 0.5), ("township", 0.3), ("county", 0.2)))
         self._start(route, start, actor, petition, summary)
         if petition.times >= 3 and petition.repeat_of not in self.packaged and \
@@ -384,21 +348,25 @@ class Simulator:
         self._start("leader_package", data, self.staff.bureau(), package, summary)
 
     # -- petitions and people ---------------------------------------------------------------------------------
-    def _petition(self, channel: str) -> Petition:
+    def _petition(self, channel: str, headcount: int) -> Petition:
         share = self.rates.online_repeats if channel == "online" else self.rates.repeats
         if channel != "grid" and self.rng.random() < share:
             earlier = self._earlier_claim()
             if earlier is not None:
                 case_id, first = earlier
                 return replace(first, channel=channel, repeat_of=case_id, times=first.times + 1, extras={},
-                               headcount=self._headcount() if channel == "visit" else 1, tier="village")
+                               headcount=headcount, tier="village")
+        return self._new_petition(channel, headcount)
+
+    def _new_petition(self, channel: str, headcount: int) -> Petition:
+        """A new claim from a village (weighted: some bring far more than others) by a new person."""
         village = self.rng.choices(self.county.all_villages, cum_weights=self.cumulative)[0]
         grids = self.county.grids.get(village) or [None]
         category = self.rng.choices(list(CATEGORIES), [w for w, _ in CATEGORIES.values()])[0]
         self.serial += 1
         return Petition(make_resident(self.rng, self.serial), self.county.township_of[village], village,
                         self.rng.choice(grids), category, self.rng.choice(CATEGORIES[category][1]), channel,
-                        self._headcount() if channel == "visit" else 1)
+                        headcount)
 
     def _earlier_claim(self) -> tuple[int, Petition] | None:
         """A petition of the last eight months that its petitioner brings again."""
@@ -410,14 +378,15 @@ class Simulator:
         _at, case_id = self.rng.choice(self.claims)
         return case_id, self.cases[case_id]
 
-    def _headcount(self) -> int:
-        return int(self.staff.pick(self.rates.headcounts))
-
     def _recall(self, case_id: int) -> Petition:
         """What a case left by an earlier run is about, read from its case record."""
         record = self.session.get(CaseRecord, case_id)
-        if record is None or not record.village:
-            return _placeholder()
+        if record is None or not record.village and not record.channel:
+            return _placeholder()  # a monthly report: no petitioner
+        if not record.village:  # not registered yet when the earlier run ended: its claim is made up anew
+            petition = self._new_petition(record.channel or "letter", record.headcount)
+            self.cases[case_id] = petition
+            return petition
         person = record.petitioners[0] if record.petitioners else {}
         petition = Petition(Resident(person.get("petitioner_name", "某某"), person.get("id_number", ""),
                                      person.get("phone", "")), record.township or "", record.village, record.grid,
@@ -454,7 +423,7 @@ class Simulator:
         while moment < end:
             if moment > start:
                 self._plan(moment, "report", None)
-            moment = _add_months(moment, 1)
+            moment = add_months(moment, 1)
 
     def _count(self, summary: Summary, first_case: int) -> None:
         """Fill the summary from the case records this run created."""
@@ -496,41 +465,19 @@ def simulated_days(session: Session, months: int) -> int:
     """How many days `months` months from the simulated clock's time span (for a progress bar)."""
     calendar = packaged_config().calendar
     start = calendar.local(SimulatedClock(session).now())
-    return (_add_months(start, months).date() - start.date()).days
-
-
-def day_arrivals(rng: random.Random, rates: Rates, day: date, workday: bool, workdays: int) -> list[str]:
-    """The channels of one day's arrivals: Poisson draws of the yearly rates, by season; online every day,
-    the rest on workdays only (a year's draws average the rates: test_simulation_calibration checks it)."""
-    season = SEASON[day.month - 1]
-    means: list[tuple[str, float]] = [("online", rates.online_messages / 365)]
-    if workday:
-        means += [("visit", rates.visits / workdays), ("letter", rates.letters / workdays),
-                  ("phone", rates.phone_calls / workdays), ("grid", rates.grid_reports / workdays)]
-    return [channel for channel, mean in means for _ in range(_poisson(rng, mean * season))]
+    return (add_months(start, months).date() - start.date()).days
 
 
 def _placeholder() -> Petition:
     return Petition(Resident("", "", ""), "", "", None, "other", "", "")
 
 
-def _add_months(moment: datetime, months: int) -> datetime:
+def add_months(moment: datetime, months: int) -> datetime:
     index = moment.year * 12 + moment.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
     last_day = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
     return moment.replace(year=year, month=month, day=min(moment.day, last_day))
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    """A Poisson draw (Knuth's method; means here stay small)."""
-    if mean <= 0:
-        return 0
-    limit, count, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        count += 1
-        product *= rng.random()
-    return count
 
 
 def _accumulate(weights: list[float]) -> list[float]:

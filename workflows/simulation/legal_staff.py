@@ -52,8 +52,8 @@ class CountyStaff(Staff):
                                 "confidentiality_requested": p.category == "accusation" or self.chance(0.03)}
         if p.category == "accusation":
             data["accused_unit"] = accused_of(p)
-        return Act(self.minutes(now, 5, 60) if p.channel == "visit" else self.days(now, 0.05, 2),
-                   self.bureau(), data)
+        # A visit is registered while the visitors are there, as they arrive; a letter or a call some time later.
+        return Act(now if p.channel == "visit" else self.days(now, 0.05, 2), self.bureau(), data)
 
     def decide_registration(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         decision = "accept" if p.category == "accusation" else self.pick(DECISIONS)

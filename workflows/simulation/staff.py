@@ -37,8 +37,6 @@ CATEGORIES: dict[str, tuple[float, tuple[str, ...]]] = {  # share of claims, and
 OUTCOMES = (("explain", 0.62), ("support", 0.30), ("reject", 0.08))
 SATISFACTION = (("very_satisfied", 0.34), ("satisfied", 0.40), ("basic", 0.15), ("dissatisfied", 0.08),
                 ("very_dissatisfied", 0.03))
-HEADCOUNTS = ((1, 0.55), (2, 0.19), (3, 0.10), (4, 0.05), (5, 0.03), (6, 0.02), (8, 0.02), (10, 0.015),
-              (15, 0.01), (20, 0.009), (30, 0.007), (50, 0.004))  # mean ≈ 2.75 (2021: 955 / 333 = 2.87)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭罗郑梁谢宋唐许韩邓冯曹彭曾肖田董袁潘蒋蔡余杜叶程魏吕丁任沈姚向舒米"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建国红玉兰志文斌波辉春梅海燕琴云飞德顺福生贵"
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -265,7 +263,8 @@ class Staff:
     # -- 坐班接访 ---------------------------------------------------------------------------------------------
     def register_visit(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         secretary, _cadre = self.county.on_duty(p.township, self.calendar.local_day(now))
-        return Act(self.minutes(now, 1, 10), secretary, {**identity(p), "headcount": p.headcount})
+        # The desk starts the case and registers the visit in one go (reception_desk.register_visit).
+        return Act(now, secretary, {**identity(p), "headcount": p.headcount})
 
     def hear_claim(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         _secretary, cadre = self.county.on_duty(p.township, self.calendar.local_day(now))
