@@ -254,11 +254,12 @@ class Simulator:
         if result.incident is not None:
             summary.incidents.append(f"case {result.instance.id} {result.incident.element_id}: "
                                      f"{result.incident.message}")
-        self._discover(result.instance.id, now)
+        self._discover(result.instance.id, now, result.open_tasks)
 
-    def _discover(self, instance_id: int, now: datetime) -> None:
-        """Plan what staff do with every task of the case that has newly opened."""
-        for row in self.engine.open_tasks(instance_id):
+    def _discover(self, instance_id: int, now: datetime, rows: list[HumanTask] | None = None) -> None:
+        """Plan what staff do with every task of the case that has newly opened (`rows`: the case's open tasks
+        as the step that just ran returned them; read from the task table when not given)."""
+        for row in rows if rows is not None else self.engine.open_tasks(instance_id):
             if row.id in self.planned:
                 continue
             self.planned.add(row.id)
