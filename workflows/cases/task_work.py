@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import Engine, StepResult, TaskNotFound
@@ -24,7 +24,7 @@ from workflows.cases.org_choice import check_org_fields
 from workflows.cases.record import CaseRecord
 from workflows.cases.routing import RoutingError, choose_handling_unit
 from workflows.cases.script_helpers import packaged_config
-from workflows.cases.task_rows import take_access_facts, with_access_facts
+from workflows.cases.task_rows import access_params, take_access_facts, with_access_facts
 from workflows.org.models import OrgUnit
 from workflows.org.tree import remembered_units
 
@@ -56,6 +56,11 @@ class TaskContext:
     version: ProcessVersion
 
 
+_TASK_WITH_FACTS = with_access_facts(
+    select(HumanTask, CaseRecord, Instance).join(Instance, Instance.id == HumanTask.instance_id)
+    .outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id)).where(HumanTask.id == bindparam("task_id"))
+
+
 def load_task(session: Session, engine: Engine, access: Access, task_id: str) -> TaskContext:
     """Load a task the viewer may see, with its case and form; TaskNotFound or AccessDenied otherwise.
 
@@ -63,10 +68,7 @@ def load_task(session: Session, engine: Engine, access: Access, task_id: str) ->
     form from the spec store's per-version cache; the case state is deserialized once (a completion in the same
     request reuses it).
     """
-    row = session.execute(with_access_facts(
-        select(HumanTask, CaseRecord, Instance).join(Instance, Instance.id == HumanTask.instance_id)
-        .outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id), access.viewer.username)
-        .where(HumanTask.id == task_id)).first()
+    row = session.execute(_TASK_WITH_FACTS, {"task_id": task_id, **access_params(access)}).first()
     if row is None:
         raise TaskNotFound(f"no task {task_id}")
     return task_context(session, engine, access, *take_access_facts(access, row))

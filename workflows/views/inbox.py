@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import HumanTask, ProcessVersion
 from workflows.cases.access import Access
 from workflows.cases.record import CaseRecord, deadline_states
 from workflows.cases.script_helpers import packaged_config
-from workflows.cases.task_rows import take_access_facts, with_access_facts
+from workflows.cases.task_rows import VIEWER, access_params, take_access_facts, with_access_facts
 from workflows.org.models import OrgUnit
 from workflows.org.tree import remembered_units
 
@@ -125,17 +125,21 @@ def inbox(access: Access, now: datetime, wanted: InboxFilter | None = None) -> I
     return Inbox(chosen, len(everything), facets)
 
 
+_OPEN_TASKS = with_access_facts(
+    select(HumanTask, CaseRecord).outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id)).where(
+    HumanTask.status == "open", or_(HumanTask.lane.in_(bindparam("lanes", expanding=True)),
+                                    HumanTask.claimed_by == VIEWER))
+_OPEN_TASKS_OF_CASE = _OPEN_TASKS.where(HumanTask.instance_id == bindparam("case"))
+
+
 def visible_open_tasks(access: Access, now: datetime, case: int | None = None) -> list[InboxItem]:
     """Every open task the viewer may see (candidates by lane from the index, then the access rules), of one
     case when given."""
     viewer = access.viewer
-    query = with_access_facts(
-        select(HumanTask, CaseRecord).outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id),
-        viewer.username).where(HumanTask.status == "open",
-                               or_(HumanTask.lane.in_(sorted(viewer.lanes)), HumanTask.claimed_by == viewer.username))
+    query, params = _OPEN_TASKS, {"lanes": sorted(viewer.lanes), **access_params(access)}
     if case is not None:
-        query = query.where(HumanTask.instance_id == case)
-    rows = [take_access_facts(access, row) for row in access.session.execute(query)]  # one query in all
+        query, params = _OPEN_TASKS_OF_CASE, {**params, "case": case}
+    rows = [take_access_facts(access, row) for row in access.session.execute(query, params)]  # one query in all
     visible = [(t, c) for t, c in rows if access.may_see_task(t, c)]
     return describe(access.session, visible, viewer.username, now)
 
