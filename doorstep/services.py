@@ -6,17 +6,19 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import Clock, Engine, SimulatedClock, SpecStore, StepResult, SystemClock
 from workflows.cases.access import task_place as task_scope
-from workflows.cases.record import CaseProjector
+from workflows.cases.record import CaseProjector, CaseRecord
 from workflows.cases.script_helpers import packaged_config, script_helpers
 from workflows.org.roles import BY_LANE
 
@@ -26,6 +28,8 @@ from .replies import purge_replies
 from .retry import retrying
 
 CLOCK_KEY = "doorstep.clock"
+WAKE_AFTER_DUE = 0.001  # seconds
+Observer = Callable[[StepResult], None]
 
 
 @dataclass
@@ -44,9 +48,9 @@ class Services:
         return cls(settings, db, session_factory(db))
 
     @contextlib.contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any error."""
-        session = self.sessions()
+    def unit_of_work(self, connection: Connection | None = None) -> Iterator[Session]:
+        """One transaction (on `connection` if given): committed when the block ends, rolled back on any error."""
+        session = self.sessions() if connection is None else self.sessions(bind=connection)
         try:
             yield session
             session.commit()
@@ -70,20 +74,52 @@ class Services:
         projector = CaseProjector(session, self.settings.secret_key, packaged_config().deadlines)
         helpers = script_helpers(session, secret=self.settings.secret_key)
         return Engine(session, clock or self.clock(session), self.specs, helpers=helpers,
-                      task_scope=task_scope, observers=(projector,), script_limits=self.settings.script_limits)
+                      task_scope=task_scope, observers=(projector,), script_limits=self.settings.script_limits,
+                      companions=(CaseRecord,))
 
-    def fire_due_timers(self) -> list[StepResult]:
-        """Fire every timer due now, one transaction per case, so one conflict never undoes another's timers."""
+    def fire_due_timers(self, threads: int = 1, report: Observer | None = None) -> list[StepResult]:
+        """Fire every timer due now, one transaction per case, so one conflict never undoes another's timers.
+
+        With `threads` > 1 that many cases fire at the same time, each thread on its own connection taking the next
+        due case that no other thread or worker holds (PostgreSQL's SKIP LOCKED); `report` hears of each firing as
+        it commits.
+        """
+        if threads <= 1:
+            return self._fire_in_turn(report)
+        with ThreadPoolExecutor(threads, thread_name_prefix="doorstep-timers") as pool:
+            rounds = [pool.submit(self._fire_in_turn, report) for _ in range(threads)]
+            return [result for done in rounds for result in done.result()]
+
+    def _fire_in_turn(self, report: Observer | None) -> list[StepResult]:
+        """Fire due cases one after the other, each in its own transaction, on one connection for the whole round
+        (checked out, and so pinged, once)."""
         fired: list[StepResult] = []
         system: Clock | None = None  # on the system clock, asked once per round rather than once per case
-        while True:
-            with self.unit_of_work() as session:
-                clock = system or self.clock(session)
-                system = clock if isinstance(clock, SystemClock) else None
-                result = self.engine(session, clock).fire_next_due()
-            if result is None:
-                return fired
-            fired.append(result)
+        with self.db.connect() as connection:
+            while True:
+                with self.unit_of_work(connection) as session:
+                    clock = system or self.clock(session)
+                    system = clock if isinstance(clock, SystemClock) else None
+                    result = self.engine(session, clock).fire_next_due()
+                if result is None:
+                    return fired
+                fired.append(result)
+                if report is not None:
+                    report(result)
+
+    def next_timer_wait(self, interval: float) -> float:
+        """Seconds a timer worker sleeps after a round: until the earliest timer that falls due within `interval`,
+        else the whole interval (always the interval on a simulated clock, which does not move by itself)."""
+        with self.unit_of_work() as session:
+            clock = self.clock(session)
+            if not isinstance(clock, SystemClock):
+                return interval
+            now = clock.now()
+            due = self.engine(session, clock).next_due(now + timedelta(seconds=interval), after=now)
+        if due is None:
+            return interval
+        # SpiffWorkflow fires a timer once the clock has passed its due time: wake just after it.
+        return min(interval, max(0.0, (due - datetime.now(UTC)).total_seconds()) + WAKE_AFTER_DUE)
 
     def purge_expired_replies(self) -> int:
         """Delete the API answers stored for idempotency keys past their lifetime (the timer worker's rounds)."""
@@ -91,18 +127,21 @@ class Services:
             return purge_replies(session, self.clock(session).now(), self.settings.reply_lifetime)
 
     def run_timer_thread(self, interval: float) -> threading.Thread:
-        """Fire due timers every `interval` seconds in a daemon thread (the embedded, one-process deployment)."""
+        """Fire due timers in a daemon thread (the embedded, one-process deployment), looking again after at
+        most `interval` seconds."""
 
         log = logging.getLogger("doorstep.timers")
 
         def loop() -> None:
             while True:
+                wait = interval
                 try:
                     retrying(self.fire_due_timers, "firing due timers", log.warning)
                     retrying(self.purge_expired_replies, "purging expired idempotency answers", log.warning)
+                    wait = self.next_timer_wait(interval)
                 except Exception:  # noqa: BLE001 - a failure that is not passing is logged, the next round runs
                     log.exception("firing due timers failed")
-                time.sleep(interval)
+                time.sleep(wait)
 
         thread = threading.Thread(target=loop, name="doorstep-timers", daemon=True)
         thread.start()

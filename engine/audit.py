@@ -119,6 +119,33 @@ def history_from_db(session: Session, instance_id: int) -> CaseHistory:
                        (instance.event_count or 0, instance.last_event_hash), instance.state)
 
 
+def histories_from_db(session: Session, instance_ids: list[int], batch: int = 500) -> Iterator[CaseHistory]:
+    """The histories of many cases in the order given, read `batch` cases at a time (two queries a batch, and one
+    for the specs not read yet): the specs are read once and shared, and no more than a batch is held."""
+    specs: dict[int, str] = {}
+    for start in range(0, len(instance_ids), batch):
+        chunk = instance_ids[start:start + batch]
+        instances = {row.id: row for row in session.scalars(select(Instance).where(Instance.id.in_(chunk)))}
+        events: dict[int, list[dict[str, Any]]] = {case: [] for case in chunk}
+        for row in session.scalars(select(Event).where(Event.instance_id.in_(chunk))
+                                   .order_by(Event.instance_id, Event.seq, Event.id)):
+            events[row.instance_id].append({**history.hashed_fields(row), "hash": row.hash})
+        versions = {row.process_version_id for row in instances.values()}
+        versions.update(event["version"] for case in events.values() for event in case)
+        missing = versions - specs.keys()
+        if missing:
+            specs.update((version, spec) for version, spec in session.execute(
+                select(ProcessVersion.id, ProcessVersion.spec).where(ProcessVersion.id.in_(missing))))
+        for case in chunk:
+            instance = instances.get(case)
+            if instance is None:
+                raise LookupError(f"no case {case}")
+            used = {instance.process_version_id, *(event["version"] for event in events[case])}
+            yield CaseHistory(instance.id, instance.process_id, events[case], {v: specs[v] for v in used},
+                              (instance.event_count or 0, instance.last_event_hash), instance.state)
+        session.expunge_all()
+
+
 @functools.lru_cache(maxsize=64)
 def parsed_spec(text: str) -> tuple[Any, dict[str, Any]]:
     """Specs rebuilt from their stored text, once per distinct text (many cases share a version)."""

@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select, update
+from sqlalchemy import inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -105,18 +105,23 @@ class Engine:
     def __init__(self, session: Session, clock: Clock, specs: SpecStore,
                  helpers: Mapping[str, Callable[..., Any]] | None = None,
                  task_scope: Callable[[dict[str, Any]], str | None] | None = None,
-                 observers: tuple[Observer, ...] = (), script_limits: ScriptLimits | None = None):
+                 observers: tuple[Observer, ...] = (), script_limits: ScriptLimits | None = None,
+                 companions: tuple[type[Any], ...] = ()):
         self.session = session
         self.clock = clock
         self.specs = specs
         self.script_engine = restricted_script_engine(helpers, script_limits)
         self.task_scope = task_scope or (lambda _data: None)
         self.observers = observers  # called after every step, inside its transaction (e.g. domain projections)
+        # Mapped classes keyed by the instance id that the observers update on every step (a domain projection):
+        # a timer worker reads them in the query that takes the due row, so the step looks them up without a query.
+        self.companions = companions
         self.codec = StateCodec()
         # Rows and deserialized states this engine (one request or unit of work) already has: held so that the
         # session's weak identity map keeps them, and so a case read then stepped is loaded and deserialized once.
         self._held: dict[int, Instance] = {}
         self._read: dict[int, tuple[str, _Loaded]] = {}
+        self._kept: list[Any] = []  # companion rows read with the instance row, kept for the step's observers
 
     # -- starting -------------------------------------------------------------------------------------------
     def start(self, process_id: str, data: Mapping[str, Any], actor: str) -> StepResult:
@@ -241,19 +246,27 @@ class Engine:
     def fire_next_due(self, now: datetime | None = None) -> StepResult | None:
         """Fire the timers of one due instance (locked, skipping those other workers hold); None if none is due."""
         moment = now or self.clock.now()
-        # The due row itself, locked, in the one query that finds it (through the indexed next_timer_at).
-        query = (select(Instance).where(Instance.next_timer_at < moment)
-                 .order_by(Instance.next_timer_at).limit(1))
+        # The due row itself, locked, in the one query that finds it (through the indexed next_timer_at), with
+        # the companion rows of the case (by primary key) so that the step reads nothing more before it writes.
+        query = select(Instance, *self.companions)
+        for companion in self.companions:
+            query = query.outerjoin(companion, inspect(companion).primary_key[0] == Instance.id)
+        query = query.where(Instance.next_timer_at < moment).order_by(Instance.next_timer_at).limit(1)
         if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        instance = self.session.scalar(query)
-        return self.fire_timers(self.hold(instance).id, moment) if instance is not None else None
+            query = query.with_for_update(of=Instance, skip_locked=True)
+        row = self.session.execute(query).first()
+        if row is None:
+            return None
+        instance, *companions = row
+        self._kept = [companion for companion in companions if companion is not None]
+        return self.fire_timers(self.hold(instance).id, moment)
 
-    def next_due(self, until: datetime) -> datetime | None:
-        """The earliest timer due at or before `until`, over all running instances."""
-        return self.session.scalar(select(Instance.next_timer_at)
-                                   .where(Instance.next_timer_at <= until)
-                                   .order_by(Instance.next_timer_at).limit(1))
+    def next_due(self, until: datetime, after: datetime | None = None) -> datetime | None:
+        """The earliest timer due at or before `until` (and after `after`, if given), over all running instances."""
+        query = select(Instance.next_timer_at).where(Instance.next_timer_at <= until)
+        if after is not None:
+            query = query.where(Instance.next_timer_at > after)
+        return self.session.scalar(query.order_by(Instance.next_timer_at).limit(1))
 
     def run_until(self, target: datetime, move_clock: Callable[[datetime], None]) -> list[StepResult]:
         """Move a simulated clock to `target`, firing each timer at its own due time on the way.
@@ -547,6 +560,7 @@ class Engine:
         self._flush()
         self._held.clear()  # a long unit of work (a simulation) keeps no more than the case in hand
         self._read.clear()
+        self._kept.clear()
         return result
 
     @staticmethod

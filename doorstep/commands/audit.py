@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from engine.audit import check_chain_digests, history_from_db, take_chain_digest, verify
+from engine.audit import check_chain_digests, histories_from_db, take_chain_digest, verify
 from engine.export import EXPORTERS, cases_of_month, export_cases, from_json
 from engine.models import Instance
 from workflows.cases.script_helpers import script_helpers
@@ -46,10 +46,12 @@ def audit_verify(ctx: click.Context, case_id: int | None, every: bool, export_fi
             ids = [case_id] if case_id is not None else list(session.scalars(select(Instance.id).order_by(Instance.id)))
             if case_id is not None and session.get(Instance, case_id) is None:
                 raise UserError(f"no case {case_id}")
-            cases = [history_from_db(session, i) for i in ids]
             if every:
                 problems = [f"digest: {p}" for p in check_chain_digests(session)]
-    verdicts = [verify(case, names) for case in cases]
+            # Verified as they are read, a batch at a time: `--all` over many cases holds one batch.
+            verdicts = [verify(case, names) for case in histories_from_db(session, ids)]
+    if export_file:
+        verdicts = [verify(case, names) for case in cases]
     lines = [str(v) for v in verdicts] + problems
     failed = [v for v in verdicts if not v.ok]
     lines.append(f"{len(verdicts) - len(failed)} of {len(verdicts)} case(s) verified"

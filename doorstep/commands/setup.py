@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from engine import SimulatedClock, read_bundle
+from engine import SimulatedClock, StepResult, read_bundle
 from workflows.org.accounts import ensure_demo_accounts, rota_usernames
 from workflows.org.demo import load_demo_county
 from workflows.org.importer import import_org_file
@@ -59,26 +59,34 @@ def init(ctx: click.Context, demo: bool, start: str | None) -> None:
 
 
 @click.command()
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between looks for due timers.")
+@click.option("--interval", default=5.0, show_default=True,
+              help="Seconds between looks for due timers (sooner when a timer falls due before).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Cases fired at the same time, each on its own connection (default 4 on PostgreSQL, 1 on SQLite).")
 @click.option("--once", is_flag=True, help="Fire what is due now and stop.")
 @click.pass_context
 @user_errors
-def worker(ctx: click.Context, interval: float, once: bool) -> None:
+def worker(ctx: click.Context, interval: float, threads: int | None, once: bool) -> None:
     """Fire due timers on the real clock until stopped (Ctrl-C); survive lost connections and conflicts.
 
     A round that fails for a passing reason (the database restarted, a deadlock, another worker firing the same
     case) is retried with backoff, with one line on stderr per retry; what was fired before stays fired.
     """
     svc = services(ctx)
+    if threads is None:
+        threads = 4 if svc.db.dialect.name == "postgresql" else 1
+
+    def fired(result: StepResult) -> None:
+        click.echo(f"{local(datetime.now(UTC))} case {result.instance.id}: "
+                   f"fired {', '.join(result.events[0].data.get('timers') or []) or 'timer'}")
+
     while True:
-        for result in retrying(svc.fire_due_timers, "firing due timers", _to_stderr):
-            click.echo(f"{local(datetime.now(UTC))} case {result.instance.id}: "
-                       f"fired {', '.join(result.events[0].data.get('timers') or []) or 'timer'}")
+        retrying(lambda: svc.fire_due_timers(threads, fired), "firing due timers", _to_stderr)
         retrying(svc.purge_expired_replies, "purging expired idempotency answers", _to_stderr)
         if once:
             return
         try:
-            time.sleep(interval)
+            time.sleep(retrying(lambda: svc.next_timer_wait(interval), "looking for the next timer", _to_stderr))
         except KeyboardInterrupt:
             return
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -74,11 +75,11 @@ def test_the_worker_command_survives_a_lost_connection(tmp_path, monkeypatch):
     rounds: list[int] = []
     real = Services.fire_due_timers
 
-    def down_once(self: Services) -> list:
+    def down_once(self: Services, *args: Any) -> list:
         rounds.append(1)
         if len(rounds) == 1:
             raise lost_connection()
-        return real(self)
+        return real(self, *args)
 
     monkeypatch.setattr(Services, "fire_due_timers", down_once)
     monkeypatch.setattr("doorstep.retry.time.sleep", lambda _seconds: None)

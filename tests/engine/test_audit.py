@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from engine import history
-from engine.audit import check_chain_digests, history_from_db, take_chain_digest, verify
+from engine.audit import check_chain_digests, histories_from_db, history_from_db, take_chain_digest, verify
 from engine.export import from_json, to_csv, to_json, to_xes
 from engine.models import Event, Instance
 
@@ -142,3 +142,16 @@ def test_the_xes_export_loads_in_pm4py_and_a_model_is_discovered(case, session, 
                                          "Confirm the share", "completed"]
     net, initial, final = pm4py.discover_petri_net_inductive(log)
     assert {t.label for t in net.transitions if t.label} >= {"Enter the figures", "Confirm the share"}
+
+
+def test_histories_read_in_batches_are_the_histories_read_one_by_one(case, deploy, engine_, session):
+    eng = engine_(helpers=HELPERS)
+    others = [eng.start("scripted", {"case_no": f"C-{n}"}, "reception").instance.id for n in range(3)]
+    session.commit()
+    ids = [others[2], case, *others[:2]]  # in the order asked, over batches of two
+    session.expire_all()
+    one_by_one = [history_from_db(session, i).to_dict() for i in ids]
+    batched = [h.to_dict() for h in histories_from_db(session, ids, batch=2)]
+    assert batched == one_by_one and [h["instance_id"] for h in batched] == ids
+    with pytest.raises(LookupError):
+        list(histories_from_db(session, [case, 99_999]))
