@@ -14,7 +14,7 @@ from workflows.cases.org_choice import KIN_REFUSED, check_org_fields
 from workflows.cases.record import CaseRecord
 
 from .conftest import VISIT
-from .pages import errors_of
+from .pages import errors_of, text_of
 from .test_intake import PETITION
 
 ACCUSATION = {**PETITION, "category": "accusation", "tier": "county", "claim": "村委会挪用修路补助款"}
@@ -148,3 +148,36 @@ def test_whoever_is_related_steps_aside_and_a_colleague_takes_the_task(browser, 
     history = desk.run(lambda s, e: [(ev.type, ev.actor, ev.data) for ev in s.scalars(
         select(Event).where(Event.instance_id == case_id).order_by(Event.seq))])
     assert ("stepped_aside", "t01v01.cadre", {"reason": "信访人是我的表亲"}) in history
+
+
+def test_when_everyone_steps_aside_the_task_goes_to_the_county_bureau_and_the_case_says_why(browser, api, desk):
+    case_id = desk.petition()  # 村级就地化解 at 桃园社区: its two village cadres may act
+    task_id = desk.task(case_id, "village_resolve").id
+    bureau = browser("bureau1")
+    assert bureau.get(f"/tasks/{task_id}").status_code == 403  # not the bureau's while a cadre is left
+    assert f"/tasks/{task_id}" not in bureau.get("/tasks").get_data(as_text=True)
+    aside = api("t01v01.cadre").post(f"/api/v1/tasks/{task_id}/step-aside", {"reason": "信访人是我的表亲"})
+    assert aside.status_code == 200
+    assert bureau.get(f"/tasks/{task_id}").status_code == 403
+    assert api("t01v01.secretary").post(f"/api/v1/tasks/{task_id}/step-aside",
+                                        {"reason": "被反映人是我的邻居"}).status_code == 200
+    assert f"/tasks/{task_id}" in bureau.get("/tasks").get_data(as_text=True)
+    assert bureau.get(f"/tasks/{task_id}").status_code == 200
+    page = text_of(bureau.get(f"/cases/{case_id}"))
+    assert "本案有 2 人申请回避" in page and "被反映人是我的邻居" in page
+    assert "村干部均已回避，无人可办，改由县信访局办理" in page and "县信访局（原办理人员均已回避）" in page
+    assert browser("discipline.staff").get(f"/tasks/{task_id}").status_code == 403  # not an accusation
+    done = bureau.post(f"/tasks/{task_id}", {"resolved": "true", "resolution_note": "县信访局协调解决",
+                                             "outcome": "support", "reply": "已拆除猪圈"})
+    assert done.status_code == 302 and "village_resolve" not in desk.open_elements(case_id)
+
+
+def test_an_accusation_nobody_may_handle_goes_to_the_other_county_body(browser, api, desk):
+    case_id = desk.petition(category="accusation", accused_person="t01.cadre")
+    task = desk.task(case_id, "discipline_accept")  # accusations go straight to the county discipline body
+    assert browser("bureau1").get(f"/tasks/{task.id}").status_code == 403
+    assert api("discipline.staff").post(f"/api/v1/tasks/{task.id}/step-aside",
+                                        {"reason": "与被检举人是同学"}).status_code == 200
+    assert browser("discipline.staff").get(f"/tasks/{task.id}").status_code == 403
+    assert browser("bureau1").get(f"/tasks/{task.id}").status_code == 200  # the discipline body's lane: the bureau
+    assert browser("t01.cadre").get(f"/cases/{case_id}").status_code == 403  # the accused still sees nothing

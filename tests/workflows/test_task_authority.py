@@ -2,10 +2,12 @@
 
 The scenarios of bpmn/scenarios run against the scenario org (org.yaml) through the real access rules
 (`workflows.cases.access`): before each completion and each move of the clock, every open task of the case is
-checked — someone may act; whoever may act holds the lane's role where the task is (the case's place, or the
-unit the case names for handling units, agency heads, review and re-examination bodies, or its leader); the
-person the scenario names may act (the petitioner's tasks excepted: staff never act in the 信访人 lane). The
-reception room's rota is built from the scenarios themselves: whoever a scenario seats in the room that day.
+checked — someone may act, and someone still may once all of them have stepped aside (回避: the stand-in body,
+`workflows.cases.stand_in`; tried in a savepoint that is rolled back); whoever may act holds the lane's role
+where the task is (the case's place, or the unit the case names for handling units, agency heads, review and
+re-examination bodies, or its leader); the person the scenario names may act (the petitioner's tasks excepted:
+staff never act in the 信访人 lane). The reception room's rota is built from the scenarios themselves: whoever a
+scenario seats in the room that day.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from engine.scenarios import Scenario, load_scenarios, run_scenario
 from workflows.cases.access import RECEPTION_LANES, RECEPTION_PROCESS, UNIT_ROLES, Access, load_viewer, task_place
 from workflows.cases.record import CaseProjector, CaseRecord
 from workflows.cases.script_helpers import packaged_config, script_helpers
+from workflows.cases.stand_in import stand_in_role
+from workflows.cases.task_work import step_aside
 from workflows.design.library_check import DEFAULT_START, ORG_FILE, SCENARIO_SECRET
 from workflows.org.importer import import_org_file
 from workflows.org.models import OrgUnit, Person, Position, RotaEntry
@@ -61,6 +65,8 @@ class Inspector:
         self.people = list(session.scalars(select(Person.username).order_by(Person.username)))
         self.problems: list[str] = []
         self._viewers: dict[tuple[str, Any], Any] = {}
+        self._probed: set[str] = set()  # tasks whose people have all stepped aside once (in a savepoint)
+        self.engine: Engine
 
     def viewer(self, username: str) -> Any:
         """The person as the access rules see them today (cached until the rota changes)."""
@@ -90,6 +96,26 @@ class Inspector:
                     self.problems.append(f"{where}: {username} may act without the role there")
             if task.id == task_id and actor not in allowed:
                 self.problems.append(f"{where}: the scenario's {actor} may not act (may: {allowed})")
+            if allowed and task.id not in self._probed:
+                self._probed.add(task.id)
+                self._all_step_aside(task, case, allowed, where)
+
+    def _all_step_aside(self, task: HumanTask, case: CaseRecord | None, allowed: list[str], where: str) -> None:
+        """Everyone who may act steps aside (回避), inside a savepoint: someone of the stand-in body must be left."""
+        savepoint = self.session.begin_nested()
+        try:
+            for username in allowed:
+                step_aside(self.session, self.engine, Access(self.session, self.viewer(username)), task.id, "回避")
+            left = self._may_act(task, case)
+            if not left:
+                self.problems.append(f"{where}: nobody may act once {allowed} stepped aside")
+            stand_in = stand_in_role(task, case)
+            for username in left:
+                if not any(seat.role == stand_in for seat in self.viewer(username).seats):
+                    self.problems.append(f"{where}: after the step-asides {username} may act without being "
+                                         f"{stand_in}")
+        finally:
+            savepoint.rollback()
 
     def _may_act(self, task: HumanTask, case: CaseRecord | None) -> list[str]:
         found = []
@@ -165,6 +191,7 @@ def test_every_task_reached_has_the_right_people(sessions: Any, scenario: Scenar
             engine = InspectedEngine(session, clock, specs, helpers=script_helpers(session, secret=SCENARIO_SECRET),
                                      task_scope=task_place, observers=(projector,))
             engine.inspector = Inspector(session, clock)
+            engine.inspector.engine = engine
             inspectors.append(engine.inspector)
             return engine
 

@@ -22,7 +22,8 @@ The rules, in one place for the web pages and the JSON API alike:
   its tasks (信访工作条例 Art. 30). An accused named by text in older records is matched loosely (any case of
   the code, spaces and the suffix 村委会/居委会 ignored).
 * **Stepping aside** (回避): whoever declared a relation to a case (an event `stepped_aside` on it) neither sees it
-  nor acts on its tasks any more; colleagues of the same role and place do.
+  nor acts on its tasks any more; colleagues of the same role and place do. When none is left, the task goes to
+  the county discipline body (accusations) or the county petition bureau (`workflows.cases.stand_in`).
 * **Return-call ratings** (电话回访): the petitioner's rating told on the phone is recorded on the case page by the
   county petition bureau (which makes the return calls) or by the staff of the case's handling unit — marked
   as recorded by staff, with their name; never by anyone kept from the case.
@@ -168,6 +169,7 @@ class Access:
     _accused: dict[int, tuple[tuple[str, ...], str | None]] = field(default_factory=dict)
     _worked: dict[int, bool] = field(default_factory=dict)
     _aside: dict[int, bool] = field(default_factory=dict)
+    _orphaned: dict[str, bool] = field(default_factory=dict)  # task id → nobody of its lane left
 
     # -- tasks ----------------------------------------------------------------------------------------------
     def may_see_task(self, task: HumanTask, case: CaseRecord | None) -> bool:
@@ -184,7 +186,28 @@ class Access:
             return False
         return self.may_see_task(task, case)
 
+    def may_act_by_lane(self, task: HumanTask, case: CaseRecord | None) -> bool:
+        """Whether the viewer may act on the task by its own lane's rule (not as the stand-in), claims aside."""
+        return not self._excluded(case) and self._by_lane(task, case)
+
     def _eligible(self, task: HumanTask, case: CaseRecord | None) -> bool:
+        if self._by_lane(task, case):
+            return True
+        return self.stands_in(task, case)
+
+    def stands_in(self, task: HumanTask, case: CaseRecord | None) -> bool:
+        """Whether the viewer acts on the task because everyone of its lane stepped aside (workflows.cases.stand_in)."""
+        from workflows.cases.stand_in import nobody_left, stand_in_role
+
+        if task.lane not in BY_LANE or not BY_LANE[task.lane].is_staff or task.status != "open":
+            return False
+        if not self.viewer.has_role(stand_in_role(task, case)):
+            return False
+        if task.id not in self._orphaned:
+            self._orphaned[task.id] = nobody_left(self, task, case)
+        return self._orphaned[task.id]
+
+    def _by_lane(self, task: HumanTask, case: CaseRecord | None) -> bool:
         lane = task.lane or ""
         role = BY_LANE.get(lane)
         if role is None or not role.is_staff:

@@ -39,7 +39,7 @@ EVENT_NAMES = {"started": "立案", "task_completed": "完成任务", "task_clai
                "incident_resolved": "故障已排除", "incident_retried": "重试失败", "completed": "流程结束",
                REVEAL_EVENT: "查看完整个人信息", "satisfaction_rated": "信访人评价", "migrated": "迁移到新版流程",
                "exported": "导出案卷", "audit_viewed": "审计查阅", "timer_triggered": "定时触发（步内）",
-               "task_cancelled": "任务撤销", "message_caught": "消息送达"}
+               "task_cancelled": "任务撤销", "message_caught": "消息送达", "stepped_aside": "申请回避"}
 PERSONAL_KEYS = ("id_number", "phone")
 ACTOR_NAMES = {"timer": "系统（定时）", "system": "系统", "petitioner": "信访人"}
 Labels = dict[str, tuple[str, dict[str, str]]]  # field name → (title, choice value → label)

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask, ProcessVersion
-from workflows.cases.access import Access
+from engine.models import Event, HumanTask, ProcessVersion
+from workflows.cases.access import STEPPED_ASIDE, Access
 from workflows.cases.record import CaseRecord, deadline_states
 from workflows.cases.script_helpers import packaged_config
+from workflows.cases.stand_in import STAND_IN_ROLES
 from workflows.cases.task_rows import VIEWER, access_params, take_access_facts, with_access_facts
 from workflows.org.models import OrgUnit
 from workflows.org.tree import remembered_units
@@ -130,15 +131,26 @@ _OPEN_TASKS = with_access_facts(
     HumanTask.status == "open", or_(HumanTask.lane.in_(bindparam("lanes", expanding=True)),
                                     HumanTask.claimed_by == VIEWER))
 _OPEN_TASKS_OF_CASE = _OPEN_TASKS.where(HumanTask.instance_id == bindparam("case"))
+# For the stand-in bodies (workflows.cases.stand_in): tasks of other lanes whose people may all have stepped aside.
+_OPEN_TASKS_OR_ASIDE = with_access_facts(
+    select(HumanTask, CaseRecord).outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id)).where(
+    HumanTask.status == "open", or_(HumanTask.lane.in_(bindparam("lanes", expanding=True)),
+                                    HumanTask.claimed_by == VIEWER,
+                                    HumanTask.instance_id.in_(select(Event.instance_id)
+                                                              .where(Event.type == STEPPED_ASIDE))))
+_OPEN_TASKS_OR_ASIDE_OF_CASE = _OPEN_TASKS_OR_ASIDE.where(HumanTask.instance_id == bindparam("case"))
 
 
 def visible_open_tasks(access: Access, now: datetime, case: int | None = None) -> list[InboxItem]:
     """Every open task the viewer may see (candidates by lane from the index, then the access rules), of one
     case when given."""
     viewer = access.viewer
-    query, params = _OPEN_TASKS, {"lanes": sorted(viewer.lanes), **access_params(access)}
+    stand_in = viewer.has_role(*STAND_IN_ROLES)  # also the tasks of cases someone stepped aside from (回避)
+    query = _OPEN_TASKS_OR_ASIDE if stand_in else _OPEN_TASKS
+    params = {"lanes": sorted(viewer.lanes), **access_params(access)}
     if case is not None:
-        query, params = _OPEN_TASKS_OF_CASE, {**params, "case": case}
+        query = _OPEN_TASKS_OR_ASIDE_OF_CASE if stand_in else _OPEN_TASKS_OF_CASE
+        params = {**params, "case": case}
     rows = [take_access_facts(access, row) for row in access.session.execute(query, params)]  # one query in all
     visible = [(t, c) for t, c in rows if access.may_see_task(t, c)]
     return describe(access.session, visible, viewer.username, now)
