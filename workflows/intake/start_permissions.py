@@ -107,7 +107,7 @@ class StartPermissions:
         if fitting:
             return fitting[0]
         keys = sorted({k for d in doors for k in d.preset})
-        allowed = {k: "、".join(str(d.preset[k]) for d in doors if k in d.preset) for k in keys}
+        allowed = {k: "、".join(f"{d.title}（{d.preset[k]}）" for d in doors if k in d.preset) for k in keys}
         raise PresetMismatch({k: f"您只能登记：{allowed[k]}" for k in keys if k in data})
 
     def table(self) -> list[tuple[str, str, str, str]]:
