@@ -192,7 +192,7 @@ def _check(engine: Engine, case_id: int, expect: dict[str, Any], checks: dict[st
     if "data" in expect:
         data = engine.case_data(case_id)
         for key, value in (expect["data"] or {}).items():
-            if not _matches(data.get(key), value):
+            if not matches(data.get(key), value):
                 raise ScenarioFailed(f"案件数据 {key} 是 {data.get(key)!r}，应为 {value!r}")
     if "counts" in expect:
         counts = engine.element_counts(case_id)
@@ -201,10 +201,10 @@ def _check(engine: Engine, case_id: int, expect: dict[str, Any], checks: dict[st
                 raise ScenarioFailed(f"{element} 运行了 {counts.get(element, 0)} 次，应为 {times} 次")
 
 
-def _matches(found: Any, wanted: Any) -> bool:
+def matches(found: Any, wanted: Any) -> bool:
     """Equal values; an expected mapping only needs the keys it names (so a scenario can pick a few figures)."""
     if isinstance(wanted, dict):
-        return isinstance(found, dict) and all(k in found and _matches(found[k], v) for k, v in wanted.items())
+        return isinstance(found, dict) and all(k in found and matches(found[k], v) for k, v in wanted.items())
     return bool(found == wanted)
 
 

@@ -1,6 +1,7 @@
 """The reception route in real headless Chromium, with the demo accounts: the duty secretary registers a visit, the
-duty cadre hands it over, the workday ends, the responsible leader assigns it, the handling unit reports, the leader
-checks it, and the petitioner reads the outcome with the query code. The case diagram's bpmn-js marks follow."""
+duty cadre hands it over (the acceptance, told on the spot), the workday ends, the responsible leader assigns it
+within the statutory handling limit, the handling unit reports, the leader checks it, the unit writes the reply,
+and the petitioner reads it with the query code, rates it and asks for a review. The bpmn-js marks follow."""
 
 from __future__ import annotations
 
@@ -93,6 +94,9 @@ def test_reception_to_reply(site: Any) -> None:
     expect(leader.locator("#f-deadline-error")).to_have_text("办结期限不能早于今天（2026-03-02）")
     expect(leader.locator("#f-instructions")).to_have_value("核实后十日内答复信访人")  # nothing typed is lost
     site.shot(leader, "assign-refused", docs="task-form")
+    leader.fill("#f-deadline", "2026-05-07")  # past the statutory limit: 60 days from acceptance, off days moved
+    submit_task(leader)
+    expect(leader.locator("#f-deadline-error")).to_contain_text("办结期限不能晚于2026-05-06")
     leader.fill("#f-deadline", "2026-03-20")
     submit_task(leader)
     expect(leader.locator(".flash.success")).to_contain_text("已提交「交办」")
@@ -115,31 +119,47 @@ def test_reception_to_reply(site: Any) -> None:
     leader.check("input[name=approved][value=true]")
     leader.fill("#f-check_note", "同意，已电话告知信访人")
     submit_task(leader)
-    expect(leader.locator(".flash.success")).to_contain_text("案件已办结")
+    expect(leader.locator(".flash.success")).to_contain_text("下一步：书面答复")
 
-    # The diagram marks have moved: every step done, in the reception diagram and in the supervision it called.
+    # 7. The handling unit writes the reply (支持), with the review-rights notice the form fills in.
+    handler.goto(f"{site.url}/tasks")
+    handler.locator("tbody tr", has_text=number).get_by_role("link", name="办理", exact=True).click()
+    handler.check("input[name=outcome][value=support]")
+    handler.fill("#f-reply", "经复核，您符合低保条件，自本月起恢复发放并补发。")
+    expect(handler.locator("#f-review_rights_notice")).to_contain_text("30日内请求原办理机关的上一级机关复查")
+    submit_task(handler)
+    expect(handler.locator(".flash.success")).to_contain_text("已提交「书面答复」")
+
+    # The diagram marks have moved: the reception and supervision steps done, the reply written, the case open.
     leader.goto(f"{site.url}/cases/{case_id}")
-    expect(leader.locator("h1")).to_contain_text("已办结")
+    expect(leader.locator("h1")).to_contain_text("办理中")
+    expect(leader.locator("dl.facts")).to_contain_text("受理（已告知受理）")
     assert marks(leader, 1, "hear_claim") == {"completed"}
+    assert marks(leader, 1, "record_acceptance") == {"completed"}
     assert marks(leader, 1, "end_of_workday_timer") == {"completed"}
-    assert marks(leader, 1, "supervise") == {"completed"}
     assert marks(leader, 1, "record_answer") == set()  # the branch not taken stays unmarked
     for element in ("assign_unit", "handle_case", "check_result"):
         assert marks(leader, 2, element) == {"completed"}, element
     assert "431224196802150021" not in leader.content()  # ID numbers stay masked
-    site.shot(leader, "case-closed", docs="case")
+    site.shot(leader, "case-replied", docs="case")
 
-    # 7. The reply: the petitioner follows the case with the query code, and sees no personal data.
+    # 8. The petitioner reads the reply with the query code (no personal data), rates it and asks for a review.
     petitioner = site.anonymous()
     petitioner.goto(f"{site.url}/query")
     petitioner.fill("#code", code)
     petitioner.get_by_role("button", name="查询").click()
     facts = petitioner.locator("dl.facts")
     expect(facts).to_contain_text(number)
-    expect(facts).to_contain_text("已办结")
     expect(facts).to_contain_text("支持")
     assert "王桂英" not in petitioner.content()
     site.shot(petitioner, "petitioner-query", docs="query")
+    petitioner.check("input[name=satisfaction][value=dissatisfied]")
+    petitioner.get_by_role("button", name="提交评价").click()
+    expect(petitioner.locator("dl.facts")).to_contain_text("不满意")
+    petitioner.locator("textarea[name=reason]").first.fill("补发金额与政策不符")
+    petitioner.get_by_role("button", name="提交申请复查").click()
+    expect(petitioner.locator("body")).to_contain_text("已提交复查申请")
+    site.shot(petitioner, "petitioner-review-requested")
 
 
 def test_without_javascript_and_outside_ones_place(site: Any) -> None:

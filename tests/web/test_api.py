@@ -126,7 +126,8 @@ def test_a_task_with_its_form(api, desk):
     task = api("t01.leader.social").get(f"/api/v1/tasks/{task_id}").get_json()
     assert task["may_act"] is True and task["status"] == "open"
     assert task["form"]["required"] == ["handling_unit", "deadline"]
-    assert task["suggested"] == {"handling_unit": "county-hrss"}  # the routing rules' unit, as on the page
+    # the routing rules' unit and the case's statutory handling limit (60 days from the acceptance), as on the page
+    assert task["suggested"] == {"handling_unit": "county-hrss", "deadline": "2026-05-06"}
 
 
 def test_claim_and_release(api, desk):

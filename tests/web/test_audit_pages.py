@@ -68,7 +68,8 @@ def sql(services, statement: str, **params) -> None:
 
 @pytest.fixture
 def looped(desk):
-    """A handed-over visit whose handling unit was sent back once: eleven events, a loop in the called process."""
+    """A handed-over visit whose handling unit was sent back once, then replied, rated and closed: fifteen events,
+    a loop in the called process."""
     case_id = desk.handed_over()  # 1 started, 2 register, 3 hear, 4 end-of-workday timer
     desk.complete(case_id, "assign_unit", {"handling_unit": "county-hrss", "deadline": "2026-03-20"},
                   "t01.leader.social")  # 5
@@ -76,8 +77,13 @@ def looped(desk):
     desk.complete(case_id, "check_result", {"approved": False, "check_note": "材料不全"}, "t01.leader.social")  # 7
     desk.complete(case_id, "handle_case", {"handling_result": "已补齐材料", "outcome": "support"},
                   "hrss.handler")  # 8
-    # 9, then 10: approval ends the handling, and the reminder timer not yet due with it; 11 the case completes
+    # 9, then 10: approval ends the handling, and the reminder timer not yet due with it
     desk.complete(case_id, "check_result", {"approved": True, "check_note": "同意"}, "t01.leader.social")
+    desk.complete(case_id, "reply", {"outcome": "support", "reply": "已恢复低保", "review_rights_notice": "可申请复查"},
+                  "hrss.handler")  # 11 the written reply
+    desk.complete(case_id, "rate", {"satisfaction": "satisfied"}, "petitioner")  # 12 the rating
+    # 13 no review asked for within 30 days, 14 the request task withdrawn, 15 the case completes
+    desk.advance(timedelta(days=31))
     return case_id
 
 
@@ -160,19 +166,19 @@ def test_the_history_shows_who_did_what_when_with_the_data_masked_and_the_view_i
     assert page.status_code == 200
     shown = text_of(page)
     rows = re.findall(r'<tr id="event-(\d+)"', page.text)
-    assert rows == [str(n) for n in range(1, 12)]  # eleven events; the view itself is not one of them
+    assert rows == [str(n) for n in range(1, 16)]  # fifteen events; the view itself is not one of them
     assert "登记来访" in shown and "接谈研判" in shown and "审核办理结果" in shown and "系统（定时）" in shown
     assert "2026-03-02 09:00:00" in shown  # business time, to the second
     assert MASKED_ID in page.text and MASKED_PHONE in page.text
     assert FULL_ID not in page.text and FULL_PHONE not in page.text  # also not in the recorded data shown
     assert re.search(r"审核意见：\s*—\s*→\s*材料不全", shown)  # before → after
     assert re.search(r"审核意见：\s*材料不全\s*→\s*同意", shown)
-    assert "校验通过" in shown and "11 个事件" in shown
+    assert "校验通过" in shown and "15 个事件" in shown
     assert events(services, looped, audit_view.AUDIT_VIEWED) == []  # the view went to the access log
     (viewed,) = reads(services, looped)
     assert (viewed.seq, viewed.actor, viewed.data) == (1, "auditor1", {"page": "history", "masked": True})
     again = browser("bureau1").get(f"/audit/cases/{looped}")
-    assert re.findall(r'<tr id="event-(\d+)"', again.text) == [str(n) for n in range(1, 12)]  # no step added
+    assert re.findall(r'<tr id="event-(\d+)"', again.text) == [str(n) for n in range(1, 16)]  # no step added
     assert [r.actor for r in reads(services, looped)] == ["auditor1", "bureau1"]
     tab = browser("auditor1").get(f"/audit/cases/{looped}/reads")
     assert tab.status_code == 200 and "查阅记录完整" in text_of(tab)
@@ -222,15 +228,16 @@ def test_stepping_through_a_loop_shows_the_diagram_as_it_stood(browser, looped):
     assert supervision["handle_case"] == {"count": 2, "states": ["completed", "active"]}  # the loop, again
     assert supervision["check_result"] == {"count": 1, "states": ["completed"]}
     shown = text_of(sent_back)
-    assert "第 7 / 11 步" in shown and "审核办理结果" in shown and "与记录一致" in shown
+    assert "第 7 / 15 步" in shown and "审核办理结果" in shown and "与记录一致" in shown
     assert re.search(r"审核意见 — 材料不全", shown)  # what the step changed
     assert f'href="/audit/cases/{looped}/steps/6" rel="prev"' in sent_back.text
 
     done = auditor.get(f"/audit/cases/{looped}/steps/10")
-    reception, supervision = marks_of(done)
+    drawn = marks_of(done)  # reception first, then the processes it called (supervision, and later statutory)
+    reception, supervision = drawn[0], next(m for m in drawn[1:] if "handle_case" in m)
     assert supervision["handle_case"] == {"count": 2, "states": ["completed"]}
     assert supervision["check_result"] == {"count": 2, "states": ["completed"]}
-    assert reception["supervise"]["states"] == ["completed"]
+    assert reception["supervise"]["states"] == ["active"]  # on to the written reply inside it
     assert "overdue_timer" not in supervision  # armed twice, never fired: not shown as passed
 
 
@@ -262,7 +269,7 @@ def test_jumping_and_steps_out_of_range(browser, services, looped):
     jump = auditor.get(f"/audit/cases/{looped}/steps", query_string={"n": "4"})
     assert jump.status_code == 302 and jump.headers["Location"].endswith(f"/audit/cases/{looped}/steps/4")
     far = auditor.get(f"/audit/cases/{looped}/steps", query_string={"n": "999"})
-    assert far.headers["Location"].endswith("/steps/11")
+    assert far.headers["Location"].endswith("/steps/15")
     assert auditor.get(f"/audit/cases/{looped}/steps/0").status_code == 404
     assert auditor.get(f"/audit/cases/{looped}/steps/99").status_code == 404
     assert auditor.get("/audit/cases/999/steps/1").status_code == 404
@@ -277,7 +284,7 @@ def test_an_untouched_case_verifies(browser, looped):
     page = browser("auditor1").get(f"/audit/cases/{looped}/verification")
     shown = text_of(page)
     assert page.status_code == 200 and "校验通过" in shown and "不一致" not in shown
-    assert shown.count("一致") == 11 + 1  # every event's digest row, and the verdict's sentence
+    assert shown.count("一致") == 15 + 1  # every event's digest row, and the verdict's sentence
     assert "尚未生成链摘要" in shown
 
 
@@ -313,7 +320,7 @@ def test_stored_state_edited_in_the_database_is_detected(browser, services, loop
 def test_the_chain_digest_status_of_a_case(browser, services, desk, looped):
     desk.run(lambda session, engine: take_chain_digest(session, engine.clock.now()))
     shown = text_of(browser("auditor1").get(f"/audit/cases/{looped}/verification"))
-    assert "的链摘要记录了本案前 11 个事件，本案的链与之相符" in shown
+    assert "的链摘要记录了本案前 15 个事件，本案的链与之相符" in shown
     sql(services, "DELETE FROM event WHERE instance_id = :c AND seq >= 11", c=looped)
     shown = text_of(browser("auditor1").get(f"/audit/cases/{looped}/verification"))
     assert "链摘要不符" in shown and "no such event" in shown
@@ -361,14 +368,14 @@ def test_csv_and_xes_exports_parse(browser, services, looped):
     table = auditor.post("/audit/export", {"case": looped, "format": "csv"})
     assert table.status_code == 200 and table.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(table.data.decode("utf-8-sig"))))
-    assert [int(r["序号"]) for r in rows] == list(range(1, 12)) and rows[-1]["事件"] == "流程结束"
+    assert [int(r["序号"]) for r in rows] == list(range(1, 16)) and rows[-1]["事件"] == "流程结束"
     log = auditor.post("/audit/export", {"case": looped, "format": "xes"})
     assert log.status_code == 200
     root = etree.fromstring(log.data)
     (trace,) = root.findall(f"{{{XES_NS}}}trace")
     names = [e.find(f"{{{XES_NS}}}string[@key='concept:name']").get("value")
              for e in trace.findall(f"{{{XES_NS}}}event")]
-    assert names[:3] == ["started", "登记来访", "接谈研判"] and names[-1] == "completed" and len(names) == 11
+    assert names[:3] == ["started", "登记来访", "接谈研判"] and names[-1] == "completed" and len(names) == 15
     assert [r.data["format"] for r in reads(services, looped, "exported")] == ["csv", "xes"]
 
 

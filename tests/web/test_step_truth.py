@@ -30,8 +30,13 @@ def test_a_send_back_past_the_deadline_is_recorded_step_by_step(desk, services):
     assert sorted(desk.open_elements(case_id)) == ["handle_case", "report_overdue"]
     desk.complete(case_id, "handle_case", {"handling_result": "第二次报告", "outcome": "support"}, "hrss.handler")
     desk.complete(case_id, "check_result", {"approved": True, "check_note": "同意"}, "t01.leader.social")
-    assert desk.open_elements(case_id) == ["report_overdue"]  # approval does not take the bureau's notice away
+    # approval does not take the bureau's notice away; the case goes on to the written reply
+    assert sorted(desk.open_elements(case_id)) == ["reply", "report_overdue"]
     desk.complete(case_id, "report_overdue", {"notice": "超期通报"}, "bureau1")
+    desk.complete(case_id, "reply", {"outcome": "support", "reply": "已办结", "review_rights_notice": "可申请复查"},
+                  "hrss.handler")
+    desk.complete(case_id, "rate", {"satisfaction": "satisfied"}, "petitioner")
+    desk.advance(timedelta(days=31))  # no review asked for within 30 days: the case closes
 
     events = _events(services, case_id)
     completions = {e.task_ref: e.data["changes"] for e in events if e.type == "task_completed"}
@@ -40,12 +45,15 @@ def test_a_send_back_past_the_deadline_is_recorded_step_by_step(desk, services):
     assert completions["supervision/handle_case#2"]["handling_result"] == ["第一次报告", "第二次报告"]
     assert "handling_result" not in completions["supervision/check_result#2"]  # not the approver's change
     fired = [ref for e in events if e.type == "timer_fired" for ref in e.data["timers"]]
-    assert fired == ["end_of_workday_timer#1", "supervision/remind_timer#1", "supervision/overdue_timer#1"]
+    assert fired[:3] == ["end_of_workday_timer#1", "supervision/remind_timer#1", "supervision/overdue_timer#1"]
+    assert [ref.rsplit("/", 1)[-1] for ref in fired[3:]] == ["review_window#1"]
     overdue = next(e for e in events if e.type == "timer_fired" and "supervision/overdue_timer#1" in e.data["timers"])
     assert overdue.data["changes"]["overdue"] == [False, True]  # the overdue mark, on the timer that set it
     decisions = [e.data["decisions"] for e in events if "decisions" in e.data]
     assert {"supervision/check_gateway#1": ["handle_merge"]} in decisions
-    assert {"supervision/check_gateway#2": ["handled"]} in decisions
+    approval = next(d for d in decisions if "supervision/check_gateway#2" in d)
+    assert approval["supervision/check_gateway#2"] == ["handled"]
+    assert approval["statutory/gw_entry#1"] == ["reply"]  # the same step enters the statutory path at its reply
     ending = events[-1]
     assert ending.type == "completed"
     assert (ending.data["end"], ending.data["terminate"]) == ("handed_over#1", None)  # the reception's own end
@@ -68,4 +76,4 @@ def test_approval_before_the_deadline_withdraws_the_reminder_with_its_cause(desk
     (withdrawn,) = [e for e in events if e.type == "task_cancelled"]
     assert withdrawn.task_ref == "supervision/remind_timer#1"
     assert withdrawn.data == {"cause": "supervision/handled#1", "reason": "terminate_end"}
-    assert events[-1].type == "completed" and events[-1].data["end"] == "handed_over#1"
+    assert desk.open_elements(case_id) == ["reply"]  # on to the written reply, not the end

@@ -36,8 +36,11 @@ def test_enums_booleans_and_textareas(browser, desk):
     case_id = desk.visit()
     cadre = browser("t01.cadre")
     page = cadre.get(f"/tasks/{desk.task(case_id, 'hear_claim').id}")
-    assert 'type="radio" name="disposition" value="answer"' in page.text
-    assert "当场答复" in page.text and "当场协调办理" in page.text and "登记移交" in page.text
+    # seven dispositions (the registrar's decisions too) are a select; the conditional fields say when they apply
+    assert '<select id="f-disposition" name="disposition"' in page.text
+    for label in ("当场答复", "当场协调办理", "登记移交（受理）", "不予受理", "转送", "导入法定途径（诉访分离）",
+                  "已复核终结，不再受理"):
+        assert f">{label}</option>" in page.text, label
     desk.complete(case_id, "hear_claim", {"disposition": "coordinate"}, "t01.cadre")
     coordinate = cadre.get(f"/tasks/{desk.task(case_id, 'coordinate_on_spot').id}")
     assert 'type="radio" name="resolved" value="true"' in coordinate.text

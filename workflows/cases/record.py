@@ -33,7 +33,8 @@ DEADLINE_KEYS = {  # case data key holding a due time → the deadline's name
     "reexam_due_at": "reexam",
 }
 # case data key holding when a deadline's work was done; a deadline without one is met by closing the case
-DEADLINE_DONE_KEYS = {"handling": "replied_at", "acceptance": "decided_at", "village": "village_done_at",
+DEADLINE_DONE_KEYS = {"supervision": "handled_at", "handling": "replied_at", "acceptance": "decided_at",
+                      "village": "village_done_at",
                       "township": "township_done_at", "review": "reviewed_at", "reexam": "reexamined_at"}
 OVERDUE_MARK = "overdue"  # a timer whose element id contains this marks the case overdue when it fires
 REMEDY_FLAGS = {"solution": "solve_problem", "education": "educate", "assistance": "assist",

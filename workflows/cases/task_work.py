@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -96,8 +96,12 @@ def task_form(session: Session, engine: Engine, version: ProcessVersion, task: H
 
 
 def suggested_values(session: Session, context: TaskContext) -> dict[str, str]:
-    """Values to start the form with: schema defaults, and the routing rules' handling unit."""
+    """Values to start the form with: schema defaults, the statutory handling limit as the deadline, and the
+    routing rules' handling unit."""
     values = context.form.defaults()
+    limit = handling_limit(context.data)
+    if context.form.field("deadline") is not None and limit is not None and "deadline" not in values:
+        values["deadline"] = limit.isoformat()  # the statutory limit, unless the leader sets an earlier day
     if context.form.field("handling_unit") is not None:
         category = context.data.get("category") or (context.case.category if context.case else None)
         township = context.data.get("township") or (context.case.township if context.case else None)
@@ -140,7 +144,7 @@ def check_values(session: Session, form: Form, values: dict[str, Any], known: Ma
     deadline = form.field("deadline")
     if deadline is not None and deadline.widget == "date" and isinstance(values.get("deadline"), str) \
             and "deadline" not in errors:
-        message = _check_deadline(values["deadline"], now)
+        message = _check_deadline(values["deadline"], now, known)
         if message:
             errors["deadline"] = message
     message = _check_group(form, values)
@@ -154,16 +158,33 @@ def check_values(session: Session, form: Form, values: dict[str, Any], known: Ma
     return errors
 
 
-def _check_deadline(deadline: str, now: datetime) -> str | None:
-    """A deadline lies between today and the statutory handling period (信访工作条例 Art. 34) from today."""
+def _check_deadline(deadline: str, now: datetime, known: Mapping[str, Any]) -> str | None:
+    """A deadline lies between today and the statutory handling limit (信访工作条例 Art. 34).
+
+    The limit is the case's own (`handling_due_at`: 60 days from acceptance, moved off days off, extended when
+    approved); a case without one gets the limit counted from today.
+    """
     today = now.astimezone(LOCAL).date()
-    latest = today + timedelta(days=packaged_config().deadlines.handling_days)
+    days = packaged_config().deadlines.handling_days
+    limit = handling_limit(known)
+    latest = limit or today + timedelta(days=days)
     if deadline < today.isoformat():
         return f"办结期限不能早于今天（{today.isoformat()}）"
     if deadline > latest.isoformat():
-        return (f"办结期限不能晚于{latest.isoformat()}：法定办理期限为{packaged_config().deadlines.handling_days}日，"
-                "需要更长时间请走延期审批")
+        since = "自受理之日起" if limit else ""
+        return (f"办结期限不能晚于{latest.isoformat()}：法定办理期限为{since}{days}日，"
+                "需要更长时间请由承办单位申请延期、承办单位负责人审批")
     return None
+
+
+def handling_limit(known: Mapping[str, Any]) -> date | None:
+    """The local day the case's statutory handling period ends (`handling_due_at`), or None when not set."""
+    due = known.get("handling_due_at")
+    try:
+        moment = datetime.fromisoformat(due) if isinstance(due, str) else None
+    except ValueError:
+        return None
+    return moment.astimezone(LOCAL).date() if moment is not None and moment.tzinfo is not None else None
 
 
 def _check_group(form: Form, values: dict[str, Any]) -> str | None:

@@ -35,6 +35,15 @@ CATEGORIES: dict[str, tuple[float, tuple[str, ...]]] = {  # share of claims, and
     "other": (0.08, ("咨询子女入学政策", "建议增设农村客运站点", "反映广场舞噪音")),
 }
 OUTCOMES = (("explain", 0.62), ("support", 0.30), ("reject", 0.08))
+# 接谈研判: answered or coordinated on the spot, accepted and handed over, or decided as a registrar would
+HEARINGS = (("answer", 0.35), ("coordinate", 0.29), ("hand_over", 0.31), ("not_accept", 0.02), ("transfer", 0.01),
+            ("legal_referral", 0.02))
+HEARING_NOTICES: dict[str, dict[str, str]] = {
+    "hand_over": {"notice": "当场告知已受理，移交分管领导督办"},
+    "not_accept": {"notice": "当场书面告知不予受理及理由", "decision_reason": "不属于信访事项受理范围"},
+    "transfer": {"notice": "当场告知转送有权处理的机关", "transfer_outside": "有权处理的县外机关"},
+    "legal_referral": {"notice": "当场告知通过法定途径解决", "legal_route": "court"},
+}
 SATISFACTION = (("very_satisfied", 0.34), ("satisfied", 0.40), ("basic", 0.15), ("dissatisfied", 0.08),
                 ("very_dissatisfied", 0.03))
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭罗郑梁谢宋唐许韩邓冯曹彭曾肖田董袁潘蒋蔡余杜叶程魏吕丁任沈姚向舒米"
@@ -271,8 +280,9 @@ class Staff:
         if p.category == "accusation" or p.headcount >= 5 and self.chance(0.5):
             disposition = "hand_over"
         else:
-            disposition = self.pick((("answer", 0.36), ("coordinate", 0.30), ("hand_over", 0.34)))
-        return Act(self.minutes(now, 10, 45), cadre, {"disposition": disposition, "note": "听取诉求，当场研判"})
+            disposition = self.pick(HEARINGS)
+        return Act(self.minutes(now, 10, 45), cadre,
+                   {"disposition": disposition, "note": "听取诉求，当场研判", **HEARING_NOTICES.get(disposition, {})})
 
     def record_answer(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         secretary, _cadre = self.county.on_duty(p.township, self.calendar.local_day(now))
@@ -297,8 +307,13 @@ class Staff:
 
     def handle_case(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         unit = self.unit(p)
+        if not p.extras.get("extension_asked") and self.chance(0.05):  # once, approved by the agency's head
+            p.extras["extension_asked"] = True
+            return Act(self.within(task, now, late=0.0, usual_days=10), self.county.handler(unit),
+                       {"handling_action": "extend", "handling_result": "情况复杂，需进一步核实",
+                        "extension_reason": "涉及多个部门，需现场核实", "extension_days": self.rng.randint(10, 30)})
         return Act(self.within(task, now, late=0.08, usual_days=15), self.county.handler(unit),
-                   {"handling_result": "已核实情况并办理", "outcome": self.pick(OUTCOMES)})
+                   {"handling_action": "done", "handling_result": "已核实情况并办理", "outcome": self.pick(OUTCOMES)})
 
     def check_result(self, task: TaskInfo, p: Petition, now: datetime) -> Act:
         approved = self.chance(0.92)

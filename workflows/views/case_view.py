@@ -41,6 +41,8 @@ EVENT_NAMES = {"started": "立案", "task_completed": "完成任务", "task_clai
                "exported": "导出案卷", "audit_viewed": "审计查阅", "timer_triggered": "定时触发（步内）",
                "task_cancelled": "任务撤销", "message_caught": "消息送达", "stepped_aside": "申请回避"}
 PERSONAL_KEYS = ("id_number", "phone")
+DECISIONS = {"accept": "受理", "not_accept": "不予受理", "transfer": "转送",
+             "legal_referral": "导入法定途径（诉访分离）", "already_final": "已复核终结，不再受理"}
 ACTOR_NAMES = {"timer": "系统（定时）", "system": "系统", "petitioner": "信访人"}
 Labels = dict[str, tuple[str, dict[str, str]]]  # field name → (title, choice value → label)
 PLACE_KEYS = ("township", "village", "grid", "handling_unit", "accused_unit")
@@ -50,7 +52,12 @@ EXTRA_LABELS: Labels = {"petitioners": ("信访人", {}),
                         "repeat_candidates": ("疑似重复的既往案件", {}), "acceptance_due_at": ("受理审查期限", {}),
                         "accepted_at": ("受理时间", {}), "decided_at": ("受理审查决定时间", {}),
                         "wants_secrecy": ("要求保密", {"true": "是", "false": "否"}),
-                        "rating_source": ("评价来源", RATING_SOURCE_NAMES)}
+                        "rating_source": ("评价来源", RATING_SOURCE_NAMES),
+                        "decision": ("受理审查决定", DECISIONS), "acceptance_notice": ("受理告知", {}),
+                        "handling_due_at": ("法定办理期限", {}), "deadline_at": ("督办办结期限", {}),
+                        "handled_at": ("督办审核通过时间", {}), "handled_by": ("原办理机关", {}),
+                        "replied_at": ("书面答复时间", {}), "extension_used": ("已延期", {"true": "是", "false": "否"}),
+                        "reply_pending": ("待书面答复", {"true": "是", "false": "否"})}
 
 
 def mask_name(name: str) -> str:
@@ -89,13 +96,17 @@ class CaseSummary:
     rating_source: str = ""  # who gave the satisfaction rating, in Chinese (e.g. 电话回访，工作人员代录)
     packaged_from: CaseRecord | None = None  # a leader packaging: the case it takes on (source_case)
     packaged_in: list[CaseRecord] = field(default_factory=list)  # the leader packagings that take this case on
+    decision: str = ""
+    review_unit: str = ""
+    reexam_unit: str = ""
 
 
 def summarize(session: Session, case: CaseRecord, revealed: bool,
               visible: Callable[[CaseRecord], bool] | None = None) -> CaseSummary:
     """The case's details; personal data masked unless `revealed`; linked cases the viewer may see (`visible`)."""
     categories = {code: category.name for code, category in packaged_config().routing.categories.items()}
-    units = units_by_code(session, [c for c in (case.township, case.village, case.grid, case.handling_unit) if c])
+    units = units_by_code(session, [c for c in (case.township, case.village, case.grid, case.handling_unit,
+                                                case.review_unit, case.reexam_unit) if c])
     people = display_names(session, [case.leader] if case.leader else [])
     petitioners = []
     for person in case.petitioners or []:
@@ -113,6 +124,9 @@ def summarize(session: Session, case: CaseRecord, revealed: bool,
         leader=people.get(case.leader or "", case.leader or ""), outcome=OUTCOMES.get(case.outcome or "", ""),
         satisfaction=SATISFACTION.get(case.satisfaction or "", ""), revealed=revealed,
         rating_source=RATING_SOURCE_NAMES.get(case.rating_source or "", "") if case.satisfaction else "",
+        decision=DECISIONS.get(case.decision or "", case.decision or ""),
+        review_unit=units[case.review_unit].name if case.review_unit in units else (case.review_unit or ""),
+        reexam_unit=units[case.reexam_unit].name if case.reexam_unit in units else (case.reexam_unit or ""),
         **_packaging_links(session, case, visible))
 
 
