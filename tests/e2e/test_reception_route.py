@@ -24,6 +24,18 @@ def marks(page: Any, diagram: int, element_id: str) -> set[str]:
     return {name.removeprefix("ds-") for name in classes.split() if name.startswith("ds-")}
 
 
+def drawn_with(page: Any, element_id: str) -> int:
+    """The number of the drawn diagram (the case's own first, then the processes it called) holding an element."""
+    for number in range(1, 5):
+        diagram = page.locator(f"#diagram-{number}")
+        if diagram.count() == 0:
+            break
+        page.locator(f"#diagram-{number}[data-drawn=true]").wait_for()
+        if diagram.locator(f'g.djs-element[data-element-id="{element_id}"]').count():
+            return number
+    raise AssertionError(f"no diagram shows {element_id}")
+
+
 def submit_task(page: Any) -> None:
     """Press the task form's 提交 button."""
     page.get_by_role("button", name="提交", exact=True).click()
@@ -138,8 +150,11 @@ def test_reception_to_reply(site: Any) -> None:
     assert marks(leader, 1, "record_acceptance") == {"completed"}
     assert marks(leader, 1, "end_of_workday_timer") == {"completed"}
     assert marks(leader, 1, "record_answer") == set()  # the branch not taken stays unmarked
+    supervision, statutory = drawn_with(leader, "assign_unit"), drawn_with(leader, "reply")
     for element in ("assign_unit", "handle_case", "check_result"):
-        assert marks(leader, 2, element) == {"completed"}, element
+        assert marks(leader, supervision, element) == {"completed"}, element
+    assert marks(leader, statutory, "reply") == {"completed"}
+    assert marks(leader, statutory, "rate") == {"active"}
     assert "431224196802150021" not in leader.content()  # ID numbers stay masked
     site.shot(leader, "case-replied", docs="case")
 
