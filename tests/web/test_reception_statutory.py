@@ -109,7 +109,7 @@ def test_a_reception_case_runs_from_the_visit_to_the_review_request(browser, des
     # the case page shows the acceptance, the deadlines, the reply, the rating and the review body
     shown = text_of(browser("bureau1").get(f"/cases/{case_id}"))
     for words in ("受理审查", "受理（已告知受理）", "受理告知期限", "办理期限", "督办办结期限", "处理意见", "支持",
-                  "信访人评价", "不满意（信访人自评）", "复查机关", "已批准延期"):
+                  "满意度", "不满意（信访人自评）", "复查机关", "已批准延期"):
         assert words in shown, words
 
 
