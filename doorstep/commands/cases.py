@@ -11,6 +11,7 @@ from sqlalchemy import select
 from engine import MigrationRefused
 from engine.catalog import version_row
 from engine.models import Event, HumanTask, Incident, Instance, ProcessVersion
+from workflows.cases.task_work import complete_for
 
 from ..cli_support import emit, local, parse_json, services, user_errors
 
@@ -153,13 +154,18 @@ def task_list(ctx: click.Context, case_id: int | None, lane: str | None) -> None
 @click.pass_context
 @user_errors
 def task_complete(ctx: click.Context, task_id: str, data: str, actor: str) -> None:
-    """Complete TASK_ID: its id, a unique prefix of 6+ characters, or CASE/ELEMENT (e.g. 1/hear_claim)."""
+    """Complete TASK_ID: its id, a unique prefix of 6+ characters, or CASE/ELEMENT (e.g. 1/hear_claim).
+
+    The data is checked as on the task page, by the form and the domain's rules (units and people become org
+    codes, deadlines stay within the statutory limit); a refusal names the field and changes nothing. The access
+    rules are not applied: the operator answers for the person named by --as, who is recorded.
+    """
     svc = services(ctx)
     submitted = parse_json(data, "--data")
     with svc.unit_of_work() as session:
         engine = svc.engine(session)
         full_id = engine.resolve_task_id(task_id)
-        result = engine.complete_task(full_id, submitted, actor)
+        result = complete_for(session, engine, full_id, submitted, actor, svc.now(session))
         tasks = engine.open_tasks(result.instance.id)
         payload = {**_case_payload(result.instance, tasks), "already_applied": result.already_applied,
                    "incident": result.incident.message if result.incident else None}

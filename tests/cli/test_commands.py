@@ -111,23 +111,42 @@ def test_validate_reports_file_line_element_and_deploy_is_idempotent(run, tmp_pa
     assert "OK: 11 executable process(es)" in ok(run("bpmn", "validate", str(ROOT / "bpmn")))
 
 
+def test_task_complete_checks_the_data_as_the_task_page_does_and_changes_nothing_when_refused(run) -> None:
+    ok(run("init", "--simulated-clock", "2026-03-02T09:00:00+08:00"))
+    ok(run("org", "import", str(ORG)))
+    ok(run("case", "start", "reception", "--as", "t01v01.secretary"))
+    refused = run("task", "complete", "1/register_visit", "--as", "t01v01.secretary", "--data",
+                  json.dumps({**VISIT, "township": "t99"}))
+    assert refused.exit_code == 1 and "township: 没有找到该乡镇" in refused.stderr
+    assert [t["element"] for t in json.loads(ok(run("--json", "task", "list", "--case", "1")))] == ["register_visit"]
+    ok(run("task", "complete", "1/register_visit", "--as", "t01v01.secretary", "--data", json.dumps(VISIT)))
+    ok(run("task", "complete", "1/hear_claim", "--as", "t01.cadre", "--data", json.dumps({"disposition": "hand_over"})))
+    ok(run("clock", "advance", "PT9H"))
+    # a unit given by its name is stored as its code, as the page stores it (the reply needs the code)
+    ok(run("task", "complete", "1/assign_unit", "--as", "t01.leader1", "--data",
+           json.dumps({"handling_unit": "县自然资源局", "deadline": "2026-03-20"})))
+    shown = json.loads(ok(run("--json", "case", "show", "1")))
+    assigned = next(e for e in shown["events"] if e["type"] == "task_completed" and "assign_unit" in e["task"])
+    assert assigned["data"]["submitted"]["handling_unit"] == "county-natural-resources"
+
+
 def test_an_incident_is_retried_with_corrected_data_and_the_reason_is_recorded(run) -> None:
     ok(run("init", "--simulated-clock", "2026-03-02T09:00:00+08:00"))
     ok(run("org", "import", str(ORG)))
     ok(run("case", "start", "reception", "--as", "t01v01.secretary"))
     ok(run("task", "complete", "1/register_visit", "--as", "t01v01.secretary", "--data",
-           json.dumps({**VISIT, "township": "t99"})))  # a township the org does not have
+           json.dumps({**VISIT, "township": "t02", "village": "t02v01"})))  # t02 has no leader for land claims
     ok(run("task", "complete", "1/hear_claim", "--as", "t01.cadre", "--data", json.dumps({"disposition": "hand_over"})))
     ok(run("clock", "advance", "PT9H"))
     stopped = json.loads(ok(run("--json", "case", "show", "1")))
     assert stopped["status"] == "incident" and stopped["incidents"][0]["element"] == "find_leader"
-    refused = run("case", "retry", "1", "--data", json.dumps({"township": "t01"}), "--as", "admin")
+    refused = run("case", "retry", "1", "--data", json.dumps({"category": "infrastructure"}), "--as", "admin")
     assert refused.exit_code == 1 and "needs a reason" in refused.stderr
-    retried = ok(run("case", "retry", "1", "--data", json.dumps({"township": "t01"}), "--reason", "乡镇代码登记错误",
+    retried = ok(run("case", "retry", "1", "--data", json.dumps({"category": "infrastructure"}), "--reason", "诉求类别登记错误",
                      "--as", "admin"))
     assert "resolved" in retried and "交办" in retried
     shown = json.loads(ok(run("--json", "case", "show", "1")))
     resolved = next(e for e in shown["events"] if e["type"] == "incident_resolved")
-    assert resolved["actor"] == "admin" and resolved["data"]["reason"] == "乡镇代码登记错误"
-    assert resolved["data"]["corrected"] == {"township": "t01"}
+    assert resolved["actor"] == "admin" and resolved["data"]["reason"] == "诉求类别登记错误"
+    assert resolved["data"]["corrected"] == {"category": "infrastructure"}
     assert "OK" in ok(run("audit", "verify", "1"))
