@@ -142,8 +142,8 @@ def test_an_incident_is_retried_with_corrected_data_and_the_reason_is_recorded(r
     assert stopped["status"] == "incident" and stopped["incidents"][0]["element"] == "find_leader"
     refused = run("case", "retry", "1", "--data", json.dumps({"category": "infrastructure"}), "--as", "admin")
     assert refused.exit_code == 1 and "needs a reason" in refused.stderr
-    retried = ok(run("case", "retry", "1", "--data", json.dumps({"category": "infrastructure"}), "--reason", "诉求类别登记错误",
-                     "--as", "admin"))
+    retried = ok(run("case", "retry", "1", "--data", json.dumps({"category": "infrastructure"}),
+                     "--reason", "诉求类别登记错误", "--as", "admin"))
     assert "resolved" in retried and "交办" in retried
     shown = json.loads(ok(run("--json", "case", "show", "1")))
     resolved = next(e for e in shown["events"] if e["type"] == "incident_resolved")

@@ -252,7 +252,8 @@ def test_the_message_channel_is_called_message_channel_on_the_api_and_the_form(a
     assert cases_count(services) == 0
     other = cadre.post("/api/v1/cases", {"process_id": "online_message",
                                          "data": {**MESSAGE, "message_channel": "message_board"}})
-    assert other.get_json()["error"]["fields"] == {"data.message_channel": "您只能登记：一村一群留言登记（wechat_group）"}
+    refused = {"data.message_channel": "您只能登记：一村一群留言登记（wechat_group）"}
+    assert other.get_json()["error"]["fields"] == refused
     done = cadre.post("/api/v1/cases", {"process_id": "online_message",
                                         "data": {**MESSAGE, "message_channel": "wechat_group"}})
     assert done.status_code == 201
