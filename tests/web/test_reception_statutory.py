@@ -76,6 +76,14 @@ def test_a_reception_case_runs_from_the_visit_to_the_review_request(browser, des
     assert case.deadlines["supervision"]["due"] == "2026-04-09T09:30:00+00:00"
     assert case.deadlines["handling"]["due"] == "2026-05-26T09:30:00+00:00"
 
+    # a second extension is refused on the field (Art. 34 allows one of at most 30 days); the task stays open
+    again = {"handling_action": "extend", "handling_result": "仍在核对", "extension_reason": "省平台未回复",
+             "extension_days": "10"}
+    refused = _submit(browser, desk, "hrss.handler", case_id, "handle_case", again)
+    assert refused.status_code == 422
+    assert errors_of(refused)["handling_action"].startswith("本案已延期一次，不能再次申请延期")
+    assert desk.open_elements(case_id) == ["handle_case"]
+
     # 办理并报告, 审核: the approved result goes on to the written reply, not to the end
     done = {"handling_action": "done", "handling_result": "已恢复发放", "outcome": "support"}
     assert _submit(browser, desk, "hrss.handler", case_id, "handle_case", done).status_code == 302

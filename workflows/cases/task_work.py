@@ -152,6 +152,9 @@ def check_values(session: Session, form: Form, values: dict[str, Any], known: Ma
         message = _check_deadline(values["deadline"], now, known)
         if message:
             errors["deadline"] = message
+    if form.field("handling_action") is not None and values.get("handling_action") == "extend" \
+            and known.get("extension_used"):
+        errors.setdefault("handling_action", "本案已延期一次，不能再次申请延期（第三十四条：经批准最多延长30日）")
     message = _check_group(form, values)
     if message and "headcount" not in errors:
         errors["group_confirmed"] = message
