@@ -50,7 +50,7 @@ def test_the_working_pages_fit_a_phone(site: Any) -> None:
     cadre.locator("table.cards tbody tr").first.get_by_role("link", name="办理", exact=True).click()
     expect(cadre.locator("#earlier-steps")).to_contain_text("登记来访")
     fits_the_width(cadre)  # the task form
-    choices = cadre.locator("input[name=disposition]")
+    choices = cadre.locator("[name=disposition]")  # radios or, with many choices, a select
     assert choices.first.bounding_box()["x"] < 60  # one column: the choices start at the left edge
     site.shot(cadre, "phone-task")
 
