@@ -230,16 +230,9 @@ def complete(session: Session, engine: Engine, access: Access, task_id: str, val
     """
     if context is None or context.task.id != task_id:
         context = load_task(session, engine, access, task_id)
-    submitted = dict(values)
-    if context.task.status != "open":
-        check_submission(session, context, submitted, now)  # normalises the values as the first submission did
-        return engine.complete_task(task_id, submitted, access.viewer.username)
-    if not access.may_act_on_task(context.task, context.case):
+    if context.task.status == "open" and not access.may_act_on_task(context.task, context.case):
         raise AccessDenied(_why_not(context.task, access))
-    errors = check_submission(session, context, submitted, now)
-    if errors:
-        raise SubmissionInvalid(errors)
-    return engine.complete_task(task_id, submitted, access.viewer.username)
+    return _checked_completion(session, engine, context, values, access.viewer.username, now)
 
 
 def complete_for(session: Session, engine: Engine, task_id: str, values: Mapping[str, Any], actor: str,
@@ -252,11 +245,18 @@ def complete_for(session: Session, engine: Engine, task_id: str, values: Mapping
     instance = session.get(Instance, task.instance_id)
     assert instance is not None  # a task row always has its instance (foreign key)
     context = _context(session, engine, task, session.get(CaseRecord, task.instance_id), instance)
+    return _checked_completion(session, engine, context, values, actor, now)
+
+
+def _checked_completion(session: Session, engine: Engine, context: TaskContext, values: Mapping[str, Any],
+                        actor: str, now: datetime) -> StepResult:
+    """Check the submission and hand it to the engine. A task no longer open goes to the engine all the same, with
+    its values normalised as the first submission's were: the same person's identical one is `already_applied`."""
     submitted = dict(values)
     errors = check_submission(session, context, submitted, now)
-    if errors and task.status == "open":
+    if errors and context.task.status == "open":
         raise SubmissionInvalid(errors)
-    return engine.complete_task(task_id, submitted, actor)
+    return engine.complete_task(context.task.id, submitted, actor)
 
 
 def claim(session: Session, engine: Engine, access: Access, task_id: str) -> HumanTask:
