@@ -114,6 +114,7 @@ def _case_page(case: CaseRecord, revealed: bool, rating_error: str = "") -> str:
     tasks = engine.open_tasks(case.instance_id)
     incidents = session.scalars(select(Incident).where(Incident.instance_id == case.instance_id,
                                                        Incident.status == "open")).all()
+    asides = stepped_aside(session, case.instance_id)  # read once; without step-asides no task needs a stand-in
     return render_template(
         "case.html", case=case, instance=instance,
         summary=summarize(session, case, revealed, visible=access.may_see_case),
@@ -122,7 +123,7 @@ def _case_page(case: CaseRecord, revealed: bool, rating_error: str = "") -> str:
         diagrams=diagrams(session, engine, instance, now),
         incidents=incidents, may_reveal=access.may_reveal(case), read_only=access.is_read_only(case),
         actionable={t.id for t in tasks if access.may_act_on_task(t, case)},
-        stand_ins={t.id: stand_in_name(t, case) for t in tasks if nobody_left(access, t, case)},
-        asides=stepped_aside(session, case.instance_id),
+        stand_ins={t.id: stand_in_name(t, case) for t in tasks if asides and nobody_left(access, t, case)},
+        asides=asides,
         rating_form=access.may_record_rating(case) and is_rateable(session, case), rating_error=rating_error,
         satisfaction=SATISFACTION, rating_sources=RATING_SOURCE_NAMES)
