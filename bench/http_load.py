@@ -44,6 +44,9 @@ VISIT = {"headcount": 1, "village": "t01v01", "category": "social_security", "cl
          "petitioners": [{"petitioner_name": "王桂英", "id_number": "431224196802150021", "phone": "13807451234"}]}
 HEAR = {"data": {"disposition": "answer", "note": "当场答复"}}
 ANSWER = {"data": {"answer": "按政策答复", "outcome": "explain"}}
+# The three submissions of a case: the start (with its first task), the completion that reaches the next user task,
+# the completion that ends the case.
+SUBMISSIONS = ("start", "complete", "complete_end")
 
 
 def prepare(url: str, folder: Path) -> dict[str, str]:
@@ -80,9 +83,9 @@ class Client:
     def __init__(self, base: str, tokens: dict[str, str]):
         self.tokens = tokens
         self.connection = http.client.HTTPConnection(urllib.parse.urlsplit(base).netloc, timeout=60)
-        self.latencies: list[float] = []
+        self.latencies: dict[str, list[float]] = {kind: [] for kind in SUBMISSIONS}
 
-    def call(self, who: str, method: str, path: str, body: Any = None) -> Any:
+    def call(self, who: str, method: str, path: str, body: Any = None, kind: str = "") -> Any:
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Authorization": f"Bearer {self.tokens[who]}", "Content-Type": "application/json"}
         began = time.perf_counter()
@@ -91,17 +94,17 @@ class Client:
         result = json.loads(answer.read())
         if answer.status >= 300:
             raise RuntimeError(f"{method} {path}: {answer.status} {result}")
-        if method == "POST":
-            self.latencies.append(time.perf_counter() - began)
+        if kind:
+            self.latencies[kind].append(time.perf_counter() - began)
         return result
 
     def one_case(self) -> None:
-        started = self.call(SECRETARY, "POST", "/api/v1/cases", {"process_id": "reception", "data": VISIT})
+        started = self.call(SECRETARY, "POST", "/api/v1/cases", {"process_id": "reception", "data": VISIT}, "start")
         [hear] = self.call(CADRE, "GET", f"/api/v1/tasks?case={started['id']}")["items"]
-        heard = self.call(CADRE, "POST", f"/api/v1/tasks/{hear['id']}/complete", HEAR)
+        heard = self.call(CADRE, "POST", f"/api/v1/tasks/{hear['id']}/complete", HEAR, "complete")
         [record] = heard["next_tasks"]
         self.call(SECRETARY, "GET", record["links"]["self"])
-        done = self.call(SECRETARY, "POST", record["links"]["complete"], ANSWER)
+        done = self.call(SECRETARY, "POST", record["links"]["complete"], ANSWER, "complete_end")
         assert done["case_status"] == "completed", done
 
 
@@ -128,10 +131,12 @@ def drive(base: str, tokens: dict[str, str], clients: int, cases: int) -> dict[s
         client.connection.close()
     if errors:
         raise SystemExit(f"a client failed: {errors[0]!r}")
-    latencies = sorted(x for c in workers for x in c.latencies)
+    latencies = sorted(x for c in workers for kind in SUBMISSIONS for x in c.latencies[kind])
     return {"submissions_per_s": len(latencies) / elapsed, "instances_per_s": clients * cases / elapsed,
             "median_ms": statistics.median(latencies) * 1000,
-            "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000}
+            "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000,
+            **{f"{kind}_ms": statistics.median(x for c in workers for x in c.latencies[kind]) * 1000
+               for kind in SUBMISSIONS}}
 
 
 def in_process(env: dict[str, str], cases: int) -> tuple[dict[str, float], float, float]:
@@ -215,7 +220,8 @@ def measure(name: str, url: str, cases: int, threads: int) -> bool:
         for clients, r in results.items():
             print(f"  {clients} client{'s' if clients > 1 else ' '}: {r['submissions_per_s']:6.1f} submissions/s  "
                   f"{r['instances_per_s']:5.1f} instances/s  median {r['median_ms']:5.1f} ms  "
-                  f"p95 {r['p95_ms']:6.1f} ms")
+                  f"p95 {r['p95_ms']:6.1f} ms  (medians: "
+                  + ", ".join(f"{kind} {r[kind + '_ms']:.1f}" for kind in SUBMISSIONS) + " ms)")
         print("  statements per call: " + ", ".join(f"{k} {v:g}" for k, v in statements.items()))
         one = results[1]["median_ms"] / 1000
         print(f"  median submission over HTTP ÷ in-process engine step: {one / engine_step:.1f} "

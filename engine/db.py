@@ -54,13 +54,13 @@ def open_database(url: str, **kwargs: Any) -> Engine:
 def engine_options(url: str) -> dict[str, Any]:
     """Options of every engine Doorstep opens (web, commands, workers).
 
-    A pooled connection is tested before use (`pool_pre_ping`): one the server closed meanwhile (a restart, a
-    terminated backend) is replaced instead of failing the request. SQLite waits for a busy file.
+    A pooled connection to a database server is tested before use (`pool_pre_ping`): one the server closed
+    meanwhile (a restart, a terminated backend) is replaced instead of failing the request. An SQLite file has no
+    server to lose the connection (no test, which would cost every request a statement); it waits for a busy file.
     """
-    options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
-        options["connect_args"] = {"timeout": 30}
-    return options
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
 
 
 def configure_connections(db: Engine) -> None:

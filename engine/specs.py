@@ -55,7 +55,7 @@ class SpecStore:
 
     def __init__(self) -> None:
         self._cache: dict[int, tuple[Any, dict[str, Any]]] = {}
-        self._files: dict[int, list[tuple[str, bytes]]] = {}  # deployment id → its files
+        self._files: dict[int, dict[str, bytes]] = {}  # deployment id → its files by name, then by base name
         self._versions: dict[int, ProcessVersion] = {}
         self._current: dict[str, tuple[float, ProcessVersion | None]] = {}
 
@@ -147,17 +147,17 @@ class SpecStore:
 
     def file(self, session: Session, version: ProcessVersion, name: str) -> bytes | None:
         """A file deployed with a version, by its name or, for forms, by its base name."""
-        rows = self._files.get(version.deployment_id)
-        if rows is None:  # a deployment's files never change: read them once per process
-            rows = self._files[version.deployment_id] = [
-                (file_name, bytes(content)) for file_name, content in session.execute(
-                    select(DeploymentFile.name, StoredFile.content)
-                    .join(StoredFile, StoredFile.content_hash == DeploymentFile.content_hash)
-                    .where(DeploymentFile.deployment_id == version.deployment_id)).all()]
-        for file_name, content in rows:
-            if file_name == name or PurePath(file_name).name == name:
-                return bytes(content)
-        return None
+        files = self._files.get(version.deployment_id)
+        if files is None:  # a deployment's files never change: read them once per process
+            rows = session.execute(select(DeploymentFile.name, StoredFile.content)
+                                   .join(StoredFile, StoredFile.content_hash == DeploymentFile.content_hash)
+                                   .where(DeploymentFile.deployment_id == version.deployment_id)
+                                   .order_by(DeploymentFile.name)).all()
+            files = {file_name: bytes(content) for file_name, content in rows}
+            for file_name, content in rows:
+                files.setdefault(PurePath(file_name).name, bytes(content))
+            self._files[version.deployment_id] = files
+        return files.get(name)
 
 
 def _unbound_copy(row: ProcessVersion) -> ProcessVersion:

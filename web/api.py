@@ -65,6 +65,7 @@ from .schemas import (
     TokenRequestSchema,
     TokenSchema,
     VisitRequestSchema,
+    shared,
 )
 from .security import current_access, remembered_viewers
 from .viewer_cache import TOKEN
@@ -131,7 +132,7 @@ def field_messages(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, s
            description="每个账号只有一个有效令牌：换取新令牌后旧令牌失效。")
 def issue_token() -> tuple[dict[str, Any], int]:
     """Exchange a username and password for a new API token (the previous one stops working)."""
-    given = TokenRequestSchema().load(_body())
+    given = shared(TokenRequestSchema).load(_body())
     session = db.session
     person = log_in_checked(session, given["username"].strip(), given["password"], request.remote_addr or "unknown",
                             services().now(session))  # TooManyAttempts answers 429 in the one error shape
@@ -141,7 +142,7 @@ def issue_token() -> tuple[dict[str, Any], int]:
     token = issue_api_token(db.session, person.username)
     db.session.commit()
     remembered_viewers().forget(person.username)  # the old token stops working in this worker at once
-    return TokenSchema().dump({"token": token, "username": person.username,
+    return shared(TokenSchema).dump({"token": token, "username": person.username,
                                "display_name": person.display_name}), 201
 
 
@@ -158,9 +159,9 @@ def openapi() -> dict[str, Any]:
            errors=(422,))
 def list_tasks() -> dict[str, Any]:
     """The open tasks the caller may act on, filtered and sorted as asked, with counts per filter value."""
-    given = InboxQuerySchema().load(request.args)
+    given = shared(InboxQuerySchema).load(request.args)
     wanted = InboxFilter(**{k: v.strip() if isinstance(v, str) else v for k, v in given.items()})
-    return InboxSchema().dump(inbox(current_access(), services().now(db.session), wanted))
+    return shared(InboxSchema).dump(inbox(current_access(), services().now(db.session), wanted))
 
 
 @dataclass
@@ -180,7 +181,7 @@ def show_task(task_id: str) -> dict[str, Any]:
     context = load_task(session, workflow_engine(), access, task_id)
     item = _item(session, context.task, context.case, access)
     open_ = context.task.status == "open"
-    return TaskDetailSchema().dump(TaskDetail(
+    return shared(TaskDetailSchema).dump(TaskDetail(
         **vars(item), may_act=access.may_act_on_task(context.task, context.case), form=context.form.schema,
         suggested=suggested_values(session, context) if open_ else {}))
 
@@ -204,11 +205,11 @@ def release_task(task_id: str) -> dict[str, Any]:
            errors=(403, 404, 422), description="回避记录在案件历史中（事件 stepped_aside，含理由）。")
 def step_aside_task(task_id: str) -> dict[str, Any]:
     """Step aside from the task's case; the task goes back to everyone else who may act on it."""
-    given = StepAsideRequestSchema().load(_body())
+    given = shared(StepAsideRequestSchema).load(_body())
     session, access = db.session, current_access()
     task = step_aside(session, workflow_engine(), access, task_id, given["reason"])
     session.commit()
-    return TaskSchema().dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
+    return shared(TaskSchema).dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
 
 
 def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) -> dict[str, Any]:
@@ -221,7 +222,7 @@ def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) 
     except TaskNotReady:
         abort(error_response(409, refusal))
     session.commit()
-    return TaskSchema().dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
+    return shared(TaskSchema).dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -233,7 +234,7 @@ def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) 
 @idempotent
 def complete_task(task_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Check the submission as the task page does, then complete the task in one transaction."""
-    given = CompletionRequestSchema().load(_body())
+    given = shared(CompletionRequestSchema).load(_body())
     session, engine, access = db.session, workflow_engine(), current_access()
     context = load_task(session, engine, access, task_id)
     open_ = context.task.status == "open"  # a closed task still goes to the engine: a re-submission is answered
@@ -254,7 +255,7 @@ def complete_task(task_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     except (TaskNotReady, Conflict):
         abort(error_response(409, "该任务刚被他人处理，请查看最新状态"))
     answer = _step(engine, access, result, session.get(CaseRecord, result.instance.id))
-    return commit_answer(CompletionSchema().dump({**answer, "task_id": task_id,
+    return commit_answer(shared(CompletionSchema).dump({**answer, "task_id": task_id,
                                                   "already_applied": result.already_applied}), 200)
 
 
@@ -291,7 +292,7 @@ def _start(session: Session, engine: Engine, access: Access, process_id: str, da
     except SubmissionInvalid as invalid:
         raise SubmissionInvalid({_visit_field(k): v for k, v in invalid.errors.items()}) from invalid
     try:
-        visit = VisitRequestSchema().load(data)
+        visit = shared(VisitRequestSchema).load(data)
     except ValidationError as invalid:
         raise ValidationError({"data": invalid.messages}) from invalid
     return _start_reception(session, engine, access, visit, now)
@@ -316,7 +317,7 @@ def _start_description() -> str:
 @idempotent
 def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a case of a process the start permissions let the caller start; 403 for the others."""
-    given = CaseStartRequestSchema().load(_body())
+    given = shared(CaseStartRequestSchema).load(_body())
     session, engine, access = db.session, workflow_engine(), current_access()
     process_id = given["process_id"].strip()
     if engine.specs.current(session, process_id) is None:
@@ -324,7 +325,7 @@ def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
     result = _start(session, engine, access, process_id, given["data"], services().now(session))
     record = session.get(CaseRecord, result.instance.id)
     answer = _step(engine, access, result, record)
-    return commit_answer(StartedCaseSchema().dump({**answer, "case": record}), 201,
+    return commit_answer(shared(StartedCaseSchema).dump({**answer, "case": record}), 201,
                          {"Location": url_for("api.show_case", case_id=result.instance.id)})
 
 
@@ -341,7 +342,7 @@ def show_case(case_id: int) -> dict[str, Any]:
     now = services().now(session)
     instance = engine.instance(case.instance_id)
     tasks = engine.open_tasks(case.instance_id)
-    return CaseSchema().dump({
+    return shared(CaseSchema).dump({
         "summary": summarize(session, case, revealed=False, visible=access.may_see_case),
         "holders": holders_now(session, case, tasks, now),
         "deadlines": deadline_rows(case, tasks, now),

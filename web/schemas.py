@@ -7,12 +7,23 @@ accepts are checked by `workflows/` (task forms, access rules, the reception des
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, TypeVar
 
 from marshmallow import EXCLUDE, Schema, fields, pre_dump, validate
 
 from workflows.cases.forms import INT_MAX, INT_MIN
 from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS
+
+AnySchema = TypeVar("AnySchema", bound=Schema)
+
+
+@functools.cache
+def shared(schema: type[AnySchema]) -> AnySchema:
+    """The one instance of a schema class in this process (as marshmallow's own examples keep them): a schema keeps
+    nothing between loads and dumps, and building one (its fields, its nested schemas') costs more than using it."""
+    return schema()
+
 
 REQUIRED: dict[str, Any] = {"required": "请填写此项", "null": "不能为空"}
 TEXT: dict[str, Any] = {**REQUIRED, "invalid": "应为文字"}
