@@ -1,12 +1,14 @@
-"""The JSON API (`/api/v1`): my tasks, claim, release, complete, start a case, read a case; an OpenAPI document.
+"""The JSON API (`/api/v1`): my tasks, claim, release, complete, start a case, read a case, record a return-call
+rating; an OpenAPI document.
 
 Authentication is by API token only (`Authorization: Bearer <token>`, from `POST /api/v1/tokens` or
 `doorstep token issue USERNAME`). The browser's session cookie never authenticates an API call, so a page of
 another site cannot make a logged-in browser act here; that is why this blueprint needs no CSRF token.
 
 Every view goes through the same domain functions as the pages (`workflows.cases.task_work`,
-`workflows.views.inbox`, `workflows.intake.reception_desk`, `workflows.views.case_view`) and so through the same access
-rules: what a page refuses with 403 the API refuses with 403. Errors come in the one shape of `web/errors.py`.
+`workflows.views.inbox`, `workflows.intake.reception_desk`, `workflows.intake.petitioner_query`,
+`workflows.views.case_view`) and so through the same access rules: what a page refuses with 403 the API refuses
+with 403. Errors come in the one shape of `web/errors.py`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from workflows.cases.task_work import (
     step_aside,
     suggested_values,
 )
+from workflows.intake.petitioner_query import AlreadyRated, NotRateable, record_told_rating
 from workflows.intake.reception_desk import PETITIONER_FIELDS, register_visit
 from workflows.intake.registration import open_case
 from workflows.intake.start_permissions import start_permissions
@@ -52,12 +55,14 @@ from .extensions import db, once_more_after_conflict, services, workflow_engine
 from .idempotency import commit_answer, idempotent
 from .openapi import document, operation
 from .schemas import (
+    CaseRatingSchema,
     CaseSchema,
     CaseStartRequestSchema,
     CompletionRequestSchema,
     CompletionSchema,
     InboxQuerySchema,
     InboxSchema,
+    RatingRequestSchema,
     StartedCaseSchema,
     StepAsideRequestSchema,
     TaskDetailSchema,
@@ -67,7 +72,7 @@ from .schemas import (
     VisitRequestSchema,
     shared,
 )
-from .security import current_access, remembered_viewers
+from .security import current_access, remembered_viewers, visible_case
 from .viewer_cache import TOKEN
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -334,11 +339,7 @@ def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
 def show_case(case_id: int) -> dict[str, Any]:
     """A case the caller may see, as its page shows it: ID numbers and phones masked."""
     session, engine, access = db.session, workflow_engine(), current_access()
-    case = session.get(CaseRecord, case_id)
-    if case is None:
-        abort(404)
-    if not access.may_see_case(case):
-        raise AccessDenied("此案件不属于您的职责范围")
+    case = visible_case(case_id)
     now = services().now(session)
     instance = engine.instance(case.instance_id)
     tasks = engine.open_tasks(case.instance_id)
@@ -347,6 +348,28 @@ def show_case(case_id: int) -> dict[str, Any]:
         "holders": holders_now(session, case, tasks, now),
         "deadlines": deadline_rows(case, tasks, now),
         "history": timeline(session, engine, instance, case, revealed=False)})
+
+
+@bp.post("/cases/<int:case_id>/rating")
+@operation("代录信访人在电话回访中给出的评价（电话回访，工作人员代录）", body=RatingRequestSchema,
+           response=CaseRatingSchema, status=201, errors=(403, 404, 409, 422), idempotent=True,
+           description="与案件页面的“电话回访评价”相同：县信访局或本案承办单位的工作人员代录，评价来源记为 "
+                       "recorded（电话回访，工作人员代录），计入满意率；办理该案的评价任务，或案件已办结未评价时记入"
+                       "案件。不能代录者返回 403（看不到此案件者同样 403，与读取案件相同）；案件尚不能评价或已经评价过"
+                       "返回 409（每案只评价一次）。")
+@idempotent
+def record_rating(case_id: int) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Record the petitioner's rating told on a return call, as the case page does; once per case."""
+    given = RatingRequestSchema().load(_body())
+    session, access = db.session, current_access()
+    case = visible_case(case_id)
+    try:
+        record_told_rating(session, workflow_engine(), access, case, given["satisfaction"], given["comment"])
+    except (AlreadyRated, NotRateable) as refused:
+        abort(error_response(409, str(refused)))
+    summary = summarize(session, case, revealed=False, visible=access.may_see_case)
+    return commit_answer(CaseRatingSchema().dump({"summary": summary}), 201,
+                         {"Location": url_for("api.show_case", case_id=case_id)})
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from workflows.views.inbox import process_names
 
 from .extensions import db, services, workflow_engine
 from .headers import xml_download
-from .security import LOCAL, current_access, login_required
+from .security import LOCAL, current_access, login_required, visible_case
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -198,12 +198,7 @@ def reads(case_id: int) -> str:
 
 
 def _audited_case(case_id: int) -> CaseRecord:
-    case = db.session.get(CaseRecord, case_id)
-    if case is None:
-        abort(404)
-    if not current_access().may_see_case(case):
-        raise AccessDenied("此案件按回避规定不向您显示")
-    return case
+    return visible_case(case_id, "此案件按回避规定不向您显示")
 
 
 def _may_audit(instance_id: int) -> bool:

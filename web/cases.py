@@ -10,7 +10,7 @@ from workflows.cases.record import RATING_SOURCE_NAMES, CaseRecord
 from workflows.cases.script_helpers import packaged_config
 from workflows.cases.stand_in import nobody_left, stand_in_name, stepped_aside
 from workflows.cases.task_work import AccessDenied
-from workflows.intake.petitioner_query import SATISFACTION, QueryError, is_rateable, rate
+from workflows.intake.petitioner_query import SATISFACTION, QueryError, is_rateable, record_told_rating
 from workflows.intake.receipt import receipt
 from workflows.views.case_diagram import diagram_xml, diagrams
 from workflows.views.case_list import case_page
@@ -19,7 +19,7 @@ from workflows.views.inbox import process_names
 
 from .extensions import db, services, workflow_engine
 from .headers import xml_download
-from .security import current_access, login_required
+from .security import current_access, login_required, visible_case
 
 bp = Blueprint("cases", __name__)
 
@@ -40,14 +40,14 @@ def index() -> str:
 @login_required
 def show(case_id: int) -> str:
     """A case's page, personal data masked."""
-    return _case_page(_visible_case(case_id), revealed=False)
+    return _case_page(visible_case(case_id), revealed=False)
 
 
 @bp.post("/cases/<int:case_id>/reveal")
 @login_required
 def reveal(case_id: int) -> Response:
     """Show the case's personal data unmasked, and record who viewed it."""
-    case = _visible_case(case_id)
+    case = visible_case(case_id)
     if not current_access().may_reveal(case):
         raise AccessDenied("您的岗位无权查看完整的身份证号和电话")
     record_reveal(workflow_engine(), case, current_access().viewer.username)
@@ -61,16 +61,14 @@ def reveal(case_id: int) -> Response:
 @login_required
 def record_rating(case_id: int) -> Response | tuple[str, int]:
     """Record the rating the petitioner gave on a return call (电话回访，工作人员代录), once per case."""
-    case = _visible_case(case_id)
-    session, access = db.session, current_access()
-    if not access.may_record_rating(case):
-        raise AccessDenied("您的岗位不能代录信访人的评价（可代录者：县信访局、本案承办单位）")
+    case = visible_case(case_id)
+    session = db.session
     try:
-        rate(session, workflow_engine(), case, request.form.get("satisfaction", ""),
-             request.form.get("comment", ""), recorded_by=access.viewer.username)
+        record_told_rating(session, workflow_engine(), current_access(), case, request.form.get("satisfaction", ""),
+                           request.form.get("comment", ""))
     except QueryError as refused:
         session.rollback()
-        case = _visible_case(case_id)
+        case = visible_case(case_id)
         return _case_page(case, revealed=False, rating_error=str(refused)), 422
     session.commit()
     flash("已代录信访人的评价（电话回访，工作人员代录）", "success")
@@ -81,7 +79,7 @@ def record_rating(case_id: int) -> Response | tuple[str, int]:
 @login_required
 def receipt_page(case_id: int) -> str:
     """The printable receipt (回执) for the petitioner: case number, query code, query address, time limits."""
-    case = _visible_case(case_id)
+    case = visible_case(case_id)
     return render_template("receipt.html", receipt=receipt(db.session, case), case=case,
                            query_url=url_for("query.form", _external=True))
 
@@ -90,21 +88,12 @@ def receipt_page(case_id: int) -> str:
 @login_required
 def diagram(case_id: int, process_id: str) -> Response:
     """The BPMN XML of the case's process (or of a process it called), as deployed with its version."""
-    case = _visible_case(case_id)
+    case = visible_case(case_id)
     engine = workflow_engine()
     content = diagram_xml(db.session, engine, engine.instance(case.instance_id), process_id)
     if content is None:
         abort(404)
     return xml_download(content, f"{process_id}.bpmn")
-
-
-def _visible_case(case_id: int) -> CaseRecord:
-    case = db.session.get(CaseRecord, case_id)
-    if case is None:
-        abort(404)
-    if not current_access().may_see_case(case):
-        raise AccessDenied("此案件不属于您的职责范围")
-    return case
 
 
 def _case_page(case: CaseRecord, revealed: bool, rating_error: str = "") -> str:

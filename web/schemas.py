@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from marshmallow import EXCLUDE, Schema, fields, pre_dump, validate
 
 from workflows.cases.forms import INT_MAX, INT_MIN
+from workflows.cases.record import RATING_SOURCE_NAMES
+from workflows.intake.petitioner_query import SATISFACTION
 from workflows.views.inbox import CLAIM_CHOICES, DUE_CHOICES, SORTS
 
 AnySchema = TypeVar("AnySchema", bound=Schema)
@@ -97,6 +99,16 @@ class StepAsideRequestSchema(ApiSchema):
 
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500, error="请填写回避理由（至多500字）"),
                            error_messages=TEXT, metadata={"description": "回避理由"})
+
+
+class RatingRequestSchema(ApiSchema):
+    """The rating the petitioner told on a return call (电话回访), recorded by staff, with their words if any."""
+
+    satisfaction = fields.String(required=True, validate=one_of(SATISFACTION, empty=False), error_messages=TEXT,
+                                 metadata={"description": "满意度: " + ", ".join(f"{k}={v}"
+                                                                               for k, v in SATISFACTION.items())})
+    comment = fields.String(load_default="", validate=at_most(500), error_messages=TEXT,
+                            metadata={"description": "信访人意见（可不填）"})
 
 
 class CaseStartRequestSchema(ApiSchema):
@@ -249,11 +261,21 @@ class CaseLinkSchema(Schema):
     case_number = fields.String()
 
 
-class CaseSchema(Schema):
-    """A case as its page shows it: details (personal data masked), holders, deadlines and history."""
+class CaseRatingSchema(Schema):
+    """A case's satisfaction rating as its page shows it: the rating, who gave it (source) and when."""
 
     id = fields.Integer(attribute="summary.case.instance_id")
     case_number = fields.String(attribute="summary.case.case_number")
+    satisfaction = fields.String(attribute="summary.satisfaction", metadata={"description": "满意度（空：尚未评价）"})
+    rating_source = fields.String(attribute="summary.case.rating_source", allow_none=True, metadata={
+        "description": "评价来源: " + ", ".join(f"{k}={v}" for k, v in RATING_SOURCE_NAMES.items())})
+    rating_source_name = fields.String(attribute="summary.rating_source")
+    rated_at = fields.AwareDateTime(attribute="summary.case.rated_at", allow_none=True)
+
+
+class CaseSchema(CaseRatingSchema):
+    """A case as its page shows it: details (personal data masked), holders, deadlines and history."""
+
     process_id = fields.String(attribute="summary.case.process_id")
     process_name = fields.String(attribute="summary.process_name")
     status = fields.String(attribute="summary.case.status", metadata={"description": "open, closed"})
@@ -276,7 +298,6 @@ class CaseSchema(Schema):
     closed_at = fields.AwareDateTime(attribute="summary.case.closed_at", allow_none=True)
     overdue = fields.Boolean(attribute="summary.case.overdue")
     outcome = fields.String(attribute="summary.outcome")
-    satisfaction = fields.String(attribute="summary.satisfaction")
     source_case = fields.Nested(CaseLinkSchema, attribute="summary.packaged_from", allow_none=True,
                                 metadata={"description": "领导包案：所包的案件（调用者可见时）"})
     packaged_in = fields.List(fields.Nested(CaseLinkSchema), attribute="summary.packaged_in",

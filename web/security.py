@@ -19,6 +19,8 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 from werkzeug.wrappers import Response
 
 from workflows.cases.access import Access, Viewer, load_viewer
+from workflows.cases.record import CaseRecord
+from workflows.cases.task_work import AccessDenied
 
 from .extensions import db, services
 from .viewer_cache import SESSION, ViewerCache
@@ -109,6 +111,17 @@ def current_access() -> Access:
             abort(401)
         g.access = Access(db.session, viewer)
     return cast(Access, g.access)
+
+
+def visible_case(case_id: int, refusal: str = "此案件不属于您的职责范围") -> CaseRecord:
+    """The case with this id if the caller may see it: 404 when there is none, AccessDenied (403, `refusal`) when
+    the access rules keep it from the caller."""
+    case = db.session.get(CaseRecord, case_id)
+    if case is None:
+        abort(404)
+    if not current_access().may_see_case(case):
+        raise AccessDenied(refusal)
+    return case
 
 
 def login_required(view: F) -> F:

@@ -317,3 +317,9 @@ def test_the_openapi_document_matches_the_routes(app, client):
     assert set(schemas["ErrorBody"]["properties"]) == {"status", "message", "fields"}
     assert [p["name"] for p in document["paths"]["/api/v1/tasks"]["get"]["parameters"]] == \
         ["due", "category", "place", "process", "claim", "sort", "case"]
+    rating = document["paths"]["/api/v1/cases/{case_id}/rating"]["post"]
+    assert {"201", "401", "403", "404", "409", "422"} == set(rating["responses"])
+    assert [p["name"] for p in rating["parameters"]] == ["case_id", "Idempotency-Key"]
+    assert schemas["RatingRequest"]["properties"]["satisfaction"]["enum"] == \
+        ["very_satisfied", "satisfied", "basic", "dissatisfied", "very_dissatisfied"]
+    assert schemas["RatingRequest"]["properties"]["comment"]["maxLength"] == 500

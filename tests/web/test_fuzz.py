@@ -24,7 +24,7 @@ PAGE_EXAMPLES, API_EXAMPLES = 800, 1300  # 2,100 requests in all (the API's are 
 QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 # What a refused request must leave as it was: every table of cases, tasks, history, designs and accounts.
 DATA_TABLES = ("instance", "event", "human_task", "case_record", "incident", "stored_file", "deployment",
-               "process_version", "design_draft", "design_event", "account", "person")
+               "process_version", "design_draft", "design_event", "account", "person", "case_rating")
 COUNTS = text("SELECT " + ", ".join(f"(SELECT count(*) FROM {name})" for name in DATA_TABLES))
 SPECIAL = ["", " ", "\x00", "a\x00b", "\ud800", "x\udfffy", "2147483648", "-2147483649", "9" * 40, "1e999", "NaN",
            "-0", "1.5", "true", "null", "[]", "{}", "x" * 101, "字" * 2100, "x" * 70_000, "<script>alert(1)</script>",
@@ -116,6 +116,7 @@ PAGES = [  # who, method, path ({case}, {task} or {any} filled in), the form's o
     ("cadre", "GET", "/cases", ["q"]),
     ("cadre", "GET", "/cases/{any}", []),
     ("cadre", "POST", "/cases/{case}/reveal", []),
+    ("bureau", "POST", "/cases/{case}/rating", ["satisfaction", "comment"]),
     ("bureau", "GET", "/reports/monthly", ["month", "township", "period"]),
     ("bureau", "GET", "/reports/monthly.csv", ["month", "township"]),
     ("auditor", "GET", "/audit", ["number", "township", "month", "process", "status", "overdue", "outcome"]),
@@ -138,6 +139,8 @@ API = [  # method, path, body shape (None: no body), with the API token?
         "headcount": 1, "village": "", "category": "", "claim": "",
         "petitioners": [{"petitioner_name": "", "id_number": "", "phone": ""}]}}, True),
     ("GET", "/api/v1/cases/{any}", None, True),
+    ("POST", "/api/v1/cases/{case}/rating", {"satisfaction": "satisfied", "comment": ""}, True),
+    ("POST", "/api/v1/cases/{any}/rating", {"satisfaction": "satisfied"}, True),
     ("POST", "/api/v1/cases", None, False),
 ]
 

@@ -24,9 +24,9 @@ The rules, in one place for the web pages and the JSON API alike:
 * **Stepping aside** (回避): whoever declared a relation to a case (an event `stepped_aside` on it) neither sees it
   nor acts on its tasks any more; colleagues of the same role and place do. When none is left, the task goes to
   the county discipline body (accusations) or the county petition bureau (`workflows.cases.stand_in`).
-* **Return-call ratings** (电话回访): the petitioner's rating told on the phone is recorded on the case page by the
-  county petition bureau (which makes the return calls) or by the staff of the case's handling unit — marked
-  as recorded by staff, with their name; never by anyone kept from the case.
+* **Return-call ratings** (电话回访): the petitioner's rating told on the phone is recorded on the case page or
+  through the JSON API by the county petition bureau (which makes the return calls) or by the staff of the case's
+  handling unit — marked as recorded by staff, with their name; never by anyone kept from the case.
 * **Personal data** (ID numbers, phones; names of confidential cases) is masked for everyone. Those who need it
   may unmask it, which is recorded: the county petition bureau, the staff of the case's handling unit, its
   leader, and whoever may act on one of its open tasks now. Auditors and place staff who merely read do not.

@@ -20,8 +20,10 @@ from engine import Engine, TaskNotReady
 from engine.db import Base
 from engine.models import HumanTask
 from workflows import DomainError
+from workflows.cases.access import Access
 from workflows.cases.record import CLOSED, RECORDED, CaseRecord, deadline_states
 from workflows.cases.script_helpers import packaged_config
+from workflows.cases.task_work import AccessDenied
 from workflows.org.throttle import TooManyAttempts, check_allowed, record_failure, throttle_key
 from workflows.views.inbox import process_names
 
@@ -174,6 +176,14 @@ def rate(session: Session, engine: Engine, case: CaseRecord, satisfaction: str, 
         raise NotRateable("事项办结后才能评价")
     case.satisfaction = satisfaction
     session.flush()
+
+
+def record_told_rating(session: Session, engine: Engine, access: Access, case: CaseRecord, satisfaction: str,
+                       comment: str = "") -> None:
+    """Record the rating the petitioner told on a return call (电话回访，工作人员代录), if the viewer may record it."""
+    if not access.may_record_rating(case):
+        raise AccessDenied("您的岗位不能代录信访人的评价（可代录者：县信访局、本案承办单位）")
+    rate(session, engine, case, satisfaction, comment, recorded_by=access.viewer.username)
 
 
 def request_review(session: Session, engine: Engine, case: CaseRecord, reason: str) -> None:
