@@ -44,7 +44,7 @@ def idempotent(view: F) -> F:
         try:
             return view(*args, **kwargs)
         except (HTTPException, Conflict, TaskNotReady) as refused:
-            if isinstance(refused, HTTPException) and refused.code != 409:
+            if isinstance(refused, HTTPException) and _status(refused) != 409:
                 raise
             # The same request may have just won the race in another worker: answer as it did.
             db.session.rollback()
@@ -75,6 +75,11 @@ def commit_answer(body: dict[str, Any], status: int, headers: dict[str, str] | N
             raise
         abort(_replay(stored, pending[1]))
     return body, status, headers
+
+
+def _status(error: HTTPException) -> int | None:
+    """The status an HTTP exception answers with (`abort(response)` carries it on its response, not as `code`)."""
+    return error.response.status_code if error.response is not None else error.code
 
 
 def _find(key: str) -> StoredReply | None:

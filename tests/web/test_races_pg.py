@@ -156,3 +156,22 @@ def test_simultaneous_ratings_one_is_recorded_the_others_409(pg_app, pg_services
         assert session.get(CaseRecord, case_id).satisfaction == rating.satisfaction
         assert session.scalar(select(func.count()).select_from(Event).where(
             Event.instance_id == case_id, Event.type == "satisfaction_rated")) == 1
+
+
+def test_simultaneous_api_ratings_with_one_key_record_once_and_all_get_its_answer(pg_app, pg_services, pg_desk):
+    """A call-centre client retrying a return-call rating (the same Idempotency-Key) while the first is still
+    running: one rating, and every retry gets the first answer rather than a 409."""
+    case_id = pg_desk.petition()
+    pg_desk.complete(case_id, "village_resolve", {"resolved": True, "resolution_note": "已协调", "outcome": "support",
+                                                  "reply": "已拆除猪圈"}, "t01v01.cadre")
+    bureau = api_as(pg_app, pg_services, "bureau1")  # one token per account: clients share it
+    clients = [Api(pg_app, bureau.headers["Authorization"].removeprefix("Bearer ")) for _ in range(RACERS)]
+    responses = race([lambda c=c: c.post(f"/api/v1/cases/{case_id}/rating", {"satisfaction": "satisfied"},
+                                         headers={"Idempotency-Key": "return-call-1"}) for c in clients])
+
+    assert [r.status_code for r in responses] == [201] * RACERS, [r.get_json() for r in responses]
+    assert all(r.get_json() == responses[0].get_json() for r in responses)
+    assert responses[0].get_json()["rating_source"] == "recorded"
+    assert count(pg_services, select(func.count()).select_from(Rating).where(Rating.instance_id == case_id)) == 1
+    assert count(pg_services, select(func.count()).select_from(Event).where(
+        Event.instance_id == case_id, Event.type == "task_completed", Event.task_ref.like("%rate%"))) == 1
