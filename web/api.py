@@ -360,7 +360,7 @@ def show_case(case_id: int) -> dict[str, Any]:
 @idempotent
 def record_rating(case_id: int) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Record the petitioner's rating told on a return call, as the case page does; once per case."""
-    given = RatingRequestSchema().load(_body())
+    given = shared(RatingRequestSchema).load(_body())
     session, access = db.session, current_access()
     case = visible_case(case_id)
     try:
@@ -368,7 +368,7 @@ def record_rating(case_id: int) -> tuple[dict[str, Any], int, dict[str, str]]:
     except (AlreadyRated, NotRateable) as refused:
         abort(error_response(409, str(refused)))
     summary = summarize(session, case, revealed=False, visible=access.may_see_case)
-    return commit_answer(CaseRatingSchema().dump({"summary": summary}), 201,
+    return commit_answer(shared(CaseRatingSchema).dump({"summary": summary}), 201,
                          {"Location": url_for("api.show_case", case_id=case_id)})
 
 
