@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import Engine, StepResult, TaskNotFound
+from engine import Engine, StepResult, TaskNotFound, TaskTaken
 from engine.models import HumanTask, Instance, ProcessVersion
 from workflows import DomainError
 from workflows.cases.access import STEPPED_ASIDE, Access
@@ -231,7 +231,7 @@ def complete(session: Session, engine: Engine, access: Access, task_id: str, val
     if context is None or context.task.id != task_id:
         context = load_task(session, engine, access, task_id)
     if context.task.status == "open" and not access.may_act_on_task(context.task, context.case):
-        raise AccessDenied(_why_not(context.task, access))
+        _refuse(context, access)
     return _checked_completion(session, engine, context, values, access.viewer.username, now)
 
 
@@ -263,7 +263,7 @@ def claim(session: Session, engine: Engine, access: Access, task_id: str) -> Hum
     """Claim a task the viewer may act on."""
     context = load_task(session, engine, access, task_id)
     if not access.may_act_on_task(context.task, context.case):
-        raise AccessDenied(_why_not(context.task, access))
+        _refuse(context, access)
     return engine.claim(task_id, access.viewer.username)
 
 
@@ -288,6 +288,17 @@ def step_aside(session: Session, engine: Engine, access: Access, task_id: str, r
     engine.record(context.task.instance_id, STEPPED_ASIDE, access.viewer.username,
                   {"reason": reason.strip()[:500]}, context.task.ref)
     return context.task
+
+
+def _refuse(context: TaskContext, access: Access) -> NoReturn:
+    """Refuse an action on a task the viewer may not act on now. Held by a colleague who claimed it first (the viewer
+    could act but for that claim) is a conflict naming who and when (409), as the engine answers a lost claim;
+    anything else is a refusal (403)."""
+    task = context.task
+    if task.status == "open" and task.claimed_by not in (None, access.viewer.username) \
+            and access.may_see_task(task, context.case):
+        raise TaskTaken(f"task {task.id} is claimed by {task.claimed_by}", "claimed", task.claimed_by, task.claimed_at)
+    raise AccessDenied(_why_not(task, access))
 
 
 def _why_not(task: HumanTask, access: Access) -> str:
