@@ -7,14 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from engine.models import Event
 from workflows.cases.org_choice import KIN_REFUSED, check_org_fields
 from workflows.cases.record import CaseRecord
+from workflows.org.models import Person, Position
 
 from .conftest import VISIT
 from .pages import errors_of, text_of
+from .test_api import error_of
 from .test_intake import PETITION
 
 ACCUSATION = {**PETITION, "category": "accusation", "tier": "county", "claim": "村委会挪用修路补助款"}
@@ -181,3 +183,32 @@ def test_an_accusation_nobody_may_handle_goes_to_the_other_county_body(browser, 
     assert browser("discipline.staff").get(f"/tasks/{task.id}").status_code == 403
     assert browser("bureau1").get(f"/tasks/{task.id}").status_code == 200  # the discipline body's lane: the bureau
     assert browser("t01.cadre").get(f"/cases/{case_id}").status_code == 403  # the accused still sees nothing
+
+
+def test_the_discipline_body_suggests_itself_as_handling_unit_and_the_form_accepts_it(api, desk):
+    case_id = desk.petition(category="accusation", tier="county", accused_unit="t01v01", claim="村委会挪用修路补助款")
+    task_id = desk.task(case_id, "discipline_accept").id
+    staff = api("discipline.staff")
+    suggested = staff.get(f"/api/v1/tasks/{task_id}").get_json()["suggested"]
+    assert suggested == {"handling_unit": "county-discipline"}
+    done = staff.post(f"/api/v1/tasks/{task_id}/complete", {"data": {**suggested, "acceptance_notice": "已受理"}})
+    assert done.status_code == 200, done.get_json()
+    assert "confirm_competence" in desk.open_elements(case_id)  # its 承办单位 staff take the statutory path
+
+
+def test_a_discipline_body_with_nobody_holding_handling_unit_is_neither_suggested_nor_accepted(browser, api, desk,
+                                                                                                services):
+    with services.unit_of_work() as session:  # the body keeps its 纪委监委 staff, who accept accusations
+        handler = select(Person.id).where(Person.username == "discipline.handler").scalar_subquery()
+        session.execute(delete(Position).where(Position.person_id == handler))
+    case_id = desk.petition(category="accusation", tier="county", accused_unit="t01v01", claim="村委会挪用修路补助款")
+    task_id = desk.task(case_id, "discipline_accept").id
+    staff = api("discipline.staff")
+    # 县信访局, next in the fallback list, has no 承办单位 staff either: nothing is suggested, not even the form's
+    # default
+    assert staff.get(f"/api/v1/tasks/{task_id}").get_json()["suggested"] == {}
+    assert browser("discipline.staff").get(f"/tasks/{task_id}").status_code == 200
+    refused = staff.post(f"/api/v1/tasks/{task_id}/complete",
+                         {"data": {"handling_unit": "county-discipline", "acceptance_notice": "已受理"}})
+    assert refused.status_code == 422
+    assert error_of(refused)["fields"] == {"handling_unit": "县纪委监委没有可以办理的承办人员，请另选承办单位"}

@@ -130,6 +130,21 @@ def test_a_task_with_its_form(api, desk):
     assert task["suggested"] == {"handling_unit": "county-hrss", "deadline": "2026-05-06"}
 
 
+def test_the_suggested_handling_unit_is_one_the_form_accepts(api, desk):
+    """Land claims go first to 县自然资源局, where nobody holds 承办单位 in this org: the suggestion passes it over for
+    the next unit of the routing tables, and the suggestion submitted as it stands is accepted."""
+    case_id = desk.handed_over(category="land", claim="宅基地纠纷")
+    task_id = desk.task(case_id, "assign_unit").id
+    leader = api("t01.leader.land")
+    suggested = leader.get(f"/api/v1/tasks/{task_id}").get_json()["suggested"]
+    assert suggested["handling_unit"] == "county-discipline"  # the fallback list's first unit with a handler
+    refused = leader.post(f"/api/v1/tasks/{task_id}/complete",
+                          {"data": {**suggested, "handling_unit": "county-natural-resources"}})
+    assert error_of(refused)["fields"] == {"handling_unit": "县自然资源局没有可以办理的承办人员，请另选承办单位"}
+    done = leader.post(f"/api/v1/tasks/{task_id}/complete", {"data": suggested})
+    assert done.status_code == 200, done.get_json()
+
+
 def test_claim_and_release(api, desk):
     case_id = desk.visit()
     task_id = desk.task(case_id, "hear_claim").id

@@ -11,15 +11,15 @@ stored as the code, so access rules compare identities, not spellings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from workflows.org.models import OrgUnit, Person, Position
 from workflows.org.search import PICKS, Pick
-from workflows.org.tree import are_related, remembered_units
+from workflows.org.tree import are_related, chunks, remembered_units
 
 HANDLING_ROLE = "handling_unit"
 KIN_REFUSED = "检举控告事项不得交被检举控告单位、其上下级单位或被检举人所在单位承办，应当回避，请另选承办单位"
@@ -28,17 +28,41 @@ KIN_REFUSED = "检举控告事项不得交被检举控告单位、其上下级�
 def handling_unit_refusal(session: Session, unit: OrgUnit, accused: Mapping[str, Any]) -> str:
     """Why `unit` may not handle a case whose accused are named in `accused`; empty when it may.
 
-    The one rule for every form and script that names a handling unit: an office (never a village, grid or
-    other area) where somebody holds the 承办单位 role, so that the task it gets has someone able to act, and
-    neither the accused unit, nor a unit above or below it, nor a unit of the accused person (Art. 30).
+    The rule every form and script applies when a person names a handling unit: `refusal_of`, read from the db.
+    """
+    staffed = unit.kind == "office" and _staffed(session, unit.id, HANDLING_ROLE)
+    return refusal_of(unit, staffed=staffed, accused=accused_units_of(session, accused))
+
+
+def refusal_of(unit: OrgUnit, *, staffed: bool, accused: Iterable[OrgUnit]) -> str:
+    """Why `unit` may not handle a case, given whether someone there holds 承办单位 and the accused units; empty
+    when it may.
+
+    The one handling-unit rule, for the forms, the diagrams' scripts and the routing tables' suggestion alike:
+    an office (never a village, grid or other area) where somebody holds the 承办单位 role, so that the tasks
+    it gets (承办单位 lane) have someone able to act, and neither the accused unit, nor a unit above or below
+    it, nor a unit of the accused person (Art. 30).
     """
     if unit.kind != "office":
         return f"{unit.name}（{unit.code}）不是机关单位，不能作为承办单位；请选择有承办人员的机关"
-    if not _staffed(session, unit.id, HANDLING_ROLE):
+    if not staffed:
         return f"{unit.name}没有可以办理的承办人员，请另选承办单位"
-    if any(are_related(unit, other) for other in accused_units_of(session, accused)):
+    if any(are_related(unit, other) for other in accused):
         return KIN_REFUSED
     return ""
+
+
+def units_with_handlers(session: Session, codes: Iterable[str]) -> dict[str, tuple[OrgUnit, bool]]:
+    """The stored units among `codes`, keyed by code, each with whether somebody there holds the 承办单位 role.
+
+    One query however many codes (per chunk of `workflows.org.tree.chunks`): routing tries several candidates.
+    """
+    staffed = exists().where(Position.org_unit_id == OrgUnit.id, Position.role == HANDLING_ROLE).label("staffed")
+    found: dict[str, tuple[OrgUnit, bool]] = {}
+    for chunk in chunks(sorted(set(codes))):
+        rows = session.execute(select(OrgUnit, staffed).where(OrgUnit.code.in_(chunk)))
+        found.update((unit.code, (unit, bool(has_staff))) for unit, has_staff in rows)
+    return found
 
 
 def find_picked_unit(session: Session, text: str, pick: Pick) -> OrgUnit | None:

@@ -14,19 +14,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workflows import DATA_DIR, DomainError, LineDict, ProblemLog, read_data_file
-from workflows.cases.org_choice import handling_unit_refusal
+from workflows.cases.org_choice import handling_unit_refusal, refusal_of, units_with_handlers
 from workflows.org.models import OrgUnit, Person
 from workflows.org.tree import (
     UnknownPerson,
     UnknownUnit,
-    are_related,
     find_unit,
     get_person,
     get_unit,
     holders,
     positions_of,
     units_at,
-    units_by_code,
 )
 
 LEADER_ROLE = "responsible_leader"
@@ -37,7 +35,8 @@ class RoutingError(DomainError):
 
 
 class NoHandlingUnit(RoutingError):
-    """Every candidate handling unit is missing or excluded (it is, contains or lies inside the accused)."""
+    """No candidate of the routing tables may handle the claim: each is missing, not an office, has nobody
+    holding 承办单位, or is tied to the accused (it is, contains or lies inside an accused unit)."""
 
 
 @dataclass(frozen=True)
@@ -122,9 +121,13 @@ def choose_handling_unit(
     accused_unit: str | None = None,
     accused_person: str | None = None,
 ) -> OrgUnit:
-    """Return the unit to handle a claim, never the accused unit (or accused person's units) nor kin of them.
+    """Return the first candidate of the routing tables that the handling-unit rule accepts.
 
-    A unit is excluded when it is an accused unit, lies inside one, or contains one (信访工作条例 Art. 30).
+    The rule is the one the forms apply (`workflows.cases.org_choice.refusal_of`): an office where somebody holds
+    the 承办单位 role, never the accused unit (or the accused person's units) nor a unit above or below them
+    (信访工作条例 Art. 30). So the form never refuses what this suggests. Accusations are no exception: the
+    county discipline body (纪委监委) accepts them in its own lane, and when it names itself as handling unit its
+    承办单位 staff do the statutory work, like any other unit's.
     """
     claim = rules.category(category)
     town = _township(session, township)
@@ -137,15 +140,21 @@ def choose_handling_unit(
     if accused_person is not None:
         accused.extend(position.unit for position in positions_of(session, accused_person))
     codes = rules.handler_candidates(town.code, claim.code)
-    units = units_by_code(session, codes)
+    found = units_with_handlers(session, codes)
+    refused: list[str] = []
     for code in codes:
-        unit = units.get(code)
-        if unit is not None and not any(are_related(unit, other) for other in accused):
+        if code not in found:
+            refused.append(f"{code}：不在组织机构中")
+            continue
+        unit, staffed = found[code]
+        refusal = refusal_of(unit, staffed=staffed, accused=accused)
+        if not refusal:
             return unit
-    excluded = ", ".join(sorted({u.code for u in accused})) or "none"
+        refused.append(f"{code}：{refusal}")
     raise NoHandlingUnit(
-        f"no handling unit for {claim.name} ({claim.code}) in {town.name}: candidates {', '.join(codes)} are "
-        f"missing or tied to the accused ({excluded}); route it to the level above"
+        f"{town.name}（{town.code}）的{claim.name}（{claim.code}）事项在路由表中没有可以承办的单位，"
+        f"请报上一级机关交办。候选单位：{'；'.join(refused) or '无'} "
+        f"(no handling unit for {claim.code} in {town.code}: route it to the level above)"
     )
 
 
@@ -173,8 +182,12 @@ def check_routing(session: Session, rules: RoutingRules) -> list[str]:
         problems.append(f"exceptions name township {code!r}, which is not in the org")
     all_handlers = {c for codes in rules.handlers.values() for c in codes} | set(rules.fallback_handlers)
     all_handlers |= {c for table in rules.township_handlers.values() for codes in table.values() for c in codes}
-    for code in sorted(all_handlers - units_by_code(session, all_handlers).keys()):
-        problems.append(f"handling unit {code!r} is not in the org")
+    found = units_with_handlers(session, all_handlers)
+    for code in sorted(all_handlers):
+        if code not in found:
+            problems.append(f"handling unit {code!r} is not in the org")
+        elif refusal := refusal_of(found[code][0], staffed=found[code][1], accused=()):
+            problems.append(f"handling unit {code!r} is never suggested: {refusal}")
     for town in townships.values():
         for claim in rules.categories.values():
             try:

@@ -22,7 +22,7 @@ from workflows.cases.access import STEPPED_ASIDE, Access
 from workflows.cases.forms import Form, FormDefinitionError, read_form, validate
 from workflows.cases.org_choice import check_org_fields
 from workflows.cases.record import CaseRecord
-from workflows.cases.routing import RoutingError, choose_handling_unit
+from workflows.cases.routing import NoHandlingUnit, RoutingError, choose_handling_unit
 from workflows.cases.script_helpers import packaged_config
 from workflows.cases.task_rows import access_params, take_access_facts, with_access_facts
 from workflows.org.models import OrgUnit
@@ -102,20 +102,24 @@ def task_form(session: Session, engine: Engine, version: ProcessVersion, task: H
 
 def suggested_values(session: Session, context: TaskContext) -> dict[str, str]:
     """Values to start the form with: schema defaults, the statutory handling limit as the deadline, and the
-    routing rules' handling unit."""
+    routing rules' handling unit (one the form accepts: when the rules find none, no unit is suggested)."""
     values = context.form.defaults()
     limit = handling_limit(context.data)
     if context.form.field("deadline") is not None and limit is not None and "deadline" not in values:
         values["deadline"] = limit.isoformat()  # the statutory limit, unless the leader sets an earlier day
     if context.form.field("handling_unit") is not None:
-        category = context.data.get("category") or (context.case.category if context.case else None)
-        township = context.data.get("township") or (context.case.township if context.case else None)
-        accused = context.data.get("accused_unit") or (context.case.accused_unit if context.case else None)
+        category, township, accused_unit, accused_person = (
+            context.data.get(name) or (getattr(context.case, name) if context.case else None)
+            for name in ("category", "township", "accused_unit", "accused_person"))
         if isinstance(category, str) and isinstance(township, str):
             try:
-                unit = choose_handling_unit(session, packaged_config().routing, category, township,
-                                            accused_unit=accused if _is_unit(session, accused) else None)
+                unit = choose_handling_unit(
+                    session, packaged_config().routing, category, township,
+                    accused_unit=accused_unit if _is_unit(session, accused_unit) else None,
+                    accused_person=accused_person if isinstance(accused_person, str) else None)
                 values["handling_unit"] = unit.code
+            except NoHandlingUnit:
+                values.pop("handling_unit", None)  # a schema default is no better: the accused may be it
             except RoutingError:
                 pass
     return values
