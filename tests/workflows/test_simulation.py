@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +21,7 @@ from workflows.cases.script_helpers import packaged_config, script_helpers
 from workflows.org.demo import load_demo_county
 from workflows.org.roles import BY_LANE
 from workflows.simulation.county import Rates, SimulationError, simulate
+from workflows.simulation.diagram_staff import DIAGRAMS, HANDLERS
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 in Xupu
@@ -145,3 +147,17 @@ def test_doorstep_simulate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert "与新华社报道对照：2021年" in result.output and "网上留言（另计）" in result.output
     report = runner.invoke(main, ["report", "monthly", "2025-03"], catch_exceptions=False)
     assert report.exit_code == 0 and "零上访村（社区）" in report.output
+
+
+def test_every_user_task_has_one_handler_in_the_module_of_its_process():
+    """diagram_staff/<process id>.py answers only tasks of that process; together they answer every user task."""
+    bpmn = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+    user_tasks: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "bpmn").glob("*.bpmn")):
+        for process in etree.parse(str(path)).getroot().iter(f"{bpmn}process"):
+            user_tasks[process.get("id")] = {task.get("id") for task in process.iter(f"{bpmn}userTask")}
+    answered = {diagram.__name__.rsplit(".", 1)[-1]: set(diagram.HANDLERS) for diagram in DIAGRAMS}
+    assert {process: elements - user_tasks.get(process, set()) for process, elements in answered.items()} == \
+        dict.fromkeys(answered, set())
+    assert set(HANDLERS) == set().union(*user_tasks.values())
+    assert len(HANDLERS) == sum(len(elements) for elements in answered.values())  # no element in two modules

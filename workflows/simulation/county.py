@@ -3,9 +3,10 @@
 Petitions arrive by channel at yearly rates calibrated to DOMAIN.md (2021: 333 visit batches, 955 person-visits,
 1,839 online messages), plus grid workers' reports, letters and calls, from the villages of the org, with
 seasons, group visits and people who come back with the same claim. Staff act on every open task as
-`simulated_staff.Staff` says, mostly on time, some late. Everything goes through the engine's own calls —
-`start`, `complete_task` and `run_until` (which fires each timer at its due time) — so the case records, tasks
-and histories are exactly what real use would leave; the simulator writes no engine row itself.
+`staff.Staff` and its handlers per diagram (`diagram_staff/`) say, mostly on time, some late. Everything goes
+through the engine's own calls — `start`, `complete_task` and `run_until` (which fires each timer at its due
+time) — so the case records, tasks and histories are exactly what real use would leave; the simulator writes no
+engine row itself.
 
 Deterministic for a seed: two random streams, one for what arrives (`arrivals.ArrivalStream`: channels, moments,
 the heads of each visit batch) and one for everything else, actions taken in order of business time (ties in
@@ -35,16 +36,10 @@ from workflows.cases.script_helpers import DomainConfig, packaged_config
 from workflows.org.models import RotaEntry
 from workflows.org.rota import generate_rota
 from workflows.simulation.arrivals import Arrival, ArrivalStream, Rates
-from workflows.simulation.legal_staff import CountyStaff
-from workflows.simulation.staff import (
-    CATEGORIES,
-    Act,
-    County,
-    Petition,
-    Resident,
-    TaskInfo,
-    make_resident,
-)
+from workflows.simulation.diagram_staff import HANDLERS
+from workflows.simulation.org_directory import County
+from workflows.simulation.petitions import CATEGORIES, Petition, Resident, make_resident
+from workflows.simulation.staff import Act, Staff, TaskInfo
 
 ROUTE_NAMES = {"reception": "坐班接访", "petition": "信访事项办理(县)", "online_message": "网上群众路线",
                "grid_visit": "网格员下访", "leader_package": "领导包案", "monthly_report": "月度通报"}
@@ -164,7 +159,7 @@ class Simulator:
         self.county = County(session, self.config.routing, self.rng)
         if not self.county.all_villages:
             raise SimulationError("the org has no villages: load the demo county with `doorstep init --demo`")
-        self.staff = CountyStaff(self.county, self.calendar, self.rng)
+        self.staff = Staff(self.county, self.calendar, self.rng, HANDLERS)
         self.cumulative = list(_accumulate(self.county.weights))
         self.queue: list[tuple[datetime, int, str, Any]] = []
         self.sequence = 0
