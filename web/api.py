@@ -379,7 +379,7 @@ def _body() -> Any:
 
 
 def _item(session: Session, task: HumanTask, case: CaseRecord | None, access: Access) -> InboxItem:
-    return describe(session, [(task, case)], access.viewer.username, services().now(session))[0]
+    return describe(access, [(task, case)], services().now(session))[0]
 
 
 def _step(engine: Engine, access: Access, result: StepResult, record: CaseRecord | None) -> dict[str, Any]:

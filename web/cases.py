@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine.models import Incident
 from workflows.cases.record import RATING_SOURCE_NAMES, CaseRecord
 from workflows.cases.script_helpers import packaged_config
-from workflows.cases.stand_in import nobody_left, stand_in_name, stepped_aside
+from workflows.cases.stand_in import stepped_aside
 from workflows.cases.task_work import AccessDenied
 from workflows.intake.petitioner_query import SATISFACTION, QueryError, is_rateable, record_told_rating
 from workflows.intake.receipt import receipt
@@ -103,7 +103,6 @@ def _case_page(case: CaseRecord, revealed: bool, rating_error: str = "") -> str:
     tasks = engine.open_tasks(case.instance_id)
     incidents = session.scalars(select(Incident).where(Incident.instance_id == case.instance_id,
                                                        Incident.status == "open")).all()
-    asides = stepped_aside(session, case.instance_id)  # read once; without step-asides no task needs a stand-in
     return render_template(
         "case.html", case=case, instance=instance,
         summary=summarize(session, case, revealed, visible=access.may_see_case),
@@ -112,7 +111,7 @@ def _case_page(case: CaseRecord, revealed: bool, rating_error: str = "") -> str:
         diagrams=diagrams(session, engine, instance, now),
         incidents=incidents, may_reveal=access.may_reveal(case), read_only=access.is_read_only(case),
         actionable={t.id for t in tasks if access.may_act_on_task(t, case)},
-        stand_ins={t.id: stand_in_name(t, case) for t in tasks if asides and nobody_left(access, t, case)},
-        asides=asides,
+        stand_ins={t.id: found for t in tasks if (found := access.stand_in_for(t, case)) is not None},
+        asides=stepped_aside(session, case.instance_id) if access.anyone_stepped_aside(case.instance_id) else [],
         rating_form=access.may_record_rating(case) and is_rateable(session, case), rating_error=rating_error,
         satisfaction=SATISFACTION, rating_sources=RATING_SOURCE_NAMES)

@@ -178,6 +178,8 @@ class TaskSchema(Schema):
     due_today = fields.Boolean()
     claimed_by = fields.String(attribute="task.claimed_by", allow_none=True)
     claimed_by_me = fields.Boolean()
+    stand_in_reason = fields.String(metadata={
+        "description": "本泳道无人可办、由调用者所在单位代为办理的缘由（空：按本泳道办理）"})
 
 
 class TaskDetailSchema(TaskSchema):

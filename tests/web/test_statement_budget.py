@@ -125,3 +125,22 @@ def test_the_inbox_page_takes_at_most_4_statements_however_many_tasks(api, brows
         page = cadre.get("/tasks")
     assert page.status_code == 200 and page.get_data(as_text=True).count("接谈研判") >= 3
     assert len(seen) <= 4, "\n".join(seen)
+
+
+def test_a_stand_in_bodys_inbox_asks_about_accusations_only(api, desk, statements) -> None:
+    """The county bureau stands in for a lane nobody may act in (workflows.cases.stand_in): its inbox asks whether
+    anybody is left only for the tasks of accusations (at most 5 statements each), never for ordinary cases."""
+    bureau = api("bureau1")
+    for _ in range(3):
+        desk.petition()  # 村级就地化解 at 桃园社区: another lane, nobody stepped aside
+    counted = []
+    for accusations in (0, 2):
+        for _ in range(accusations):
+            desk.petition(category="accusation", tier="county", accused_unit="t01v01", claim="村委会挪用修路补助款")
+        assert bureau.get("/api/v1/tasks").status_code == 200
+        with statements.counting() as seen:
+            answer = bureau.get("/api/v1/tasks")
+        assert answer.status_code == 200 and answer.get_json()["items"] == []  # the discipline body's, not its own
+        counted.append(seen)
+    assert len(counted[0]) <= 4, "\n".join(counted[0])
+    assert len(counted[1]) - len(counted[0]) <= 2 * 5, "\n".join(counted[1])

@@ -22,8 +22,10 @@ The rules, in one place for the web pages and the JSON API alike:
   its tasks (信访工作条例 Art. 30). An accused named by text in older records is matched loosely (any case of
   the code, spaces and the suffix 村委会/居委会 ignored).
 * **Stepping aside** (回避): whoever declared a relation to a case (an event `stepped_aside` on it) neither sees it
-  nor acts on its tasks any more; colleagues of the same role and place do. When none is left, the task goes to
-  the county discipline body (accusations) or the county petition bureau (`workflows.cases.stand_in`).
+  nor acts on its tasks any more; colleagues of the same role and place do.
+* **Nobody left** (无人可办): when everyone who could act on a task by its lane stepped aside or is kept from the
+  accusation, the task goes to the county discipline body or the county petition bureau, whichever comes first
+  and is not kept from the case itself (`workflows.cases.stand_in` decides, for these rules and the pages).
 * **Return-call ratings** (电话回访): the petitioner's rating told on the phone is recorded on the case page or
   through the JSON API by the county petition bureau (which makes the return calls) or by the staff of the case's
   handling unit — marked as recorded by staff, with their name; never by anyone kept from the case.
@@ -37,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -45,7 +48,10 @@ from engine.models import Event, HumanTask, Instance
 from workflows.cases.record import CaseRecord
 from workflows.org.models import OrgUnit, Person, Position, RotaEntry
 from workflows.org.roles import BY_CODE, BY_LANE
-from workflows.org.tree import remembered_units
+from workflows.org.tree import chunks, remembered_units
+
+if TYPE_CHECKING:
+    from workflows.cases.stand_in import StandIn
 
 RECEPTION_PROCESS = "reception"
 SECRETARY_LANE, CADRE_LANE = BY_CODE["duty_secretary"].name, BY_CODE["township_cadre"].name
@@ -130,7 +136,7 @@ def load_viewer(session: Session, username: str, day: date) -> Viewer | None:
         return None
     rows = session.execute(select(Position, OrgUnit).join(OrgUnit, OrgUnit.id == Position.org_unit_id)
                            .where(Position.person_id == person.id).order_by(Position.id)).all()
-    seats = tuple(Seat(p.role, u.code, u.name, u.path, _area_path(u), p.domain) for p, u in rows if p.role in BY_CODE)
+    seats = tuple(_seat(p, u) for p, u in rows if p.role in BY_CODE)
     entries = session.execute(select(RotaEntry, OrgUnit).join(OrgUnit, OrgUnit.id == RotaEntry.township_id)
                               .where(RotaEntry.day == day,
                                      or_(RotaEntry.secretary_id == person.id, RotaEntry.cadre_id == person.id))
@@ -142,6 +148,24 @@ def load_viewer(session: Session, username: str, day: date) -> Viewer | None:
         if entry.cadre_id == person.id:
             duty.append(DutySeat(town.code, town.name, town.path, CADRE_LANE))
     return Viewer(person.username, person.display_name, day, seats, tuple(duty))
+
+
+def load_seats(session: Session, usernames: Iterable[str]) -> dict[str, tuple[Seat, ...]]:
+    """The positions of many people at once, by username (someone without a position is left out)."""
+    found: dict[str, list[Seat]] = {}
+    for chunk in chunks(sorted(set(usernames))):
+        rows = session.execute(select(Person.username, Position, OrgUnit)
+                               .join(Position, Position.person_id == Person.id)
+                               .join(OrgUnit, OrgUnit.id == Position.org_unit_id)
+                               .where(Person.username.in_(chunk)).order_by(Position.id))
+        for username, position, unit in rows:
+            if position.role in BY_CODE:
+                found.setdefault(username, []).append(_seat(position, unit))
+    return {username: tuple(seats) for username, seats in found.items()}
+
+
+def _seat(position: Position, unit: OrgUnit) -> Seat:
+    return Seat(position.role, unit.code, unit.name, unit.path, _area_path(unit), position.domain)
 
 
 def _area_path(unit: OrgUnit) -> str:
@@ -169,7 +193,13 @@ class Access:
     _accused: dict[int, tuple[tuple[str, ...], str | None]] = field(default_factory=dict)
     _worked: dict[int, bool] = field(default_factory=dict)
     _aside: dict[int, bool] = field(default_factory=dict)
-    _orphaned: dict[str, bool] = field(default_factory=dict)  # task id → nobody of its lane left
+    _someone_aside: dict[int, bool] = field(default_factory=dict)  # case → anybody stepped aside from it
+    _stand_ins: dict[str, StandIn | None] = field(default_factory=dict)  # task id → who acts for its lane
+
+    def for_colleague(self, viewer: Viewer) -> Access:
+        """The rules for another person in this request, sharing what was looked up of places and the accused."""
+        return Access(self.session, viewer, _paths=self._paths, _accused=self._accused,
+                      _someone_aside=self._someone_aside)
 
     # -- tasks ----------------------------------------------------------------------------------------------
     def may_see_task(self, task: HumanTask, case: CaseRecord | None) -> bool:
@@ -196,16 +226,28 @@ class Access:
         return self.stands_in(task, case)
 
     def stands_in(self, task: HumanTask, case: CaseRecord | None) -> bool:
-        """Whether the viewer acts on the task because everyone of its lane stepped aside (workflows.cases.stand_in)."""
-        from workflows.cases.stand_in import nobody_left, stand_in_role
+        """Whether the viewer acts on the task because nobody of its lane may (workflows.cases.stand_in)."""
+        from workflows.cases.stand_in import stand_in_chain  # that module asks these rules, not the reverse
 
-        if task.lane not in BY_LANE or not BY_LANE[task.lane].is_staff or task.status != "open":
+        if case is None or not self.viewer.has_role(*stand_in_chain(task, case)):
             return False
-        if not self.viewer.has_role(stand_in_role(task, case)):
-            return False
-        if task.id not in self._orphaned:
-            self._orphaned[task.id] = nobody_left(self, task, case)
-        return self._orphaned[task.id]
+        found = self.stand_in_for(task, case)
+        return found is not None and self.viewer.has_role(found.role)
+
+    def stand_in_for(self, task: HumanTask, case: CaseRecord | None) -> StandIn | None:
+        """Which body acts on the task in place of its lane, and why; None while the lane has someone."""
+        from workflows.cases.stand_in import stand_in
+
+        if task.id not in self._stand_ins:
+            self._stand_ins[task.id] = stand_in(self, task, case)
+        return self._stand_ins[task.id]
+
+    def stand_in_reason(self, task: HumanTask, case: CaseRecord | None) -> str:
+        """Why the viewer may act on a task outside their lane ("" when they act by it, or do not act at all)."""
+        if self._by_lane(task, case) or not self.stands_in(task, case):
+            return ""
+        found = self.stand_in_for(task, case)
+        return f"{found.reason}，改由{found.name}办理" if found is not None else ""
 
     def _by_lane(self, task: HumanTask, case: CaseRecord | None) -> bool:
         lane = task.lane or ""
@@ -301,18 +343,39 @@ class Access:
                                                                  HumanTask.status == "open")))
 
     # -- confidentiality ------------------------------------------------------------------------------------
+    def kept_from(self, case: CaseRecord) -> bool:
+        """Whether the case is kept from the viewer (the accusation rule, or they stepped aside)."""
+        return self._excluded(case)
+
     def _excluded(self, case: CaseRecord | None) -> bool:
         """Whether the case must be kept from the viewer: they are, or work near, the accused; or stepped aside."""
         if case is None:
             return False
         if self._stepped_aside(case.instance_id):
             return True
+        return self.kept_by_accusation(case, self.viewer.username, self.viewer.seats)
+
+    def kept_by_accusation(self, case: CaseRecord, username: str, seats: Iterable[Seat]) -> bool:
+        """Whether a person with these positions is kept from the case as, or near, its accused (Art. 30)."""
         if not (case.accused_unit or case.accused_person):
             return False
-        paths, accused_person = self._accused_of(case)
-        if accused_person == self.viewer.username:
-            return True
-        return any(_near(seat, path) for seat in self.viewer.seats for path in paths)
+        return near_the_accused(username, seats, *self._accused_of(case))
+
+    def seats_of(self, usernames: Iterable[str]) -> dict[str, tuple[Seat, ...]]:
+        """The positions of other people (the viewer's own without a query)."""
+        wanted = set(usernames)
+        found = load_seats(self.session, wanted - {self.viewer.username})
+        if self.viewer.username in wanted:
+            found[self.viewer.username] = self.viewer.seats
+        return found
+
+    def anyone_stepped_aside(self, instance_id: int) -> bool:
+        """Whether anybody at all stepped aside from the case (回避)."""
+        if instance_id not in self._someone_aside:
+            self._someone_aside[instance_id] = self.session.scalar(
+                select(Event.id).where(Event.instance_id == instance_id, Event.type == STEPPED_ASIDE).limit(1)) \
+                is not None
+        return self._someone_aside[instance_id]
 
     def _accused_of(self, case: CaseRecord) -> tuple[tuple[str, ...], str | None]:
         if case.instance_id not in self._accused:
@@ -327,8 +390,12 @@ class Access:
     def know_stepped_aside(self, instance_id: int, stepped_aside: bool) -> None:
         """Take whether the viewer stepped aside from a case, read by the caller with its rows."""
         self._aside[instance_id] = stepped_aside
+        if stepped_aside:
+            self._someone_aside[instance_id] = True
 
     def _stepped_aside(self, instance_id: int) -> bool:
+        if self._someone_aside.get(instance_id) is False:
+            return False  # nobody at all stepped aside from the case
         if instance_id not in self._aside:
             self._aside[instance_id] = self.session.scalar(
                 select(Event.id).where(Event.instance_id == instance_id, Event.type == STEPPED_ASIDE,
@@ -392,6 +459,11 @@ def accused_paths(session: Session, accused: str, person: str = "") -> tuple[tup
     """The org paths of the accused unit and the accused person's units (see `accused_units`), and the username."""
     units, username = accused_units(session, accused, person)
     return tuple(sorted({unit.path for unit in units})), username
+
+
+def near_the_accused(username: str, seats: Iterable[Seat], paths: Iterable[str], accused_person: str | None) -> bool:
+    """Whether a person with these positions is the accused person or sits near an accused path (`_near`)."""
+    return username == accused_person or any(_near(seat, path) for seat in seats for path in paths)
 
 
 def _near(seat: Seat, accused_path: str) -> bool:

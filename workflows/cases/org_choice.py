@@ -17,12 +17,16 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from workflows.cases.stand_in import nobody_in_the_county
 from workflows.org.models import OrgUnit, Person, Position
 from workflows.org.search import PICKS, Pick
 from workflows.org.tree import are_related, chunks, remembered_units
 
 HANDLING_ROLE = "handling_unit"
 KIN_REFUSED = "检举控告事项不得交被检举控告单位、其上下级单位或被检举人所在单位承办，应当回避，请另选承办单位"
+BEYOND_THE_COUNTY = ("被检举控告对象为本县或县级领导干部，县纪委监委和县信访局均须回避，县内无人可以办理：请告知信访人"
+                     "向市纪委监委检举控告，或将材料转送市纪委监委，不在本县登记")
+ACCUSED_FIELDS = ("accused_unit", "accused_person")
 
 
 def handling_unit_refusal(session: Session, unit: OrgUnit, accused: Mapping[str, Any]) -> str:
@@ -113,6 +117,11 @@ def check_org_fields(session: Session, values: MutableMapping[str, Any], data: M
             refusal = handling_unit_refusal(session, unit, {**data, **values})
             if refusal:
                 errors[name] = refusal
+    for name in ACCUSED_FIELDS:  # an accused that keeps the whole county away: no case nobody could ever act on
+        named = values.get(name)
+        if name not in errors and isinstance(named, str) and named.strip() and \
+                nobody_in_the_county(session, **{field: named if field == name else "" for field in ACCUSED_FIELDS}):
+            errors[name] = BEYOND_THE_COUNTY
     return errors
 
 

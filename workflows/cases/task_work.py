@@ -291,6 +291,7 @@ def step_aside(session: Session, engine: Engine, access: Access, task_id: str, r
         engine.release(task_id, access.viewer.username)
     engine.record(context.task.instance_id, STEPPED_ASIDE, access.viewer.username,
                   {"reason": reason.strip()[:500]}, context.task.ref)
+    access.know_stepped_aside(context.task.instance_id, True)  # the rest of this request sees it too
     return context.task
 
 

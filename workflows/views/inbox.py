@@ -63,6 +63,7 @@ class InboxItem:
     due_within_week: bool
     claimed_by_me: bool
     claimed_by_other: bool
+    stand_in_reason: str  # why the viewer acts on a task of another lane (workflows.cases.stand_in), or ""
 
     @property
     def case_deadline(self) -> tuple[str, datetime] | None:
@@ -131,11 +132,13 @@ _OPEN_TASKS = with_access_facts(
     HumanTask.status == "open", or_(HumanTask.lane.in_(bindparam("lanes", expanding=True)),
                                     HumanTask.claimed_by == VIEWER))
 _OPEN_TASKS_OF_CASE = _OPEN_TASKS.where(HumanTask.instance_id == bindparam("case"))
-# For the stand-in bodies (workflows.cases.stand_in): tasks of other lanes whose people may all have stepped aside.
+# For the stand-in bodies (workflows.cases.stand_in): tasks of other lanes whose people may all have stepped aside
+# or be kept from an accusation.
 _OPEN_TASKS_OR_ASIDE = with_access_facts(
     select(HumanTask, CaseRecord).outerjoin(CaseRecord, CaseRecord.instance_id == HumanTask.instance_id)).where(
     HumanTask.status == "open", or_(HumanTask.lane.in_(bindparam("lanes", expanding=True)),
                                     HumanTask.claimed_by == VIEWER,
+                                    CaseRecord.accused_unit != "", CaseRecord.accused_person != "",
                                     HumanTask.instance_id.in_(select(Event.instance_id)
                                                               .where(Event.type == STEPPED_ASIDE))))
 _OPEN_TASKS_OR_ASIDE_OF_CASE = _OPEN_TASKS_OR_ASIDE.where(HumanTask.instance_id == bindparam("case"))
@@ -145,7 +148,7 @@ def visible_open_tasks(access: Access, now: datetime, case: int | None = None) -
     """Every open task the viewer may see (candidates by lane from the index, then the access rules), of one
     case when given."""
     viewer = access.viewer
-    stand_in = viewer.has_role(*STAND_IN_ROLES)  # also the tasks of cases someone stepped aside from (回避)
+    stand_in = viewer.has_role(*STAND_IN_ROLES)  # also the tasks of step-aside cases (回避) and accusations
     query = _OPEN_TASKS_OR_ASIDE if stand_in else _OPEN_TASKS
     params = {"lanes": sorted(viewer.lanes), **access_params(access)}
     if case is not None:
@@ -153,13 +156,14 @@ def visible_open_tasks(access: Access, now: datetime, case: int | None = None) -
         params = {**params, "case": case}
     rows = [take_access_facts(access, row) for row in access.session.execute(query, params)]  # one query in all
     visible = [(t, c) for t, c in rows if access.may_see_task(t, c)]
-    return describe(access.session, visible, viewer.username, now)
+    return describe(access, visible, now)
 
 
-def describe(session: Session, rows: Sequence[tuple[HumanTask, CaseRecord | None]], username: str,
-             now: datetime, units: Mapping[str, OrgUnit] | None = None) -> list[InboxItem]:
-    """Turn task rows into inbox items with names of processes, categories and places (`units`: the places by
-    code, when the caller has them already)."""
+def describe(access: Access, rows: Sequence[tuple[HumanTask, CaseRecord | None]], now: datetime,
+             units: Mapping[str, OrgUnit] | None = None) -> list[InboxItem]:
+    """Turn task rows the viewer may see into inbox items with names of processes, categories and places
+    (`units`: the places by code, when the caller has them already) and why the viewer stands in, if so."""
+    session, username = access.session, access.viewer.username
     names = recent_process_names(session)
     categories = packaged_config().routing.categories
     if units is None:
@@ -183,7 +187,8 @@ def describe(session: Session, rows: Sequence[tuple[HumanTask, CaseRecord | None
             due_today=due is not None and due >= now and due.astimezone(LOCAL).date() == today,
             due_within_week=due is not None and now <= due < now + timedelta(days=7),
             claimed_by_me=task.claimed_by == username,
-            claimed_by_other=task.claimed_by not in (None, username)))
+            claimed_by_other=task.claimed_by not in (None, username),
+            stand_in_reason=access.stand_in_reason(task, case)))
     return items
 
 
