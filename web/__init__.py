@@ -16,7 +16,7 @@ from engine.db import configure_connections, engine_options
 
 from . import headers, input_gate, security, session_store
 from .errors import register_errorhandlers
-from .extensions import db, services
+from .extensions import db, request_session, services
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -95,4 +95,5 @@ def register_template_helpers(app: Flask) -> None:
         viewer = security.current_viewer()
         seat = desk_seat(security.current_access()) if viewer is not None else None
         doors = [d for d in start_permissions().open_to(viewer.roles) if d.page != "reception"] if viewer else []
-        return {"viewer": viewer, "desk": seat, "intake_doors": doors, "business_now": services().now(db.session)}
+        now = services().now(request_session())
+        return {"viewer": viewer, "desk": seat, "intake_doors": doors, "business_now": now}

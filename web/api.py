@@ -51,7 +51,7 @@ from workflows.views.case_view import deadline_rows, holders_now, summarize, tim
 from workflows.views.inbox import InboxFilter, InboxItem, describe, inbox
 
 from .errors import error_response
-from .extensions import db, once_more_after_conflict, services, workflow_engine
+from .extensions import once_more_after_conflict, request_session, services, workflow_engine
 from .idempotency import commit_answer, idempotent
 from .openapi import document, operation
 from .schemas import (
@@ -93,12 +93,13 @@ def _authenticate() -> Response | None:
     g.viewer = None  # set before anything asks `current_viewer()`, so the session is never consulted
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        today = services().now(db.session).astimezone(LOCAL).date()
+        session = request_session()
+        today = services().now(session).astimezone(LOCAL).date()
         g.viewer = remembered_viewers().get(TOKEN, token.strip(), today)
         if g.viewer is None:
-            person = authenticate_token(db.session, token.strip())
+            person = authenticate_token(session, token.strip())
             if person is not None:
-                g.viewer = load_viewer(db.session, person.username, today)
+                g.viewer = load_viewer(session, person.username, today)
                 if g.viewer is not None:
                     remembered_viewers().put(TOKEN, token.strip(), today, g.viewer)
     if g.viewer is None and request.endpoint not in PUBLIC_ENDPOINTS:
@@ -138,14 +139,14 @@ def field_messages(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, s
 def issue_token() -> tuple[dict[str, Any], int]:
     """Exchange a username and password for a new API token (the previous one stops working)."""
     given = shared(TokenRequestSchema).load(_body())
-    session = db.session
+    session = request_session()
     person = log_in_checked(session, given["username"].strip(), given["password"], request.remote_addr or "unknown",
                             services().now(session))  # TooManyAttempts answers 429 in the one error shape
     if person is None:
         session.commit()  # the failed attempt is kept
         abort(error_response(401, "用户名或密码不正确"))
-    token = issue_api_token(db.session, person.username)
-    db.session.commit()
+    token = issue_api_token(session, person.username)
+    session.commit()
     remembered_viewers().forget(person.username)  # the old token stops working in this worker at once
     return shared(TokenSchema).dump({"token": token, "username": person.username,
                                "display_name": person.display_name}), 201
@@ -166,7 +167,7 @@ def list_tasks() -> dict[str, Any]:
     """The open tasks the caller may act on, filtered and sorted as asked, with counts per filter value."""
     given = shared(InboxQuerySchema).load(request.args)
     wanted = InboxFilter(**{k: v.strip() if isinstance(v, str) else v for k, v in given.items()})
-    return shared(InboxSchema).dump(inbox(current_access(), services().now(db.session), wanted))
+    return shared(InboxSchema).dump(inbox(current_access(), services().now(request_session()), wanted))
 
 
 @dataclass
@@ -182,7 +183,7 @@ class TaskDetail(InboxItem):
 @operation("一个任务及其表单（JSON Schema）", response=TaskDetailSchema, errors=(403, 404))
 def show_task(task_id: str) -> dict[str, Any]:
     """A task the caller may see, with its form and the values the page would start with."""
-    session, access = db.session, current_access()
+    session, access = request_session(), current_access()
     context = load_task(session, workflow_engine(), access, task_id)
     item = _item(session, context.task, context.case, access)
     open_ = context.task.status == "open"
@@ -211,7 +212,7 @@ def release_task(task_id: str) -> dict[str, Any]:
 def step_aside_task(task_id: str) -> dict[str, Any]:
     """Step aside from the task's case; the task goes back to everyone else who may act on it."""
     given = shared(StepAsideRequestSchema).load(_body())
-    session, access = db.session, current_access()
+    session, access = request_session(), current_access()
     task = step_aside(session, workflow_engine(), access, task_id, given["reason"])
     session.commit()
     return shared(TaskSchema).dump(_item(session, task, session.get(CaseRecord, task.instance_id), access))
@@ -219,7 +220,7 @@ def step_aside_task(task_id: str) -> dict[str, Any]:
 
 def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) -> dict[str, Any]:
     """Claim or release through the domain function; 409 with `refusal` when the task's claim forbids it."""
-    session, access = db.session, current_access()
+    session, access = request_session(), current_access()
     try:
         task = once_more_after_conflict(lambda: change(session, workflow_engine(), access, task_id))
     except TaskTaken:
@@ -240,7 +241,7 @@ def _change_claim(change: Callable[..., HumanTask], task_id: str, refusal: str) 
 def complete_task(task_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Check the submission as the task page does, then complete the task in one transaction."""
     given = shared(CompletionRequestSchema).load(_body())
-    session, engine, access = db.session, workflow_engine(), current_access()
+    session, engine, access = request_session(), workflow_engine(), current_access()
     context = load_task(session, engine, access, task_id)
     open_ = context.task.status == "open"  # a closed task still goes to the engine: a re-submission is answered
     if open_ and not access.may_act_on_task(context.task, context.case):
@@ -323,7 +324,7 @@ def _start_description() -> str:
 def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a case of a process the start permissions let the caller start; 403 for the others."""
     given = shared(CaseStartRequestSchema).load(_body())
-    session, engine, access = db.session, workflow_engine(), current_access()
+    session, engine, access = request_session(), workflow_engine(), current_access()
     process_id = given["process_id"].strip()
     if engine.specs.current(session, process_id) is None:
         abort(error_response(404, f"没有名为 {process_id} 的流程"))
@@ -338,7 +339,7 @@ def start_case() -> tuple[dict[str, Any], int, dict[str, str]]:
 @operation("读取案件（个人信息已遮盖）", response=CaseSchema, errors=(403, 404))
 def show_case(case_id: int) -> dict[str, Any]:
     """A case the caller may see, as its page shows it: ID numbers and phones masked."""
-    session, engine, access = db.session, workflow_engine(), current_access()
+    session, engine, access = request_session(), workflow_engine(), current_access()
     case = visible_case(case_id)
     now = services().now(session)
     instance = engine.instance(case.instance_id)
@@ -361,7 +362,7 @@ def show_case(case_id: int) -> dict[str, Any]:
 def record_rating(case_id: int) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Record the petitioner's rating told on a return call, as the case page does; once per case."""
     given = shared(RatingRequestSchema).load(_body())
-    session, access = db.session, current_access()
+    session, access = request_session(), current_access()
     case = visible_case(case_id)
     try:
         record_told_rating(session, workflow_engine(), access, case, given["satisfaction"], given["comment"])

@@ -38,7 +38,7 @@ from workflows.views.case_diagram import diagram_xml
 from workflows.views.case_view import deadline_rows, summarize
 from workflows.views.inbox import process_names
 
-from .extensions import db, services, workflow_engine
+from .extensions import db, request_session, services, workflow_engine
 from .headers import xml_download
 from .security import LOCAL, current_access, login_required, visible_case
 
@@ -63,11 +63,11 @@ def auditors_only(view: F) -> F:
 @auditors_only
 def search_page() -> str:
     """Search every case by number, place, month, process, status, overdue and outcome."""
-    search = CaseSearch.from_args(request.args)
+    search, session = CaseSearch.from_args(request.args), request_session()
     return render_template(
         "audit/search.html", search=search, problems=search.problems(LOCAL),
-        found=search_cases(current_access(), search, LOCAL), processes=process_names(db.session),
-        townships=townships(db.session), statuses=STATUS_NAMES, outcomes=OUTCOMES, overdue_choices=OVERDUE_CHOICES,
+        found=search_cases(current_access(), search, LOCAL), processes=process_names(session),
+        townships=townships(session), statuses=STATUS_NAMES, outcomes=OUTCOMES, overdue_choices=OVERDUE_CHOICES,
         formats=FORMAT_NAMES)
 
 
@@ -77,7 +77,7 @@ def case_page(case_id: int) -> str:
     """A case's whole history, its verification and its chain digest; the view is recorded on the case."""
     case = _audited_case(case_id)
     _record_view(case, "history")
-    session, engine = db.session, workflow_engine()
+    session, engine = request_session(), workflow_engine()
     history = history_from_db(session, case.instance_id)
     return render_template(
         "audit/case.html", case=case, summary=summarize(session, case, False, visible=current_access().may_see_case),
@@ -107,9 +107,10 @@ def step(case_id: int, number: int) -> str:
     if not 1 <= number <= (engine.instance(case.instance_id).event_count or 0):
         abort(404)
     _record_view(case, "step", number)
-    history = history_from_db(db.session, case.instance_id)
-    reading = read_history(db.session, engine, case, history)
-    page = step_page(db.session, engine, case, history, reading, number, _helper_names())
+    session = request_session()
+    history = history_from_db(session, case.instance_id)
+    reading = read_history(session, engine, case, history)
+    page = step_page(session, engine, case, history, reading, number, _helper_names())
     xml_urls = {view.process_id: url_for("audit.diagram", case_id=case_id, version_id=page.step.version,
                                          process_id=view.process_id) for view in page.diagrams}
     return render_template("audit/step.html", case=case, page=page, reading=reading, xml_urls=xml_urls,
@@ -121,8 +122,9 @@ def step(case_id: int, number: int) -> str:
 def verification_page(case_id: int) -> str:
     """The verification of a case, event by event: recorded and re-executed state digests, and the chain digest."""
     case = _audited_case(case_id)
-    history = history_from_db(db.session, case.instance_id)
-    return render_template("audit/verification.html", case=case, check=verification(db.session, history,
+    session = request_session()
+    history = history_from_db(session, case.instance_id)
+    return render_template("audit/verification.html", case=case, check=verification(session, history,
                                                                                      _helper_names()),
                            describe=divergence_text, formats=FORMAT_NAMES)
 
@@ -133,7 +135,7 @@ def diagram(case_id: int, version_id: int, process_id: str) -> BaseResponse:
     """The BPMN XML of a version of the case's process (the one it ran on at a step), or of a process it called."""
     case = _audited_case(case_id)
     engine = workflow_engine()
-    content = diagram_xml(db.session, engine, engine.instance(case.instance_id), process_id, version_id)
+    content = diagram_xml(request_session(), engine, engine.instance(case.instance_id), process_id, version_id)
     if content is None:
         abort(404)
     return xml_download(content, f"{process_id}-v{version_id}.bpmn")
@@ -152,7 +154,7 @@ def export() -> BaseResponse:
         ids, name = [case.instance_id], f"{case.case_number}.{fmt}"
     elif period:
         try:
-            ids = [i for i in cases_of_month(db.session, period, LOCAL) if _may_audit(i)]
+            ids = [i for i in cases_of_month(request_session(), period, LOCAL) if _may_audit(i)]
         except ValueError:
             abort(400, description=f"月份请写成 2026-03 的形式（收到“{period}”）")
         name = f"cases-{period}.{fmt}"
@@ -164,7 +166,7 @@ def export() -> BaseResponse:
     reason = _unmask_reason(ids)
     engine = workflow_engine()
     content = export_cases(engine, ids, fmt, current_access().viewer.username, name,
-                           export_presentation(db.session, engine, ids, LOCAL), reason)
+                           export_presentation(request_session(), engine, ids, LOCAL), reason)
     db.session.commit()
     response = Response(content, mimetype=MEDIA_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -193,7 +195,7 @@ def _unmask_reason(ids: list[int]) -> str | None:
 def reads(case_id: int) -> str:
     """Who read the case: audit page views, exports and unmaskings, kept apart from its step history."""
     case = _audited_case(case_id)
-    return render_template("audit/reads.html", case=case, page=reads_page(db.session, case, LOCAL),
+    return render_template("audit/reads.html", case=case, page=reads_page(request_session(), case, LOCAL),
                            formats=FORMAT_NAMES)
 
 
@@ -212,4 +214,4 @@ def _record_view(case: CaseRecord, page: str, step: int | None = None) -> None:
 
 
 def _helper_names() -> set[str]:
-    return set(script_helpers(db.session))
+    return set(script_helpers(request_session()))

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from workflows.org.accounts import MIN_PASSWORD_LENGTH, log_in_checked, set_password
 from workflows.org.throttle import TooManyAttempts
 
-from .extensions import db, services
+from .extensions import request_session, services
 from .security import current_viewer, log_in, log_out, login_required, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -29,7 +29,7 @@ def login_post() -> str | Response | tuple[str, int] | tuple[str, int, dict[str,
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     target = request.form.get("next", "")
-    session = db.session
+    session = request_session()
     try:
         person = log_in_checked(session, username, password, request.remote_addr or "unknown",
                                 services().now(session))
@@ -76,7 +76,8 @@ def change_password() -> Response | tuple[str, int] | tuple[str, int, dict[str, 
         errors["confirm"] = "两次输入的新密码不一致"
     elif new == current:
         errors["new"] = "新密码不能与当前密码相同"
-    session, now = db.session, services().now(db.session)
+    session = request_session()
+    now = services().now(session)
     try:
         person = log_in_checked(session, viewer.username, current, request.remote_addr or "unknown", now)
     except TooManyAttempts as refused:

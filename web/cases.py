@@ -17,7 +17,7 @@ from workflows.views.case_list import case_page
 from workflows.views.case_view import deadline_rows, holders_now, record_reveal, summarize, timeline
 from workflows.views.inbox import process_names
 
-from .extensions import db, services, workflow_engine
+from .extensions import db, request_session, services, workflow_engine
 from .headers import xml_download
 from .security import current_access, login_required, visible_case
 
@@ -32,7 +32,7 @@ def index() -> str:
     page = request.args.get("page", "1")
     found = case_page(current_access(), search, int(page) if page.isdigit() else 1)
     return render_template("cases.html", found=found, cases=found.cases, search=search,
-                           processes=process_names(db.session),
+                           processes=process_names(request_session()),
                            categories={c.code: c.name for c in packaged_config().routing.categories.values()})
 
 
@@ -62,7 +62,7 @@ def reveal(case_id: int) -> Response:
 def record_rating(case_id: int) -> Response | tuple[str, int]:
     """Record the rating the petitioner gave on a return call (电话回访，工作人员代录), once per case."""
     case = visible_case(case_id)
-    session = db.session
+    session = request_session()
     try:
         record_told_rating(session, workflow_engine(), current_access(), case, request.form.get("satisfaction", ""),
                            request.form.get("comment", ""))
@@ -80,7 +80,7 @@ def record_rating(case_id: int) -> Response | tuple[str, int]:
 def receipt_page(case_id: int) -> str:
     """The printable receipt (回执) for the petitioner: case number, query code, query address, time limits."""
     case = visible_case(case_id)
-    return render_template("receipt.html", receipt=receipt(db.session, case), case=case,
+    return render_template("receipt.html", receipt=receipt(request_session(), case), case=case,
                            query_url=url_for("query.form", _external=True))
 
 
@@ -90,14 +90,14 @@ def diagram(case_id: int, process_id: str) -> Response:
     """The BPMN XML of the case's process (or of a process it called), as deployed with its version."""
     case = visible_case(case_id)
     engine = workflow_engine()
-    content = diagram_xml(db.session, engine, engine.instance(case.instance_id), process_id)
+    content = diagram_xml(request_session(), engine, engine.instance(case.instance_id), process_id)
     if content is None:
         abort(404)
     return xml_download(content, f"{process_id}.bpmn")
 
 
 def _case_page(case: CaseRecord, revealed: bool, rating_error: str = "") -> str:
-    session, engine, access = db.session, workflow_engine(), current_access()
+    session, engine, access = request_session(), workflow_engine(), current_access()
     now = services().now(session)
     instance = engine.instance(case.instance_id)
     tasks = engine.open_tasks(case.instance_id)

@@ -57,7 +57,7 @@ from .designer_wire import (
     state_json,
     wants_json,
 )
-from .extensions import db, services, workflow_engine
+from .extensions import db, request_session, services, workflow_engine
 from .headers import xml_download
 from .security import current_viewer
 
@@ -95,31 +95,34 @@ def _actor() -> str:
 
 
 def _now() -> Any:
-    return services().now(db.session)
+    return services().now(request_session())
 
 
 # -- the library ------------------------------------------------------------------------------------------
 @bp.get("")
 def index() -> str:
     """Every process with its versions, case counts and drafts; the upload form; the design log."""
-    entries, new_drafts = library_overview(db.session)
+    session = request_session()
+    entries, new_drafts = library_overview(session)
     return render_template("designer/index.html", entries=entries, new_drafts=new_drafts,
-                           log=design_log(db.session, limit=20), max_bytes=MAX_FILE_BYTES)
+                           log=design_log(session, limit=20), max_bytes=MAX_FILE_BYTES)
 
 
 @bp.get("/processes/<process_id>")
 def process(process_id: str) -> str:
     """A process: versions, its draft, running cases per version (to move them), its design log."""
-    entry = process_entry(db.session, process_id)
-    return render_template("designer/process.html", entry=entry, cases=running_cases(db.session, process_id),
-                           log=design_log(db.session, process_id))
+    session = request_session()
+    entry = process_entry(session, process_id)
+    return render_template("designer/process.html", entry=entry, cases=running_cases(session, process_id),
+                           log=design_log(session, process_id))
 
 
 @bp.get("/processes/<process_id>/versions/<int:number>.bpmn")
 def version_file(process_id: str, number: int) -> Response:
     """The stored `.bpmn` file of a version, always as a download (bpmn-js fetches it; a browser never renders it)."""
-    version = version_row(db.session, process_id, number)
-    content = services().specs.file(db.session, version, version.file_name)
+    session = request_session()
+    version = version_row(session, process_id, number)
+    content = services().specs.file(session, version, version.file_name)
     if content is None:
         abort(404)
     name = f"{version.file_name.removesuffix('.bpmn')}-v{number}.bpmn"
@@ -129,11 +132,12 @@ def version_file(process_id: str, number: int) -> Response:
 @bp.get("/processes/<process_id>/diff")
 def diff(process_id: str) -> str:
     """What changed between two versions, listed and drawn on both diagrams."""
-    entry = process_entry(db.session, process_id)
+    session = request_session()
+    entry = process_entry(session, process_id)
     newest = entry.latest["version"]
     new = request.args.get("new", newest, type=int)
     old = request.args.get("old", max(new - 1, 1), type=int)
-    changes = diff_versions(db.session, process_id, old, new)
+    changes = diff_versions(session, process_id, old, new)
     return render_template("designer/diff.html", entry=entry, old=old, new=new, diff=changes,
                            summary=describe(changes), marks=change_marks(changes), field_names=field_names)
 
@@ -148,7 +152,7 @@ def migrate(process_id: str) -> str:
     ids = None if request.form.get("all") else ([case_id] if case_id is not None else [])
     report = migrate_cases(workflow_engine(), process_id, number, ids, _actor())
     db.session.commit()
-    entry = process_entry(db.session, process_id)
+    entry = process_entry(request_session(), process_id)
     return render_template("designer/migrated.html", entry=entry, report=report)
 
 
@@ -170,23 +174,24 @@ def upload() -> Response | tuple[str, int]:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         return _refused(name, [Problem(name, None, None, "文件必须是 UTF-8 编码")])
-    target = upload_target(db.session, name, content)
+    session = request_session()
+    target = upload_target(session, name, content)
     if not FILE_NAME.match(target):
         target = f"{executable_processes(content)[0]}.bpmn"
-    existing = draft_of(db.session, target)
+    existing = draft_of(session, target)
     if existing is not None:
         return _refused(name, [Problem(target, None, None,
                                        f"{target} 已有草稿（{existing.saved_by} 保存，第 {existing.row_version} 稿）："
                                        "请先在编辑器中处理或放弃该草稿，再上传")], status=409)
     try:
-        draft = save_draft(db.session, DraftText(target, text, {}), None, based_on(db.session, target), _actor(),
+        draft = save_draft(session, DraftText(target, text, {}), None, based_on(session, target), _actor(),
                            _now())
     except DraftRefused as error:
         return _refused(name, error.problems)
-    record_design_event(db.session, _actor(), _now(), "uploaded", draft.process_id, None, target,
+    record_design_event(session, _actor(), _now(), "uploaded", draft.process_id, None, target,
                         {"uploaded_as": name, "bytes": len(content)})
-    db.session.commit()
-    found = check_draft(db.session, DraftText(target, text, {}))
+    session.commit()
+    found = check_draft(session, DraftText(target, text, {}))
     verdict = f"；发现 {len(found)} 个问题，已在图上标出" if found else "；检查通过"
     flash(f"已上传 {name}，保存为 {target} 的草稿{verdict}", "error" if found else "success")
     return redirect(url_for("designer.editor", file_name=target))
@@ -200,7 +205,7 @@ def _refused(name: str, problems: list[Problem], status: int = 422) -> tuple[str
 @bp.get("/files/<file_name>/edit")
 def editor(file_name: str) -> str:
     """The bpmn-js modeler on a draft (or on the deployed file), with Doorstep's property panel."""
-    state = editor_state(db.session, file_name)
+    state = editor_state(request_session(), file_name)
     if state is None:
         abort(404)
     return render_template("designer/editor.html", file_name=file_name, state=state, lanes=lane_names(),
@@ -210,10 +215,11 @@ def editor(file_name: str) -> str:
 @bp.get("/files/<file_name>/draft")
 def draft(file_name: str) -> Response:
     """The editor's content as JSON, with the problems the checks find in it."""
-    state = editor_state(db.session, file_name)
+    session = request_session()
+    state = editor_state(session, file_name)
     if state is None:
         abort(404)
-    problems = check_draft(db.session, DraftText(file_name, state.bpmn, state.forms))
+    problems = check_draft(session, DraftText(file_name, state.bpmn, state.forms))
     return jsonify(state_json(state, problems))
 
 
@@ -224,18 +230,19 @@ def save(file_name: str) -> tuple[Response, int] | Response:
     text, row_version, error = draft_text_from_json(file_name, body)
     if text is None:
         return jsonify({"error": {"status": 400, "message": error}}), 400
+    session = request_session()
     try:
-        saved = save_draft(db.session, text, row_version, based_on(db.session, file_name), _actor(), _now())
+        saved = save_draft(session, text, row_version, based_on(session, file_name), _actor(), _now())
     except DraftRefused as refused:
-        db.session.rollback()
+        session.rollback()
         return jsonify({"error": {"status": 422, "message": "无法保存：文件无法安全读取",
                                   "problems": [problem_json(p, text) for p in refused.problems]}}), 422
     except DraftConflict as conflict:
-        db.session.rollback()
-        current = conflict.current or draft_of(db.session, file_name)
+        session.rollback()
+        current = conflict.current or draft_of(session, file_name)
         return jsonify(conflict_body(str(conflict), text, current)), 409
-    db.session.commit()
-    problems = check_draft(db.session, text)
+    session.commit()
+    problems = check_draft(session, text)
     return jsonify({"row_version": saved.row_version, "saved_by": saved.saved_by,
                     "saved_at": saved.saved_at.isoformat(), "problems": [problem_json(p, text) for p in problems]})
 
@@ -247,14 +254,14 @@ def check(file_name: str) -> tuple[Response, int] | Response:
     if text is None:
         return jsonify({"error": {"status": 400, "message": error}}), 400
     refusals = unreadable(text)
-    problems = refusals or check_draft(db.session, text)
+    problems = refusals or check_draft(request_session(), text)
     return jsonify({"problems": [problem_json(p, text) for p in problems]})
 
 
 @bp.get("/files/<file_name>/draft.bpmn")
 def draft_file(file_name: str) -> Response:
     """The draft's `.bpmn` file, to download."""
-    found = draft_of(db.session, file_name)
+    found = draft_of(request_session(), file_name)
     if found is None:
         abort(404)
     return xml_download(found.bpmn.encode(), f"{file_name.removesuffix('.bpmn')}-draft.bpmn")
@@ -263,13 +270,14 @@ def draft_file(file_name: str) -> Response:
 @bp.post("/files/<file_name>/discard")
 def discard(file_name: str) -> Response:
     """Throw a draft away (recorded in the design log)."""
-    found = draft_of(db.session, file_name)
+    session = request_session()
+    found = draft_of(session, file_name)
     if found is None:
         abort(404)
-    record_design_event(db.session, _actor(), _now(), "discarded", found.process_id, None, file_name,
+    record_design_event(session, _actor(), _now(), "discarded", found.process_id, None, file_name,
                         {"row_version": found.row_version, "saved_by": found.saved_by})
-    discard_draft(db.session, found)
-    db.session.commit()
+    discard_draft(session, found)
+    session.commit()
     flash(f"已放弃 {file_name} 的草稿", "info")
     return redirect(url_for("designer.index"))
 
@@ -277,11 +285,12 @@ def discard(file_name: str) -> Response:
 @bp.post("/files/<file_name>/scenarios")
 def scenarios(file_name: str) -> Response | str:
     """Run the scenarios of the draft's processes against the stored draft (or the deployed file)."""
-    state = editor_state(db.session, file_name)
+    session = request_session()
+    state = editor_state(session, file_name)
     if state is None:
         abort(404)
     text = DraftText(file_name, state.bpmn, state.forms)
-    report = run_draft_scenarios(db.session, text, services().settings.bpmn_dir)
+    report = run_draft_scenarios(session, text, services().settings.bpmn_dir)
     if wants_json():
         return jsonify(scenario_json(report, text))
     return render_template("designer/scenarios.html", file_name=file_name, report=report)
@@ -290,19 +299,20 @@ def scenarios(file_name: str) -> Response | str:
 @bp.post("/files/<file_name>/deploy")
 def deploy(file_name: str) -> Response | tuple[Response, int] | tuple[str, int]:
     """Deploy the stored draft as a new version of each process it changes; running cases stay on theirs."""
-    found = draft_of(db.session, file_name)
+    session = request_session()
+    found = draft_of(session, file_name)
     if found is None:
         abort(404)
     text = DraftText(file_name, found.bpmn, dict(found.forms))
     try:
-        changes = deploy_draft(db.session, services().specs, found, _actor(), _now())
+        changes = deploy_draft(session, services().specs, found, _actor(), _now())
     except ValidationFailed as failed:
-        db.session.rollback()
+        session.rollback()
         if wants_json():
             return jsonify({"error": {"status": 422, "message": "草稿未通过检查，不能部署",
                                       "problems": [problem_json(p, text) for p in failed.problems]}}), 422
         return _refused(file_name, failed.problems)
-    db.session.commit()
+    session.commit()
     if not changes:
         message, target = f"{file_name} 与正在运行的版本相同，没有部署新版本；草稿已关闭", url_for("designer.index")
     else:

@@ -18,7 +18,7 @@ from workflows.cases.task_work import AccessDenied, SubmissionInvalid
 from workflows.org.throttle import TooManyAttempts
 from workflows.views.case_view import display_names
 
-from .extensions import db
+from .extensions import request_session
 from .input_gate import InputRefused, too_large_message
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -82,7 +82,7 @@ def _layer_error(status: int) -> Any:
 
 def taken_message(error: TaskTaken) -> str:
     """Who took the task first, and when, in words for the person who lost the race."""
-    name = display_names(db.session, [error.by or ""]).get(error.by or "", error.by or "他人")
+    name = display_names(request_session(), [error.by or ""]).get(error.by or "", error.by or "他人")
     who = f"{name}（{error.by}）" if error.by and name != error.by else name
     when = f"于 {error.at.astimezone(LOCAL):%Y-%m-%d %H:%M} " if error.at else ""
     return f"该任务已由 {who} {when}{'办理' if error.action == 'completed' else '认领'}，请刷新后查看最新状态。"

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from flask import current_app, g
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import Session
 
 from doorstep.services import Services
 from engine import Conflict, Engine
@@ -20,6 +21,11 @@ from engine import Conflict, Engine
 # Flask-SQLAlchemy is used for its engine and its per-request session, not for a model base of its own.
 db = SQLAlchemy(session_options={"expire_on_commit": False})
 T = TypeVar("T")
+
+
+def request_session() -> Session:
+    """The request's session: the one `db.session` (a scoped proxy) stands for, typed as the Session it is."""
+    return db.session()
 
 
 def services() -> Services:
@@ -31,7 +37,7 @@ def services() -> Services:
 def workflow_engine() -> Engine:
     """The workflow engine bound to the request's session, with the domain's helpers and projections."""
     if "workflow_engine" not in g:
-        g.workflow_engine = services().engine(db.session)
+        g.workflow_engine = services().engine(request_session())
     engine: Engine = g.workflow_engine
     return engine
 

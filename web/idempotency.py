@@ -22,7 +22,7 @@ from doorstep.replies import MAX_KEY_LENGTH, StoredReply, find_reply, fingerprin
 from engine import Conflict, TaskNotReady
 
 from .errors import error_response
-from .extensions import db, services
+from .extensions import db, request_session, services
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -60,7 +60,7 @@ def commit_answer(body: dict[str, Any], status: int, headers: dict[str, str] | N
     """Commit the step together with its answer (kept for the request's idempotency key, if it has one)."""
     headers = headers or {}
     pending = g.get("idempotency")
-    session = db.session
+    session = request_session()
     if pending is not None:
         store_reply(session, g.viewer.username, pending[0], pending[1], status, body, headers,
                     services().now(session))
@@ -84,7 +84,8 @@ def _status(error: HTTPException) -> int | None:
 
 def _find(key: str) -> StoredReply | None:
     settings = current_app.config["DOORSTEP_SETTINGS"]
-    return find_reply(db.session, g.viewer.username, key, services().now(db.session), settings.reply_lifetime)
+    session = request_session()
+    return find_reply(session, g.viewer.username, key, services().now(session), settings.reply_lifetime)
 
 
 def _pending_key() -> tuple[str, str] | None:

@@ -19,7 +19,7 @@ from workflows.org.search import PICKS, choices, count
 from workflows.org.tree import units_by_code
 from workflows.views.case_list import case_page
 
-from .extensions import db, services, workflow_engine
+from .extensions import request_session, services, workflow_engine
 from .security import current_access, login_required
 
 bp = Blueprint("intake", __name__)
@@ -51,7 +51,7 @@ def form(door_code: str) -> str | Response:
 def submit(door_code: str) -> str | Response | tuple[str, int]:
     """Open a case through the door; the form again with messages on the fields when anything is wrong."""
     door = _door(door_code)
-    session, engine, access = db.session, workflow_engine(), current_access()
+    session, engine, access = request_session(), workflow_engine(), current_access()
     try:
         result = open_case(session, engine, access, door, request.form, services().now(session))
     except SubmissionInvalid as invalid:
@@ -74,7 +74,7 @@ def org_search() -> dict[str, Any]:
     if pick is None:
         abort(404)
     text = request.args.get("q", "")[:50]
-    found = choices(db.session, pick, territory(current_access()), text, limit=20)
+    found = choices(request_session(), pick, territory(current_access()), text, limit=20)
     return {"items": [{"value": c.value, "label": c.label} for c in found]}
 
 
@@ -111,7 +111,7 @@ def _door(code: str) -> Door:
 
 
 def _form_page(door: Door, typed: dict[str, Any], errors: dict[str, str]) -> str:
-    session, access = db.session, current_access()
+    session, access = request_session(), current_access()
     start = opening(session, workflow_engine(), door.process)
     fixed = fixed_values(access, door)
     places = units_by_code(session, [str(v) for k, v in fixed.items() if k in PLACE_KEYS])

@@ -19,7 +19,7 @@ from workflows.intake.petitioner_query import (
     request_review,
 )
 
-from .extensions import db, services, workflow_engine
+from .extensions import request_session, services, workflow_engine
 
 bp = Blueprint("query", __name__)
 Answer = tuple[str, int] | tuple[str, int, dict[str, str]]  # a page, its status (and headers, e.g. Retry-After)
@@ -37,8 +37,9 @@ def lookup() -> Answer:
     found = _find()
     if isinstance(found, tuple):
         return found
-    view = public_view(db.session, found, services().now(db.session))
-    db.session.commit()
+    session = request_session()
+    view = public_view(session, found, services().now(session))
+    session.commit()
     return _page(view, request.form.get("code", ""), None), 200
 
 
@@ -48,7 +49,8 @@ def rate_case() -> Answer:
     found = _find()
     if isinstance(found, tuple):
         return found
-    session, code, now = db.session, request.form.get("code", ""), services().now(db.session)
+    session, code = request_session(), request.form.get("code", "")
+    now = services().now(session)
     try:
         rate(session, workflow_engine(), found, request.form.get("satisfaction", ""), request.form.get("comment", ""))
     except QueryError as refused:
@@ -75,7 +77,8 @@ def _petitioner_act(act: Callable[..., None], done: str) -> Answer:
     found = _find()
     if isinstance(found, tuple):
         return found
-    session, code, now = db.session, request.form.get("code", ""), services().now(db.session)
+    session, code = request_session(), request.form.get("code", "")
+    now = services().now(session)
     try:
         act(session, workflow_engine(), found, request.form.get("reason", ""))
     except QueryError as refused:
@@ -87,7 +90,7 @@ def _petitioner_act(act: Callable[..., None], done: str) -> Answer:
 
 def _find() -> CaseRecord | Answer:
     """The case of the submitted code, or the page refusing it (a wrong code is kept as a failed attempt)."""
-    session, code = db.session, request.form.get("code", "")
+    session, code = request_session(), request.form.get("code", "")
     try:
         return find_case(session, _client(), code, services().now(session))
     except TooManyAttempts as refused:

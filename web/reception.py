@@ -21,7 +21,7 @@ from workflows.intake.reception_desk import (
     villages_of,
 )
 
-from .extensions import db, services, workflow_engine
+from .extensions import request_session, services, workflow_engine
 from .intake import org_pickers
 from .security import current_access, login_required
 
@@ -41,7 +41,7 @@ def desk() -> str:
 @login_required
 def register() -> str | Response | tuple[str, int]:
     """Register a visit: start a reception case and complete 登记来访 in one transaction."""
-    session, engine = db.session, workflow_engine()
+    session, engine = request_session(), workflow_engine()
     try:
         result = register_visit(session, engine, current_access(), request.form, services().now(session))
     except SubmissionInvalid as invalid:
@@ -61,7 +61,7 @@ def register() -> str | Response | tuple[str, int]:
 
 
 def _desk_page(typed: dict[str, Any], errors: dict[str, str], rows: int) -> str:
-    session, engine, access = db.session, workflow_engine(), current_access()
+    session, engine, access = request_session(), workflow_engine(), current_access()
     now = services().now(session)
     seat = desk_seat(access)
     if seat is None:

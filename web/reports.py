@@ -46,7 +46,7 @@ from workflows.reports.text import (
 from workflows.reports.trend import category_counts, monthly_trend
 from workflows.reports.year import TREND_METRICS, year_view
 
-from .extensions import db, services
+from .extensions import db, request_session, services
 from .security import current_access, login_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -97,8 +97,9 @@ def monthly_page() -> str:
     scope = _scope()
     report = _report(scope)
     code = scope.township.code if scope.township else None
-    trend = monthly_trend(db.session, scope.month, months=TREND_MONTHS, township=code, zone=_zone())
-    categories = category_counts(db.session, scope.month, township=code, zone=_zone())
+    session = request_session()
+    trend = monthly_trend(session, scope.month, months=TREND_MONTHS, township=code, zone=_zone())
+    categories = category_counts(session, scope.month, township=code, zone=_zone())
     category_names = {c.code: c.name for c in packaged_config().routing.categories.values()}
     named = [(category_names.get(c or "", c or "未分类"), n) for c, n in categories]
     places = report.townships if scope.township is None else sorted_by_petitions(report.villages)
@@ -131,7 +132,7 @@ def monthly_print() -> str:
     report = _report(scope)
     return render_template("reports/print.html", scope=scope, report=report,
                            active_villages=_active_villages(report), zero_by_township=_zero_by_township(report),
-                           made_at=services().now(db.session), **_wording(report))
+                           made_at=services().now(request_session()), **_wording(report))
 
 
 @bp.get("/year", endpoint="year")
@@ -141,7 +142,7 @@ def year_page() -> str:
     a map of the county, and the townships ranked by their average score."""
     scope = _scope()
     config = packaged_config()
-    view = year_view(db.session, scope.month, township=scope.township.code if scope.township else None,
+    view = year_view(request_session(), scope.month, township=scope.township.code if scope.township else None,
                      zone=_zone(), group_threshold=config.deadlines.group_visit_threshold)
     trend = [(metric, title, is_rate, view.series(metric), _sparkline(view.series(metric)))
              for metric, title, is_rate in TREND_METRICS]
@@ -215,7 +216,7 @@ def _own_townships(viewer: Viewer) -> list[OrgUnit]:
 
 def _month(given: str) -> str:
     """The month asked for, YYYY-MM; by default the month before the business clock's month."""
-    current = services().now(db.session).astimezone(_zone()).strftime("%Y-%m")
+    current = services().now(request_session()).astimezone(_zone()).strftime("%Y-%m")
     if not given:
         return shift_month(current, -1)
     found = MONTH.fullmatch(given)
@@ -228,9 +229,10 @@ def _month(given: str) -> str:
 
 def _report(scope: Scope) -> MonthlyReport:
     config = packaged_config()
-    return monthly_report(db.session, scope.month, township=scope.township.code if scope.township else None,
+    session = request_session()
+    return monthly_report(session, scope.month, township=scope.township.code if scope.township else None,
                           zone=_zone(), group_threshold=config.deadlines.group_visit_threshold,
-                          now=services().now(db.session))
+                          now=services().now(session))
 
 
 def _zone() -> Any:

@@ -22,7 +22,7 @@ from workflows.cases.access import Access, Viewer, load_viewer
 from workflows.cases.record import CaseRecord
 from workflows.cases.task_work import AccessDenied
 
-from .extensions import db, services
+from .extensions import db, request_session, services
 from .viewer_cache import SESSION, ViewerCache
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,10 +93,11 @@ def current_viewer() -> Viewer | None:
         username = session.get(USER_KEY)
         viewer = None
         if isinstance(username, str):
-            today = services().now(db.session).astimezone(LOCAL).date()
+            db_session = request_session()
+            today = services().now(db_session).astimezone(LOCAL).date()
             viewer = remembered_viewers().get(SESSION, username, today)
             if viewer is None:
-                viewer = load_viewer(db.session, username, today)
+                viewer = load_viewer(db_session, username, today)
                 if viewer is not None:
                     remembered_viewers().put(SESSION, username, today, viewer)
         g.viewer = viewer
@@ -109,7 +110,7 @@ def current_access() -> Access:
         viewer = current_viewer()
         if viewer is None:
             abort(401)
-        g.access = Access(db.session, viewer)
+        g.access = Access(request_session(), viewer)
     return cast(Access, g.access)
 
 

@@ -26,7 +26,7 @@ from workflows.org.login_sessions import (
     wall_now,
 )
 
-from .extensions import db
+from .extensions import request_session
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 
@@ -56,7 +56,7 @@ class ServerSessionInterface(SessionInterface):
         sid = request.cookies.get(self.get_cookie_name(app), "")
         if _SESSION_ID.match(sid):
             now = wall_now()
-            found = load_session(db.session, sid, now)
+            found = load_session(request_session(), sid, now)
             if found is not None:
                 return ServerSession(dict(found.data), sid, stale=needs_touch(found, now))
         return ServerSession()
@@ -69,18 +69,18 @@ class ServerSessionInterface(SessionInterface):
             return
         # Whatever the view left uncommitted is discarded at the end of the request anyway; discard it first, so
         # that saving the session commits the session row and nothing else.
-        db.session.rollback()
+        db_session = request_session()
+        db_session.rollback()
         now, old = wall_now(), session.sid
         if old is not None and (session.renewed or not session):
-            end_session(db.session, old)
+            end_session(db_session, old)
         if session.renewed:  # a login or logout: a good moment to sweep sessions idle too long
-            forget_idle(db.session, now)
+            forget_idle(db_session, now)
         kept = False
         if session:
-            fresh = session.renewed or old is None
-            sid = new_session_id() if fresh else old
-            kept = save_session(db.session, sid, dict(session), now, new=fresh)
-        db.session.commit()
+            sid = new_session_id() if session.renewed or old is None else old
+            kept = save_session(db_session, sid, dict(session), now, new=sid != old)
+        db_session.commit()
         name, domain, path = self.get_cookie_name(app), self.get_cookie_domain(app), self.get_cookie_path(app)
         if not kept:
             if old is not None:

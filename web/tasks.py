@@ -32,7 +32,7 @@ from workflows.views.inbox import inbox as build_inbox
 from workflows.views.task_context import task_background
 
 from .errors import taken_message
-from .extensions import db, once_more_after_conflict, services, workflow_engine
+from .extensions import db, once_more_after_conflict, request_session, services, workflow_engine
 from .intake import org_pickers
 from .security import current_access, login_required, redirect_next
 
@@ -45,7 +45,7 @@ REPEAT_CANDIDATES, REPEAT_FIELD = "repeat_candidates", "repeat_of"  # the regist
 def inbox_page() -> str:
     """The open tasks this person may act on, filtered and sorted as asked."""
     wanted = InboxFilter.from_args(request.args)
-    box = build_inbox(current_access(), services().now(db.session), wanted)
+    box = build_inbox(current_access(), services().now(request_session()), wanted)
     return render_template("inbox.html", box=box, wanted=wanted, due_choices=DUE_CHOICES,
                            claim_choices=CLAIM_CHOICES, sorts=SORTS, link=_filter_link(wanted))
 
@@ -65,18 +65,19 @@ def _filter_link(wanted: InboxFilter) -> Any:
 @login_required
 def show(task_id: str) -> str | Response:
     """A task's page: its form beside the case summary, deadlines and diagram."""
-    context = load_task(db.session, workflow_engine(), current_access(), task_id)
+    session = request_session()
+    context = load_task(session, workflow_engine(), current_access(), task_id)
     if context.task.status != "open":
         flash(f"任务「{context.task.name}」已经办结或撤销", "info")
         return redirect(url_for("cases.show", case_id=context.task.instance_id))
-    return _task_page(context, suggested_values(db.session, context), {})
+    return _task_page(context, suggested_values(session, context), {})
 
 
 @bp.post("/tasks/<task_id>")
 @login_required
 def submit(task_id: str) -> str | Response | tuple[str, int]:
     """Check the submitted form; complete the task or show the form again with the messages on the fields."""
-    session, engine, access = db.session, workflow_engine(), current_access()
+    session, engine, access = request_session(), workflow_engine(), current_access()
     now = services().now(session)
     context = load_task(session, engine, access, task_id)
     if context.task.status != "open":
@@ -125,7 +126,7 @@ def submit(task_id: str) -> str | Response | tuple[str, int]:
 def claim_task(task_id: str) -> Response:
     """Take a task, so that nobody else works on it at the same time."""
     try:
-        task = once_more_after_conflict(lambda: claim(db.session, workflow_engine(), current_access(), task_id))
+        task = once_more_after_conflict(lambda: claim(request_session(), workflow_engine(), current_access(), task_id))
     except TaskNotReady as refused:
         db.session.rollback()
         flash(taken_message(refused) if isinstance(refused, TaskTaken) else "该任务已经办结或撤销", "error")
@@ -140,7 +141,7 @@ def claim_task(task_id: str) -> Response:
 def release_task(task_id: str) -> Response:
     """Give a claimed task back to everyone who may act on it."""
     try:
-        task = release(db.session, workflow_engine(), current_access(), task_id)
+        task = release(request_session(), workflow_engine(), current_access(), task_id)
     except TaskNotReady:
         db.session.rollback()
         flash("您没有认领该任务", "error")
@@ -154,7 +155,7 @@ def release_task(task_id: str) -> Response:
 @login_required
 def step_aside_task(task_id: str) -> Response | tuple[str, int]:
     """Step aside (回避) from the task's case: recorded, and the task goes back to the colleagues."""
-    session, engine = db.session, workflow_engine()
+    session, engine = request_session(), workflow_engine()
     try:
         task = step_aside(session, engine, current_access(), task_id, request.form.get("reason", ""))
     except SubmissionInvalid as invalid:
@@ -167,7 +168,7 @@ def step_aside_task(task_id: str) -> Response | tuple[str, int]:
 
 
 def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, str]) -> str:
-    session, engine, access = db.session, workflow_engine(), current_access()
+    session, engine, access = request_session(), workflow_engine(), current_access()
     now = services().now(session)
     instance = engine.instance(context.task.instance_id)
     open_tasks = engine.open_tasks(instance.id)
@@ -190,7 +191,8 @@ def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, s
 def _already_done(task: HumanTask) -> str:
     """What a second submit of a done task is told: the first one went through (by whom, when), or it was withdrawn."""
     if task.status == "completed" and task.completed_at is not None:
-        who = display_names(db.session, [task.completed_by or ""]).get(task.completed_by or "", task.completed_by)
+        done_by = task.completed_by or ""
+        who = display_names(request_session(), [done_by]).get(done_by, task.completed_by)
         when = current_app.jinja_env.filters["local"](task.completed_at)
         return f"「{task.name}」已于 {when} 由{who}提交成功，本次重复提交未再处理；以下是案件的最新情况"
     return f"「{task.name}」已经撤销（流程已走到其他环节），本次提交未处理；以下是案件的最新情况"
