@@ -166,7 +166,8 @@ def openapi() -> dict[str, Any]:
 def list_tasks() -> dict[str, Any]:
     """The open tasks the caller may act on, filtered and sorted as asked, with counts per filter value."""
     given = shared(InboxQuerySchema).load(request.args)
-    wanted = InboxFilter(**{k: v.strip() if isinstance(v, str) else v for k, v in given.items()})
+    cleaned: dict[str, Any] = {k: v.strip() if isinstance(v, str) else v for k, v in given.items()}
+    wanted = InboxFilter(**cleaned)
     return shared(InboxSchema).dump(inbox(current_access(), services().now(request_session()), wanted))
 
 

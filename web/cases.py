@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from engine.models import Incident
 from workflows.cases.record import RATING_SOURCE_NAMES, CaseRecord
@@ -59,7 +60,7 @@ def reveal(case_id: int) -> Response:
 
 @bp.post("/cases/<int:case_id>/rating")
 @login_required
-def record_rating(case_id: int) -> Response | tuple[str, int]:
+def record_rating(case_id: int) -> BaseResponse | tuple[str, int]:
     """Record the rating the petitioner gave on a return call (电话回访，工作人员代录), once per case."""
     case = visible_case(case_id)
     session = request_session()
@@ -86,7 +87,7 @@ def receipt_page(case_id: int) -> str:
 
 @bp.get("/cases/<int:case_id>/diagram/<process_id>.bpmn")
 @login_required
-def diagram(case_id: int, process_id: str) -> Response:
+def diagram(case_id: int, process_id: str) -> BaseResponse:
     """The BPMN XML of the case's process (or of a process it called), as deployed with its version."""
     case = visible_case(case_id)
     engine = workflow_engine()

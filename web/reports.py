@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -144,8 +144,9 @@ def year_page() -> str:
     config = packaged_config()
     view = year_view(request_session(), scope.month, township=scope.township.code if scope.township else None,
                      zone=_zone(), group_threshold=config.deadlines.group_visit_threshold)
-    trend = [(metric, title, is_rate, view.series(metric), _sparkline(view.series(metric)))
-             for metric, title, is_rate in TREND_METRICS]
+    trend: list[tuple[str, str, bool, Sequence[float | int | None], str]] = [
+        (metric, title, is_rate, view.series(metric), _sparkline(view.series(metric)))
+        for metric, title, is_rate in TREND_METRICS]
     zero_line = view.zero_visit_counts
     trend.append(("zero_visit_villages", "零上访村（社区）", False, zero_line, _sparkline(zero_line)))
     return render_template("reports/year.html", scope=scope, view=view, trend=trend,
