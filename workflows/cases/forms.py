@@ -235,10 +235,10 @@ def _convert(f: Field, text: str) -> Any:
         return number
     if f.type == "number":
         try:
-            number = float(text)
+            decimal = float(text)
         except ValueError:
             raise ValueError("请输入数字") from None
-        return int(number) if number.is_integer() else number
+        return int(decimal) if decimal.is_integer() else decimal
     if f.widget == "date":
         try:
             return date.fromisoformat(text).isoformat()

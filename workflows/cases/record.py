@@ -200,7 +200,8 @@ class CaseProjector:
         record.is_group = self.deadlines.is_group_visit(record.headcount)
         for key in LINK_KEYS:  # a link to a case that does not exist is ignored, not an error
             linked = data.get(key)
-            if isinstance(linked, int) and linked != record.instance_id and self.session.get(CaseRecord, linked):
+            if isinstance(linked, int) and linked != record.instance_id and \
+                    self.session.get(CaseRecord, linked) is not None:
                 setattr(record, key, linked)
         listed = data.get("petitioners")
         if isinstance(listed, list) and all(isinstance(p, dict) for p in listed) and listed:

@@ -97,8 +97,8 @@ def script_helpers(session: Session, config: DomainConfig | None = None,
     def earlier_cases(id_number: Any, claim: Any, township: Any = None) -> list[dict[str, Any]]:
         from workflows.intake.repeats import earlier_cases as find  # intake builds on cases, not the reverse
 
-        text = [v if isinstance(v, str) else None for v in (id_number, claim, township)]
-        return [case.as_data() for case in find(session, secret, *text)]
+        found = find(session, secret, _text(id_number), _text(claim), _text(township))
+        return [case.as_data() for case in found]
 
     def handling_unit_problem(code: Any, accused_unit: Any = None, accused_person: Any = None) -> str:
         if not isinstance(code, str) or not code.strip():
@@ -195,6 +195,10 @@ def _whole(value: Any, helper: str) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise ScriptArgumentError(f"{helper}: the number of days must be a whole number, not {value!r}")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _iso(moment: datetime) -> str:

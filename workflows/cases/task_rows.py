@@ -28,7 +28,7 @@ _ASIDE = exists().where(Event.instance_id == HumanTask.instance_id, Event.type =
                         Event.actor == VIEWER).label("stepped_aside")
 
 
-def with_access_facts(query: Select[Any]) -> Select[Any]:
+def with_access_facts(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     """`query` (over HumanTask, outer-joined to CaseRecord) with five more columns: whether the viewer stepped
     aside from the task's case, and the org units of the task's scope and the case's township, village and grid."""
     return (query.add_columns(_ASIDE, _SCOPE, _TOWNSHIP, _VILLAGE, _GRID)

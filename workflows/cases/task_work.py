@@ -144,8 +144,8 @@ def check_values(session: Session, form: Form, values: dict[str, Any], known: Ma
     the statutory handling period; a group visit's headcount is confirmed; a village lies in the township given.
     """
     errors = validate(form, values)
-    for name, message in check_org_fields(session, values, known).items():
-        errors.setdefault(name, message)
+    for name, problem in check_org_fields(session, values, known).items():
+        errors.setdefault(name, problem)
     category = values.get("category", known.get("category"))
     if form.field("accused_unit") is not None and category == ACCUSATION \
             and not (values.get("accused_unit") or values.get("accused_person")):

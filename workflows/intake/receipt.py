@@ -54,6 +54,6 @@ def receipt(session: Session, case: CaseRecord) -> Receipt:
     return Receipt(
         case_number=case.case_number, query_code=case.query_code, registered_at=case.registered_at,
         channel=CHANNELS.get(case.channel or "", "—"),
-        category=categories[case.category].name if case.category in categories else "—",
+        category=categories[case.category].name if case.category is not None and case.category in categories else "—",
         place=" / ".join(places[c].name for c in (case.township, case.village) if c and c in places) or "—",
         petitioners=[n for n in names if n], limits=statutory_limits(config.deadlines))

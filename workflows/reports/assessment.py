@@ -132,7 +132,9 @@ def _numbers(log: ProblemLog, doc: LineDict, section: str, names: tuple[str, ...
     if section not in doc:
         return values
     body = log.mapping(doc[section], doc.line_of(section), section, names)
-    for name in names if body is not None else ():
+    if body is None:
+        return values
+    for name in names:
         if name not in body:
             continue
         value = body[name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from workflows import DATA_DIR, LineDict, LineList, ProblemLog, read_data_file
 from workflows.cases.record import PETITIONERS_OWN
@@ -54,7 +55,7 @@ def load_figure_rules(path: Path | str | None = None) -> FigureRules:
     doc = log.mapping(read_data_file(source), 1, "", ("version", *SECTIONS)) or LineDict()
     if doc.get("version") != 1:
         log.add(doc.line_of("version"), "version", f"expected 1, not {doc.get('version')!r}")
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # FigureRules' fields by name
     fields = {("petition_total", "channels"): "petition_channels", ("internet_work", "channels"): "internet_channels",
               ("repeat", "channels"): "repeat_channels", ("zero_visit", "channels"): "zero_visit_channels",
               ("handling", "channels"): "handling_channels", ("satisfaction", "sources"): "rating_sources",
@@ -83,7 +84,7 @@ def load_figure_rules(path: Path | str | None = None) -> FigureRules:
         log.add(doc.line_of("internet_work"), "internet_work.channels", "a channel cannot count in both "
                 "petition_total and internet_work")
     log.raise_if_any()
-    return FigureRules(**values)  # type: ignore[arg-type]
+    return FigureRules(**values)
 
 
 def _names(log: ProblemLog, body: LineDict, key: str, where: str,

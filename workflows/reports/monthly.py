@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, func, or_, select, true
@@ -35,6 +35,8 @@ SATISFACTION_LEVELS = ("very_satisfied", "satisfied", "basic", "dissatisfied", "
 SATISFACTION_NAMES = {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
                       "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
 SATISFACTION_ALIASES = {"basic": ("basic", "basically_satisfied")}  # the online feedback form spells it out
+# An aggregate query: township, village, then named figures (quoted: SQLAlchemy 2.0's Select takes one type).
+FigureRows: TypeAlias = "Select[*tuple[Any, ...]]"
 
 
 class ReportError(DomainError):
@@ -353,7 +355,7 @@ def bypass_condition(rules: FigureRules) -> Any:
                 or_(r.category.is_(None), r.category.not_in(rules.bypass_exempt_categories)))
 
 
-def _intake(period: Period, threshold: int, rules: FigureRules) -> Select[Any]:
+def _intake(period: Period, threshold: int, rules: FigureRules) -> FigureRows:
     r = CaseRecord
     visit = r.channel == "visit"
     return (select(r.township, r.village,
@@ -375,7 +377,7 @@ def _intake(period: Period, threshold: int, rules: FigureRules) -> Select[Any]:
             .group_by(r.township, r.village))
 
 
-def _closed(period: Period, rules: FigureRules) -> Select[Any]:
+def _closed(period: Period, rules: FigureRules) -> FigureRows:
     r = CaseRecord
     return (select(r.township, r.village, func.count().label("closed"),
                    count_if(r.overdue).label("closed_overdue"), count_if(r.extended).label("extended"))
@@ -383,7 +385,7 @@ def _closed(period: Period, rules: FigureRules) -> Select[Any]:
             .group_by(r.township, r.village))
 
 
-def _rated(period: Period, rules: FigureRules) -> Select[Any]:
+def _rated(period: Period, rules: FigureRules) -> FigureRows:
     """满意度: the ratings given in the month by the counted sources (a late rating counts when it is given)."""
     r = CaseRecord
     ratings = [count_if(r.satisfaction.in_(SATISFACTION_ALIASES.get(level, (level,)))).label(level)
@@ -395,7 +397,7 @@ def _rated(period: Period, rules: FigureRules) -> Select[Any]:
             .group_by(r.township, r.village))
 
 
-def _overdue(period: Period, rules: FigureRules) -> tuple[Select[Any], Select[Any]]:
+def _overdue(period: Period, rules: FigureRules) -> tuple[FigureRows, FigureRows]:
     """Overdue cases closed in or after the month, and those still open (two ranges of a partial index)."""
     r = CaseRecord
     base = (select(r.township, r.village, func.count().label("overdue"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import random
 import time as wallclock
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -333,8 +333,8 @@ class Simulator:
 
     def _on_package(self, petition: Petition, summary: Summary) -> None:
         """The county bureau lists a stuck or repeated case for a county leader (领导包案)."""
-        original = petition.extras.get("case_id") or petition.repeat_of
-        if original in self.packaged:
+        original: int | None = petition.extras.get("case_id") or petition.repeat_of
+        if original is None or original in self.packaged:  # planned only for an overdue case or a repeat
             return
         self.packaged.add(original)
         record = self.session.get(CaseRecord, original)
@@ -357,7 +357,7 @@ class Simulator:
     def _new_petition(self, channel: str, headcount: int) -> Petition:
         """A new claim from a village (weighted: some bring far more than others) by a new person."""
         village = self.rng.choices(self.county.all_villages, cum_weights=self.cumulative)[0]
-        grids = self.county.grids.get(village) or [None]
+        grids: Sequence[str | None] = self.county.grids.get(village) or [None]
         category = self.rng.choices(list(CATEGORIES), [w for w, _ in CATEGORIES.values()])[0]
         self.serial += 1
         return Petition(make_resident(self.rng, self.serial), self.county.township_of[village], village,

@@ -49,7 +49,7 @@ def case_page(access: Access, search: str = "", page: int = 1, per_page: int = P
     return CasePage(cases, total, page, pages, per_page)
 
 
-def _matching(query: Select[tuple[CaseRecord]], search: str) -> Select[tuple[CaseRecord]]:
+def _matching(query: Select[CaseRecord], search: str) -> Select[CaseRecord]:
     text = search.strip()
     if not text:
         return query
@@ -58,7 +58,7 @@ def _matching(query: Select[tuple[CaseRecord]], search: str) -> Select[tuple[Cas
                            CaseRecord.claim.contains(text, autoescape=True)))
 
 
-def _visible(access: Access, query: Select[tuple[CaseRecord]]) -> ColumnElement[bool]:
+def _visible(access: Access, query: Select[CaseRecord]) -> ColumnElement[bool]:
     """A condition on CaseRecord that holds exactly for the cases `access.may_see_case` allows."""
     viewer, me, session = access.viewer, access.viewer.username, access.session
     if viewer.has_role(*COUNTY_WIDE_READERS):

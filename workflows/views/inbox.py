@@ -175,7 +175,7 @@ def describe(access: Access, rows: Sequence[tuple[HumanTask, CaseRecord | None]]
         township = (case.township if case else None) or ""
         place_parts = [units[code].name for code in (township, case.village if case else None)
                        if code and code in units]
-        if not place_parts and task.scope in units:
+        if not place_parts and task.scope is not None and task.scope in units:
             place_parts = [units[task.scope].name]
         due = task.due_at
         category = case.category if case else None
@@ -198,7 +198,7 @@ _names: dict[str, tuple[float, dict[str, str]]] = {}
 
 def recent_process_names(session: Session) -> dict[str, str]:
     """`process_names`, remembered per database for NAMES_TTL seconds (the inbox asks on every read)."""
-    key = session.get_bind().url.render_as_string(hide_password=True)
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
     cached = _names.get(key)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
