@@ -47,8 +47,13 @@ def simulate_command(ctx: click.Context, months: int, seed: int, profile: str, s
         lines = MonthLines(session, SimulatedClock(session).now())
         with click.progressbar(length=simulated_days(session, months), label="simulating days",
                                file=sys.stderr) as bar:
+
+            def progress(days: int) -> None:
+                bar.update(days)
+                lines.days(days)
+
             summary = simulate(session, engine, months, seed, rates=chosen.rates.scaled(scale),
-                               commit=session.commit, progress=lambda days: (bar.update(days), lines.days(days)))
+                               commit=session.commit, progress=progress)
         figures = figures_between(session, summary.start, summary.end,
                                   group_threshold=packaged_config().deadlines.group_visit_threshold)
     rows = comparison(figures, chosen, months)
