@@ -39,6 +39,7 @@ def behind_proxies(app: Flask, proxies: int) -> Flask:
     """Trust `proxies` reverse proxies' X-Forwarded-For/-Proto/-Host (client addresses for the login throttle,
     https links); with 0 nothing forwarded is believed."""
     if proxies > 0:
+        # Flask's documented way to wrap the WSGI app; its stubs declare wsgi_app a method, not an attribute.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
 

@@ -55,7 +55,7 @@ def operation(summary: str, **details: Any) -> Callable[[F], F]:
     """Describe an API view for the OpenAPI document (see `Operation` for the details)."""
 
     def describe(view: F) -> F:
-        view.openapi = Operation(summary, **details)  # type: ignore[attr-defined]
+        view.openapi = Operation(summary, **details)  # type: ignore[attr-defined]  # a function's own attribute
         return view
 
     return describe

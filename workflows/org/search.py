@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.org.models import OrgUnit, Person, Position
@@ -70,7 +70,7 @@ def count(session: Session, pick: Pick, territory: Sequence[str] | None) -> int:
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def _units_query(pick: Pick, territory: Sequence[str] | None):  # type: ignore[no-untyped-def]
+def _units_query(pick: Pick, territory: Sequence[str] | None) -> Select[str, str, str]:
     query = select(OrgUnit.code, OrgUnit.name, OrgUnit.path)
     if pick.level:
         query = query.where(OrgUnit.level == pick.level)
@@ -94,7 +94,7 @@ def _units(session: Session, pick: Pick, territory: Sequence[str] | None, text: 
     return [Choice(row.code, f"{row.name}（{row.parent_name}）" if row.parent_name else row.name) for row in rows]
 
 
-def _people_query(pick: Pick):  # type: ignore[no-untyped-def]
+def _people_query(pick: Pick) -> Select[str, str]:
     query = select(Person.username, Person.display_name)
     if pick.role:
         query = query.where(exists().where(Position.person_id == Person.id, Position.role == pick.role))
