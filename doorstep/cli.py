@@ -11,8 +11,9 @@ from .commands.audit import audit
 from .commands.bpmn import bpmn
 from .commands.cases import case, task
 from .commands.clock import clock
+from .commands.org import org
 from .commands.report import report
-from .commands.setup import init, org, serve, worker
+from .commands.setup import init, serve, worker
 from .commands.simulate import simulate_command
 from .commands.tokens import token
 

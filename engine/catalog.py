@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -42,6 +43,17 @@ def latest_versions(session: Session) -> list[ProcessVersion]:
                                          & (newest.c.version == ProcessVersion.version))
              .order_by(ProcessVersion.process_id))
     return list(session.scalars(query))
+
+
+def human_task_lanes(session: Session) -> set[str]:
+    """The lanes of the human tasks of what runs now: each process's newest version, called processes included."""
+    lanes: set[str] = set()
+    for version in latest_versions(session):
+        stored = json.loads(version.spec)
+        for spec in (stored["spec"], *stored["subprocess_specs"].values()):
+            tasks = spec["task_specs"].values()
+            lanes.update(task["lane"] for task in tasks if task.get("manual") and task.get("lane"))
+    return lanes
 
 
 def library_files(session: Session) -> dict[str, bytes]:

@@ -10,7 +10,6 @@ import click
 from engine import SimulatedClock, StepResult, read_bundle
 from workflows.org.accounts import ensure_demo_accounts, rota_usernames
 from workflows.org.demo import load_demo_county
-from workflows.org.importer import import_org_file
 
 from ..cli_support import (
     SHANGHAI,
@@ -24,6 +23,7 @@ from ..cli_support import (
 from ..config import Settings
 from ..database import upgrade
 from ..retry import retrying
+from .org import current_problems, warning_lines
 
 
 @click.command()
@@ -36,6 +36,7 @@ def init(ctx: click.Context, demo: bool, start: str | None) -> None:
     svc = services(ctx)
     upgrade(svc.db)
     lines = [f"database ready: {svc.db.url.render_as_string(hide_password=True)}"]
+    problems: list[str] = []  # what the demo org lacks (`doorstep org check`)
     with svc.unit_of_work() as session:
         if start:
             SimulatedClock.install(session, parse_moment(start))
@@ -54,7 +55,9 @@ def init(ctx: click.Context, demo: bool, start: str | None) -> None:
                   for a in accounts]
         lines.append(f"  and everyone on the reception rota ({rota} people), with the same password: "
                      "the desk names who is on duty each day")
-    emit(ctx, {"ok": True, "messages": lines,
+        problems = current_problems(svc)
+        lines += warning_lines(problems)
+    emit(ctx, {"ok": True, "messages": lines, "problems": problems,
                "demo_accounts": [a.__dict__ for a in accounts] if demo else []}, "\n".join(lines))
 
 
@@ -142,20 +145,3 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         return
     with timer_worker(timer_interval):
         server.run()
-
-
-@click.group()
-def org() -> None:
-    """Import the org tree and people."""
-
-
-@org.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.pass_context
-@user_errors
-def org_import(ctx: click.Context, path: str) -> None:
-    """Import units, people and positions from a YAML file (format: workflows/data/README.md)."""
-    svc = services(ctx)
-    with svc.unit_of_work() as session:
-        report = import_org_file(session, path)
-    emit(ctx, report.__dict__, ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in report.__dict__.items()))

@@ -150,3 +150,35 @@ def test_an_incident_is_retried_with_corrected_data_and_the_reason_is_recorded(r
     assert resolved["actor"] == "admin" and resolved["data"]["reason"] == "诉求类别登记错误"
     assert resolved["data"]["corrected"] == {"category": "infrastructure"}
     assert "OK" in ok(run("audit", "verify", "1"))
+
+
+def test_org_check_of_the_demo_county_is_clean_until_an_import_takes_a_units_only_handler(run, tmp_path: Path) -> None:
+    assert "组织机构检查：未发现问题。" in ok(run("init", "--demo"))
+    assert "未发现问题" in ok(run("org", "check"))
+    assert json.loads(ok(run("--json", "org", "check"))) == {"ok": True, "count": 0, "problems": []}
+    moved = tmp_path / "moved.yaml"  # the only 承办单位 of the social security bureau moves to the civil affairs bureau
+    moved.write_text("people:\n  - username: county-hrss.handler\n    name: 调岗人员\n    positions:\n"
+                     "      - {role: handling_unit, unit: county-civil-affairs}\n", encoding="utf-8")
+    imported = ok(run("org", "import", str(moved)))
+    gap = "承办单位 county-hrss 永远不会被推荐：县人力资源和社会保障局没有可以办理的承办人员"
+    assert "警告：组织机构检查发现 1 个问题" in imported and gap in imported
+    checked = run("org", "check")
+    assert checked.exit_code == 1
+    assert "发现 1 个问题" in checked.output and gap in checked.output
+    assert "社会保障（social_security）、劳动就业（labor）" in checked.output  # what the tables route to it
+
+
+def test_org_check_names_each_gap_of_a_small_org_and_exits_1(run) -> None:
+    ok(run("init", "--simulated-clock", "2026-03-02T09:00:00+08:00"))
+    imported = ok(run("org", "import", str(ORG)))
+    checked = run("--json", "org", "check")
+    assert checked.exit_code == 1
+    found = json.loads(checked.output)
+    assert found["count"] == len(found["problems"]) > 0 and not found["ok"]
+    assert all(problem in imported for problem in found["problems"])
+    problems = "\n".join(found["problems"])
+    # a handling unit of the tables where nobody holds 承办单位, named with the claims routed to it
+    assert ("承办单位 county-justice 永远不会被推荐：县司法局没有可以办理的承办人员，请另选承办单位"
+            "（路由表中用于矛盾纠纷（dispute））") in problems
+    assert "青溪镇（t01）的接访排班表 2026-03-02 起没有人值班" in problems  # the scenario org has no rota
+    assert "云岭乡（t02）没有人担任金牌调解室" in problems

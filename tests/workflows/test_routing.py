@@ -54,12 +54,12 @@ def test_township_exceptions(small_org: Session, rules: RoutingRules):
     assert responsible_leader(small_org, custom, "t01", "housing").username == "t01.leader1"  # unchanged
     wrong = RoutingRules(rules.domains, rules.categories, {"t01": {"land": LeaderChoice(username="t02.leader1")}},
                          rules.handlers, {}, ())
-    with pytest.raises(RoutingError, match="t02.leader1 is named for 土地征收 in 青溪镇 but holds no 分管领导"):
+    with pytest.raises(RoutingError, match="指定由 t02.leader1 督办，但此人在青溪镇没有分管领导职务"):
         responsible_leader(small_org, wrong, "t01", "land")
 
 
 def test_missing_leader_or_category_is_a_clear_error(small_org: Session, rules: RoutingRules):
-    with pytest.raises(RoutingError, match=r"云岭乡 \(t02\) has no 分管领导 for 国土城建 \(land\)"):
+    with pytest.raises(RoutingError, match="云岭乡（t02）没有分管国土城建（land）的分管领导，土地征收（land）"):
         responsible_leader(small_org, rules, "t02", "land")
     with pytest.raises(RoutingError, match="unknown claim category 'weather'"):
         responsible_leader(small_org, rules, "t01", "weather")
@@ -69,12 +69,23 @@ def test_missing_leader_or_category_is_a_clear_error(small_org: Session, rules: 
 
 def test_check_routing_lists_what_the_org_lacks(small_org: Session, rules: RoutingRules):
     problems = check_routing(small_org, rules)
-    assert "exceptions name township 't03', which is not in the org" in problems
-    assert "handling unit 'county-housing' is not in the org" in problems
-    assert ("handling unit 'county-petition-bureau' is never suggested: 县信访局没有可以办理的承办人员，请另选承办单位"
-            in problems)
-    assert any(p.startswith("云岭乡 (t02) has no 分管领导 for 社会事业") for p in problems)
+    assert "路由表的乡镇例外写了乡镇 t03，但组织机构中没有这个乡镇" in problems
+    assert "承办单位 county-housing 不在组织机构中（路由表中用于住房建设（housing））" in problems
+    assert ("承办单位 county-petition-bureau 永远不会被推荐：县信访局没有可以办理的承办人员，请另选承办单位"
+            "（路由表中用于其他（other）、兜底单位）") in problems
+    assert any(p.startswith("云岭乡（t02）没有分管社会事业（social）的分管领导") for p in problems)
     assert not any("青溪镇" in p for p in problems)
+    assert ("所有 2 个乡镇的其他（other）事项在路由表中没有可以承办的单位："
+            "候选单位county-petition-bureau、county-discipline都不能承办") in problems
+
+
+def test_check_routing_names_the_townships_whose_claims_no_unit_may_handle(small_org: Session, rules: RoutingRules):
+    only = RoutingRules(rules.domains, rules.categories, {}, {**rules.handlers, "land": ("county-housing",)},
+                        {"t02": {"land": ("t01-justice",)}}, ())
+    problems = check_routing(small_org, only)
+    assert ("青溪镇（t01）的土地征收（land）事项在路由表中没有可以承办的单位："
+            "候选单位county-housing都不能承办") in problems
+    assert not any(p.startswith("云岭乡（t02）的土地征收") for p in problems)  # its exception has a handler
 
 
 def test_default_handling_unit(routed_org: Session, rules: RoutingRules):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,16 @@ from engine import Engine, FixedClock, SimulatedClock, SpecStore, read_bundle
 from engine.db import Base, open_database
 from engine.models import Event, HumanTask, Instance
 from workflows.cases.record import CaseProjector, CaseRecord
+from workflows.cases.routing import RoutingRules
 from workflows.cases.script_helpers import packaged_config, script_helpers
 from workflows.org.demo import load_demo_county
+from workflows.org.importer import import_org_text
 from workflows.org.roles import BY_LANE
 from workflows.simulation.county import Rates, SimulationError, simulate
 from workflows.simulation.diagram_staff import DIAGRAMS, HANDLERS
+from workflows.simulation.org_directory import County
+from workflows.simulation.petitions import Petition, make_resident
+from workflows.simulation.staff import Staff, TaskInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 in Xupu
@@ -161,3 +167,22 @@ def test_every_user_task_has_one_handler_in_the_module_of_its_process():
         dict.fromkeys(answered, set())
     assert set(HANDLERS) == set().union(*user_tasks.values())
     assert len(HANDLERS) == sum(len(elements) for elements in answered.values())  # no element in two modules
+
+
+def test_the_discipline_body_accepts_accusations_under_its_own_code(small_org: Session, rules: RoutingRules):
+    """A county whose discipline body is not `county-discipline`: its staff accept, the routing tables name the
+    handling unit."""
+    import_org_text(small_org, """
+units: [{code: xp-jw, name: 溆浦县纪委监委, kind: office, parent: xupu}]
+people:
+  - {username: jw.staff, name: 钱进, positions: [{role: discipline, unit: xp-jw}]}
+  - {username: jw.handler, name: 孙立, positions: [{role: handling_unit, unit: xp-jw}]}
+""")
+    local = RoutingRules(rules.domains, rules.categories, {}, {**rules.handlers, "accusation": ("xp-jw",)}, {}, ())
+    rng = random.Random(1)
+    staff = Staff(County(small_org, local, rng), packaged_config().calendar, rng, HANDLERS)
+    petition = Petition(make_resident(rng, 1), "t01", "t01v01", None, "accusation", "村干部优亲厚友", "letter")
+    task = TaskInfo("1", 1, "discipline_accept", "纪委监委", START, None)
+    act = staff.act(task, petition, START)
+    assert act is not None and act.actor == "jw.staff"
+    assert act.data["handling_unit"] == "xp-jw" and petition.extras["unit"] == "xp-jw"

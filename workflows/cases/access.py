@@ -165,10 +165,10 @@ def load_seats(session: Session, usernames: Iterable[str]) -> dict[str, tuple[Se
 
 
 def _seat(position: Position, unit: OrgUnit) -> Seat:
-    return Seat(position.role, unit.code, unit.name, unit.path, _area_path(unit), position.domain)
+    return Seat(position.role, unit.code, unit.name, unit.path, area_path(unit), position.domain)
 
 
-def _area_path(unit: OrgUnit) -> str:
+def area_path(unit: OrgUnit) -> str:
     """The territory a unit stands for: an area itself; an office, the area above it."""
     if unit.kind != "office":
         return unit.path

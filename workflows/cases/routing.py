@@ -96,18 +96,21 @@ def responsible_leader(session: Session, rules: RoutingRules, township: str, cat
         try:
             person = get_person(session, choice.username)
         except UnknownPerson as exc:
-            raise RoutingError(f"{town.code}: {claim.code} is routed to {exc}") from exc
+            raise RoutingError(f"{_where(town, claim)}事项指定由 {choice.username} 督办，但人员中没有这个用户名 "
+                               f"({town.code}: {claim.code} is routed to {exc})") from exc
         if person not in holders(session, LEADER_ROLE, town):
             raise RoutingError(
-                f"{choice.username} is named for {claim.name} in {town.name} but holds no 分管领导 position there"
+                f"{_where(town, claim)}事项指定由 {choice.username} 督办，但此人在{town.name}没有分管领导职务 "
+                f"({choice.username} is named for {claim.code} in {town.code} but holds no 分管领导 position there)"
             )
         return person
     domain = choice.domain or claim.domain
     leaders = holders(session, LEADER_ROLE, town, domain)
     if not leaders:
         raise RoutingError(
-            f"{town.name} ({town.code}) has no 分管领导 for {rules.domains.get(domain, domain)} ({domain}), "
-            f"who supervises {claim.name} claims: add the position or a township exception"
+            f"{town.name}（{town.code}）没有分管{rules.domains.get(domain, domain)}（{domain}）的分管领导，"
+            f"{claim.name}（{claim.code}）事项无人督办：请增加该职务或在路由表中设乡镇例外 "
+            f"({town.code} has no 分管领导 for {domain}: add the position or a township exception)"
         )
     return leaders[0]  # several in one domain: the first by username, so the choice is stable
 
@@ -174,20 +177,42 @@ def check_handling_unit(session: Session, code: str, *, accused_unit: str | None
     return unit
 
 
+def suggested_units(session: Session, rules: RoutingRules) -> dict[tuple[str, str], OrgUnit | None]:
+    """The handling unit the tables suggest for each (township code, category code) when nobody is accused; None
+    where no candidate may handle it."""
+    suggested: dict[tuple[str, str], OrgUnit | None] = {}
+    for town in units_at(session, "township"):
+        for claim in rules.categories.values():
+            try:
+                suggested[town.code, claim.code] = choose_handling_unit(session, rules, claim.code, town.code)
+            except NoHandlingUnit:
+                suggested[town.code, claim.code] = None
+    return suggested
+
+
 def check_routing(session: Session, rules: RoutingRules) -> list[str]:
-    """Return what the stored org lacks for the rules (leaders, units, townships); empty when all is well."""
+    """What the stored org lacks for the routing tables, in plain Chinese naming the unit, township and category:
+    exceptions for townships not in the org, listed units the suggestion never picks, claims of a township that no
+    unit may handle or no leader supervises. Empty when all is well."""
     problems: list[str] = []
     townships = {unit.code: unit for unit in units_at(session, "township")}
     for code in sorted({*rules.leader_choices, *rules.township_handlers} - townships.keys()):
-        problems.append(f"exceptions name township {code!r}, which is not in the org")
-    all_handlers = {c for codes in rules.handlers.values() for c in codes} | set(rules.fallback_handlers)
-    all_handlers |= {c for table in rules.township_handlers.values() for codes in table.values() for c in codes}
-    found = units_with_handlers(session, all_handlers)
-    for code in sorted(all_handlers):
+        problems.append(f"路由表的乡镇例外写了乡镇 {code}，但组织机构中没有这个乡镇")
+    uses = _unit_uses(rules)
+    found = units_with_handlers(session, uses)
+    for code, used_for in sorted(uses.items()):
         if code not in found:
-            problems.append(f"handling unit {code!r} is not in the org")
+            problems.append(f"承办单位 {code} 不在组织机构中（路由表中用于{used_for}）")
         elif refusal := refusal_of(found[code][0], staffed=found[code][1], accused=()):
-            problems.append(f"handling unit {code!r} is never suggested: {refusal}")
+            problems.append(f"承办单位 {code} 永远不会被推荐：{refusal}（路由表中用于{used_for}）")
+    unhandled: dict[tuple[str, tuple[str, ...]], list[OrgUnit]] = {}
+    for (town_code, category), unit in suggested_units(session, rules).items():
+        if unit is None:
+            candidates = rules.handler_candidates(town_code, category)
+            unhandled.setdefault((category, candidates), []).append(townships[town_code])
+    for (category, candidates), towns in unhandled.items():
+        problems.append(f"{_places(towns, len(townships))}的{_claim(rules, category)}事项在路由表中没有可以承办的单位："
+                        f"候选单位{'、'.join(candidates) or '（无）'}都不能承办")
     for town in townships.values():
         for claim in rules.categories.values():
             try:
@@ -195,6 +220,37 @@ def check_routing(session: Session, rules: RoutingRules) -> list[str]:
             except RoutingError as exc:
                 problems.append(str(exc))
     return problems
+
+
+def _unit_uses(rules: RoutingRules) -> dict[str, str]:
+    """Each unit code the tables name, with what it is listed for (categories, township exceptions, fallback)."""
+    uses: dict[str, list[str]] = {}
+    for category, codes in rules.handlers.items():
+        for code in codes:
+            uses.setdefault(code, []).append(_claim(rules, category))
+    for town, table in rules.township_handlers.items():
+        for category, codes in table.items():
+            for code in codes:
+                uses.setdefault(code, []).append(f"乡镇 {town} 的{_claim(rules, category)}")
+    for code in rules.fallback_handlers:
+        uses.setdefault(code, []).append("兜底单位")
+    return {code: "、".join(dict.fromkeys(listed)) for code, listed in uses.items()}
+
+
+def _claim(rules: RoutingRules, category: str) -> str:
+    claim = rules.categories.get(category)
+    return f"{claim.name}（{claim.code}）" if claim is not None else category
+
+
+def _where(town: OrgUnit, claim: Category) -> str:
+    return f"{town.name}（{town.code}）的{claim.name}（{claim.code}）"
+
+
+def _places(towns: list[OrgUnit], of: int) -> str:
+    """Townships as an operator reads them: every one, or each by name and code."""
+    if len(towns) == of > 1:
+        return f"所有 {of} 个乡镇"
+    return "、".join(f"{town.name}（{town.code}）" for town in towns)
 
 
 def _township(session: Session, township: str) -> OrgUnit:

@@ -57,6 +57,10 @@ class County:
         found = self.holders.get((role, unit))
         return found[0] if found else fallback
 
+    def anyone(self, role: str, fallback: str) -> str:
+        """The first holder of `role` at any unit (by unit, then username), or `fallback` when nobody holds it."""
+        return next((found[0] for (held, _unit), found in sorted(self.holders.items()) if held == role), fallback)
+
     def leader(self, township: str, category: str) -> str:
         """The responsible leader for a claim, as the routing table says (cached)."""
         key = (township, category)

@@ -12,7 +12,6 @@ from workflows.simulation.petitions import Petition, accused_of, identity
 from workflows.simulation.staff import OUTCOMES, Act, Handler, Staff, TaskInfo
 
 DECISIONS = (("accept", 0.9), ("not_accept", 0.04), ("legal_referral", 0.03), ("transfer", 0.03))
-DISCIPLINE = "county-discipline"
 
 
 def register(staff: Staff, task: TaskInfo, p: Petition, now: datetime) -> Act:
@@ -43,9 +42,11 @@ def assign_handling(staff: Staff, task: TaskInfo, p: Petition, now: datetime) ->
 
 
 def discipline_accept(staff: Staff, task: TaskInfo, p: Petition, now: datetime) -> Act:
-    p.extras["unit"] = DISCIPLINE
-    return Act(staff.days(now, 0.2, 3), staff.county.person("discipline", DISCIPLINE, f"{DISCIPLINE}.staff"),
-               {"handling_unit": DISCIPLINE, "acceptance_notice": "已受理，由县纪委监委办理"})
+    """The discipline body accepts the accusation and names the handling unit the routing tables choose for it."""
+    unit = p.extras["unit"] = staff.county.unit(p.category, p.township, accused_of(p))
+    accepter = staff.county.person("discipline", unit, staff.county.anyone("discipline", f"{unit}.staff"))
+    return Act(staff.days(now, 0.2, 3), accepter,
+               {"handling_unit": unit, "acceptance_notice": "已受理，由县纪委监委办理"})
 
 
 def village_resolve(staff: Staff, task: TaskInfo, p: Petition, now: datetime) -> Act:
