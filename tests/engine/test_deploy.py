@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 import engine
+from engine.catalog import human_task_lanes
 from engine.models import Deployment, DeploymentFile, ProcessVersion, StoredFile
 
 from .diagrams import bundle, edit, text
@@ -83,3 +84,13 @@ def test_a_running_instance_stays_on_its_version_and_new_ones_start_on_the_lates
     assert fresh.open_tasks(old.id) == []
     assert [t.element_id for t in fresh.open_tasks(new.id)] == ["answer"]
     assert fresh.instance(old.id).process_version_id == old.process_version_id
+
+
+def test_the_lanes_of_human_tasks_are_those_of_each_process_newest_version(deploy, session):
+    deploy("timers.bpmn", "answer.json", "gateway.bpmn")
+    assert human_task_lanes(session) == {"clerk", "leader"}  # `choose` has no lanes
+    moved = edit(edit(text("timers.bpmn"), "<bpmn:flowNodeRef>escalate</bpmn:flowNodeRef>", ""),
+                 "<bpmn:flowNodeRef>answer</bpmn:flowNodeRef>",
+                 "<bpmn:flowNodeRef>answer</bpmn:flowNodeRef><bpmn:flowNodeRef>escalate</bpmn:flowNodeRef>")
+    deploy(files={"timers.bpmn": moved.encode(), **bundle("answer.json")})
+    assert human_task_lanes(session) == {"clerk"}  # the leader's lane holds an end event only

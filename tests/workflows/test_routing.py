@@ -73,7 +73,12 @@ def test_check_routing_lists_what_the_org_lacks(small_org: Session, rules: Routi
     assert "承办单位 county-housing 不在组织机构中（路由表中用于住房建设（housing））" in problems
     assert ("承办单位 county-petition-bureau 永远不会被推荐：县信访局没有可以办理的承办人员，请另选承办单位"
             "（路由表中用于其他（other）、兜底单位）") in problems
-    assert any(p.startswith("云岭乡（t02）没有分管社会事业（social）的分管领导") for p in problems)
+    # one line per domain a township lacks, naming the claims nobody supervises there
+    assert ("云岭乡（t02）没有分管国土城建（land）的分管领导，"
+            "土地征收（land）、住房建设（housing）、生态环境（environment）事项无人督办："
+            "请增加该职务或在路由表中设乡镇例外 "
+            "(t02 has no 分管领导 for land: add the position or a township exception)") in problems
+    assert sum(p.startswith("云岭乡（t02）没有分管") for p in problems) == 4  # land, social, law, discipline
     assert not any("青溪镇" in p for p in problems)
     assert ("所有 2 个乡镇的其他（other）事项在路由表中没有可以承办的单位："
             "候选单位county-petition-bureau、county-discipline都不能承办") in problems

@@ -34,6 +34,18 @@ class RoutingError(DomainError):
     """A claim cannot be routed: unknown category, no leader for its domain, or no allowed handling unit."""
 
 
+class NoLeader(RoutingError):
+    """No 分管领导 of the township holds the domain of the claims."""
+
+    def __init__(self, town: OrgUnit, domain: str, domain_name: str, claims: list[Category]) -> None:
+        self.town, self.domain = town, domain
+        names = "、".join(f"{claim.name}（{claim.code}）" for claim in claims)
+        super().__init__(
+            f"{town.name}（{town.code}）没有分管{domain_name}（{domain}）的分管领导，{names}事项无人督办："
+            f"请增加该职务或在路由表中设乡镇例外 ({town.code} has no 分管领导 for {domain}: add the position or a "
+            "township exception)")
+
+
 class NoHandlingUnit(RoutingError):
     """No candidate of the routing tables may handle the claim: each is missing, not an office, has nobody
     holding 承办单位, or is tied to the accused (it is, contains or lies inside an accused unit)."""
@@ -107,11 +119,7 @@ def responsible_leader(session: Session, rules: RoutingRules, township: str, cat
     domain = choice.domain or claim.domain
     leaders = holders(session, LEADER_ROLE, town, domain)
     if not leaders:
-        raise RoutingError(
-            f"{town.name}（{town.code}）没有分管{rules.domains.get(domain, domain)}（{domain}）的分管领导，"
-            f"{claim.name}（{claim.code}）事项无人督办：请增加该职务或在路由表中设乡镇例外 "
-            f"({town.code} has no 分管领导 for {domain}: add the position or a township exception)"
-        )
+        raise NoLeader(town, domain, rules.domains.get(domain, domain), [claim])
     return leaders[0]  # several in one domain: the first by username, so the choice is stable
 
 
@@ -214,11 +222,16 @@ def check_routing(session: Session, rules: RoutingRules) -> list[str]:
         problems.append(f"{_places(towns, len(townships))}的{_claim(rules, category)}事项在路由表中没有可以承办的单位："
                         f"候选单位{'、'.join(candidates) or '（无）'}都不能承办")
     for town in townships.values():
+        unled: dict[str, list[Category]] = {}  # domain → its claims that nobody supervises here
         for claim in rules.categories.values():
             try:
                 responsible_leader(session, rules, town.code, claim.code)
+            except NoLeader as exc:
+                unled.setdefault(exc.domain, []).append(claim)
             except RoutingError as exc:
                 problems.append(str(exc))
+        problems += [str(NoLeader(town, domain, rules.domains.get(domain, domain), claims))
+                     for domain, claims in unled.items()]
     return problems
 
 
