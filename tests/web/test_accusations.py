@@ -190,7 +190,7 @@ def test_the_discipline_body_suggests_itself_as_handling_unit_and_the_form_accep
     task_id = desk.task(case_id, "discipline_accept").id
     staff = api("discipline.staff")
     suggested = staff.get(f"/api/v1/tasks/{task_id}").get_json()["suggested"]
-    assert suggested == {"handling_unit": "county-discipline"}
+    assert suggested == {"discipline_decision": "accept", "handling_unit": "county-discipline"}
     done = staff.post(f"/api/v1/tasks/{task_id}/complete", {"data": {**suggested, "acceptance_notice": "已受理"}})
     assert done.status_code == 200, done.get_json()
     assert "confirm_competence" in desk.open_elements(case_id)  # its 承办单位 staff take the statutory path
@@ -204,9 +204,9 @@ def test_a_discipline_body_with_nobody_holding_handling_unit_is_neither_suggeste
     case_id = desk.petition(category="accusation", tier="county", accused_unit="t01v01", claim="村委会挪用修路补助款")
     task_id = desk.task(case_id, "discipline_accept").id
     staff = api("discipline.staff")
-    # 县信访局, next in the fallback list, has no 承办单位 staff either: nothing is suggested, not even the form's
-    # default
-    assert staff.get(f"/api/v1/tasks/{task_id}").get_json()["suggested"] == {}
+    # 县信访局, next in the fallback list, has no 承办单位 staff either: no unit is suggested, not even the form's
+    # default (the decision starts on accepting)
+    assert staff.get(f"/api/v1/tasks/{task_id}").get_json()["suggested"] == {"discipline_decision": "accept"}
     assert browser("discipline.staff").get(f"/tasks/{task_id}").status_code == 200
     refused = staff.post(f"/api/v1/tasks/{task_id}/complete",
                          {"data": {"handling_unit": "county-discipline", "acceptance_notice": "已受理"}})

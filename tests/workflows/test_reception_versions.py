@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from doorstep.config import PROJECT_DIR
 from engine import Engine, FixedClock, SpecStore, read_bundle
-from workflows.cases.access import task_place
-from workflows.cases.record import CaseProjector, CaseRecord
-from workflows.cases.script_helpers import packaged_config, script_helpers
+from workflows.cases.record import CaseRecord
 from workflows.org.importer import import_org_file
 from workflows.org.roles import BY_LANE
+
+from .conftest import case_engine, complete_open
 
 OLD = Path(__file__).parent / "data" / "reception_v1"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -24,15 +24,10 @@ VISIT = {"petitioner_name": "向春梅", "phone": "13762458810", "headcount": 1,
          "category": "land", "claim": "修路占用承包地，青苗补偿款未到位"}
 
 
-def _complete(engine: Engine, case_id: int, element: str, data: dict, actor: str) -> None:
-    [task] = [t for t in engine.open_tasks(case_id) if t.element_id == element]
-    engine.complete_task(task.id, data, actor)
-
-
 def _handed_over(engine: Engine, clock: FixedClock) -> int:
     case_id = engine.start("reception", {"township": "t01"}, "t01v01.secretary").instance.id
-    _complete(engine, case_id, "register_visit", VISIT, "t01v01.secretary")
-    _complete(engine, case_id, "hear_claim", {"disposition": "hand_over"}, "t01.cadre")
+    complete_open(engine, case_id, "register_visit", VISIT, "t01v01.secretary")
+    complete_open(engine, case_id, "hear_claim", {"disposition": "hand_over"}, "t01.cadre")
     engine.run_until(clock.now() + timedelta(days=1), clock.set)
     return case_id
 
@@ -41,10 +36,9 @@ def test_a_case_on_the_previous_reception_version_finishes_on_it(session: Sessio
     import_org_file(session, PROJECT_DIR / "bpmn" / "scenarios" / "org.yaml")
     specs, clock = SpecStore(), FixedClock(START)
     specs.deploy(session, read_bundle([OLD]), "test", START, set(BY_LANE))
-    engine = Engine(session, clock, specs, helpers=script_helpers(session, secret="s"), task_scope=task_place,
-                    observers=(CaseProjector(session, "s", packaged_config().deadlines),))
+    engine = case_engine(session, clock, specs)
     old = _handed_over(engine, clock)
-    _complete(engine, old, "assign_unit", {"handling_unit": "county-natural-resources", "deadline": "2026-03-20"},
+    complete_open(engine, old, "assign_unit", {"handling_unit": "county-natural-resources", "deadline": "2026-03-20"},
               "t01.leader1")
     deployed = specs.deploy(session, read_bundle([PROJECT_DIR / "bpmn"]), "test", clock.now(), set(BY_LANE))
     assert {d.process_id for d in deployed if d.version == 2} >= {"reception", "supervision"}
@@ -54,15 +48,15 @@ def test_a_case_on_the_previous_reception_version_finishes_on_it(session: Sessio
     assert engine.case_data(new)["decision"] == "accept"  # the new shape records the acceptance
     assert "decision" not in engine.case_data(old)
 
-    _complete(engine, old, "handle_case", {"handling_result": "补偿款已发放", "outcome": "support"}, "nr.handler")
-    _complete(engine, old, "check_result", {"approved": True}, "t01.leader1")
+    complete_open(engine, old, "handle_case", {"handling_result": "补偿款已发放", "outcome": "support"}, "nr.handler")
+    complete_open(engine, old, "check_result", {"approved": True}, "t01.leader1")
     assert engine.instance(old).status == "completed" and engine.open_tasks(old) == []
     record = session.get(CaseRecord, old)
     assert record is not None and record.status == "closed" and record.outcome == "support"
     assert record.deadlines["supervision"]["met"] is True  # settled by the closing, as before
 
-    _complete(engine, new, "assign_unit", {"handling_unit": "county-natural-resources", "deadline": "2026-03-20"},
+    complete_open(engine, new, "assign_unit", {"handling_unit": "county-natural-resources", "deadline": "2026-03-20"},
               "t01.leader1")
-    _complete(engine, new, "handle_case", {"handling_result": "补偿款已发放", "outcome": "support"}, "nr.handler")
-    _complete(engine, new, "check_result", {"approved": True}, "t01.leader1")
+    complete_open(engine, new, "handle_case", {"handling_result": "补偿款已发放", "outcome": "support"}, "nr.handler")
+    complete_open(engine, new, "check_result", {"approved": True}, "t01.leader1")
     assert [t.element_id for t in engine.open_tasks(new)] == ["reply"]

@@ -5,7 +5,7 @@ it names, or the pair on duty today) is kept from the case: they stepped aside (
 the case is an accusation (检举控告) and the accusation rule keeps them from it — they are, work with, above or
 inside the accused (信访工作条例 Art. 30; `Access.kept_by_accusation`). The task is then not left with nobody:
 it goes to the next county body that may receive it and is not itself kept from the case. For an accusation the
-county discipline body (纪委监委) comes first, then the county petition bureau (县信访局, whose registrar may also
+county discipline body (纪委监委) comes first, then the county petition bureau (县信访局, which on 检举控告受理 may
 transfer the matter to the discipline body one level up, 市纪委监委); for anything else the bureau, which
 supervises all petition work, then the discipline body. A task already in one body's own lane goes to the other.
 

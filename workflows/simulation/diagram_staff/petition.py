@@ -42,11 +42,13 @@ def assign_handling(staff: Staff, task: TaskInfo, p: Petition, now: datetime) ->
 
 
 def discipline_accept(staff: Staff, task: TaskInfo, p: Petition, now: datetime) -> Act:
-    """The discipline body accepts the accusation and names the handling unit the routing tables choose for it."""
+    """The discipline body accepts the accusation and names the handling unit the routing tables choose for it (the
+    simulated county sends no accusation up to the city)."""
     unit = p.extras["unit"] = staff.county.unit(p.category, p.township, accused_of(p))
     accepter = staff.county.person("discipline", unit, staff.county.anyone("discipline", f"{unit}.staff"))
     return Act(staff.days(now, 0.2, 3), accepter,
-               {"handling_unit": unit, "acceptance_notice": "已受理，由县纪委监委办理"})
+               {"discipline_decision": "accept", "handling_unit": unit,
+                "acceptance_notice": "已受理，由县纪委监委办理"})
 
 
 def village_resolve(staff: Staff, task: TaskInfo, p: Petition, now: datetime) -> Act:
