@@ -9,10 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.orm import Session
 
 from doorstep.config import PROJECT_DIR
-from engine import Engine, FixedClock, SpecStore, read_bundle
+from engine import Engine, FixedClock, MigrationRefused, SpecStore, read_bundle
 from workflows.cases.record import CaseRecord
 from workflows.cases.task_work import task_form
 from workflows.org.importer import import_org_file
@@ -56,6 +57,8 @@ def test_an_accusation_waiting_on_the_previous_petition_version_finishes_on_it(s
     assert engine.instance(new).process_version_id != engine.instance(old).process_version_id
     assert "discipline_decision" not in _form_fields(session, engine, old)  # the form deployed with its version
     assert "discipline_decision" in _form_fields(session, engine, new)
+    with pytest.raises(MigrationRefused, match="discipline_accept"):  # a designer cannot move it mid-task either
+        engine.migrate(old, specs.latest(session, "petition").id, "designer1")
 
     # What a new case would take as a transfer up is, on the old diagram, the acceptance it always was.
     complete_open(engine, old, "discipline_accept",
