@@ -13,6 +13,7 @@ from .commands.cases import case, task
 from .commands.clock import clock
 from .commands.org import org
 from .commands.report import report
+from .commands.rota import rota
 from .commands.setup import init, serve, worker
 from .commands.simulate import simulate_command
 from .commands.tokens import token
@@ -28,7 +29,8 @@ def main(ctx: click.Context, as_json: bool) -> None:
     ctx.obj["services"] = None
 
 
-for command in (init, org, bpmn, case, task, clock, worker, serve, audit, simulate_command, report, token, account):
+for command in (init, org, rota, bpmn, case, task, clock, worker, serve, audit, simulate_command, report, token,
+                account):
     main.add_command(command)
 
 

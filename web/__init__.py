@@ -70,9 +70,11 @@ def register_blueprints(app: Flask) -> None:
     from .query import bp as query_bp
     from .reception import bp as reception_bp
     from .reports import bp as reports_bp
+    from .rota import bp as rota_bp
     from .tasks import bp as tasks_bp
 
-    for blueprint in (home_bp, auth_bp, tasks_bp, reception_bp, intake_bp, cases_bp, query_bp, audit_bp, assets_bp):
+    for blueprint in (home_bp, auth_bp, tasks_bp, reception_bp, rota_bp, intake_bp, cases_bp, query_bp, audit_bp,
+                      assets_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_bp)  # JSON API: token-authenticated, CSRF-exempt (see web/api.py)
     app.register_blueprint(designer_bp)
@@ -92,8 +94,11 @@ def register_template_helpers(app: Flask) -> None:
         from workflows.intake.reception_desk import desk_seat
         from workflows.intake.start_permissions import start_permissions
 
+        from .rota import LINK_ROLES
+
         viewer = security.current_viewer()
         seat = desk_seat(security.current_access()) if viewer is not None else None
         doors = [d for d in start_permissions().open_to(viewer.roles) if d.page != "reception"] if viewer else []
         now = services().now(request_session())
-        return {"viewer": viewer, "desk": seat, "intake_doors": doors, "business_now": now}
+        rota = viewer is not None and viewer.has_role(*LINK_ROLES)
+        return {"viewer": viewer, "desk": seat, "rota_link": rota, "intake_doors": doors, "business_now": now}

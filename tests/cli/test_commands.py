@@ -182,3 +182,45 @@ def test_org_check_names_each_gap_of_a_small_org_and_exits_1(run) -> None:
             "（路由表中用于矛盾纠纷（dispute））") in problems
     assert "青溪镇（t01）的接访排班表 2026-03-02 起没有人值班" in problems  # the scenario org has no rota
     assert "云岭乡（t02）没有人担任金牌调解室" in problems
+
+
+def test_rota_for_an_imported_org_generate_show_swap_reassign_and_log(run) -> None:
+    ok(run("init", "--simulated-clock", "2026-03-02T09:00:00+08:00"))
+    ok(run("org", "import", str(ORG)))
+    assert "接访排班表" in run("org", "check").output
+    written = ok(run("rota", "generate", "--from", "2026-03-02", "--to", "2026-03-31"))
+    assert "青溪镇（t01）：写入 22 个工作日（2026-03-02 至 2026-03-31）" in written
+    assert "云岭乡（t02）：写入 22 个工作日" in written
+    assert "接访排班表" not in run("org", "check").output  # the check no longer misses a rota
+    overlap = run("rota", "generate", "--from", "2026-03-30", "--to", "2026-04-03", "--township", "青溪镇")
+    assert overlap.exit_code == 1
+    assert "--from: 青溪镇（t01）已有 2026-03-30 至 2026-03-31 的排班：要重新生成请加 --replace" in overlap.stderr
+    shown = json.loads(ok(run("--json", "rota", "show", "--township", "t01", "--days", "3")))
+    assert [(r["day"], r["weekday"], r["secretary"], r["village"], r["cadre"]) for r in shown] == [
+        ("2026-03-02", "一", "t01v01.secretary", "桃园社区", "t01.cadre"),
+        ("2026-03-03", "二", "t01v02.secretary", "杉坡村", "t01.cadre"),
+        ("2026-03-04", "三", "t01v03.secretary", "枣岗村", "t01.cadre")]
+    swapped = ok(run("rota", "swap", "t01", "2026-03-02", "2026-03-04", "--as", "bureau1"))
+    assert "2026-03-02 由 陈磊（t01v03.secretary）坐班" in swapped
+    for args, words in [
+        (("t01", "2026-03-03", "--secretary", "t02v01.secretary"),
+         "--secretary: t02v01.secretary 不是青溪镇（t01）所辖村"),
+        (("t01", "2026-03-03", "--cadre", "t02.cadre"), "--cadre: t02.cadre 不是青溪镇（t01）的乡镇信访干部"),
+        (("t01", "2026-02-27", "--secretary", "t01v01.secretary"), "DAY: 2026-02-27 已经过去"),
+        (("t01", "2026-03-07", "--secretary", "t01v01.secretary"), "DAY: 2026-03-07 不是工作日"),
+        (("t01", "2026-03-03"), "请至少指定一位改派的人员"),
+        (("t99", "2026-03-03", "--secretary", "t01v01.secretary"), "TOWNSHIP:"),
+    ]:
+        refused = run("rota", "reassign", *args)
+        assert refused.exit_code == 1 and words in refused.stderr, (args, refused.stderr)
+    ok(run("rota", "reassign", "t01", "2026-03-03", "--secretary", "t01v01.secretary", "--as", "t01.cadre"))
+    days = {r["day"]: r["secretary"] for r in json.loads(ok(run("--json", "rota", "show", "--days", "3",
+                                                                "--township", "t01")))}
+    assert days == {"2026-03-02": "t01v03.secretary", "2026-03-03": "t01v01.secretary",
+                    "2026-03-04": "t01v01.secretary"}
+    logged = json.loads(ok(run("--json", "rota", "changes", "--township", "t01")))
+    assert [(c["actor"], c["action"]) for c in logged] == [("system", "generate"), ("bureau1", "swap"),
+                                                          ("t01.cadre", "reassign")]
+    assert "刘静（t01v02.secretary）" in logged[2]["detail"] and "张伟（t01v01.secretary）" in logged[2]["detail"]
+    bad_day = run("rota", "swap", "t01", "2026-03-02", "2026-03-0x")
+    assert bad_day.exit_code == 2 and "'DAY2': '2026-03-0x' 不是日期" in bad_day.output + bad_day.stderr

@@ -24,13 +24,15 @@ PAGE_EXAMPLES, API_EXAMPLES = 800, 1300  # 2,100 requests in all (the API's are 
 QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 # What a refused request must leave as it was: every table of cases, tasks, history, designs and accounts.
 DATA_TABLES = ("instance", "event", "human_task", "case_record", "incident", "stored_file", "deployment",
-               "process_version", "design_draft", "design_event", "account", "person", "case_rating")
+               "process_version", "design_draft", "design_event", "account", "person", "case_rating", "rota_entry",
+               "rota_change")
 COUNTS = text("SELECT " + ", ".join(f"(SELECT count(*) FROM {name})" for name in DATA_TABLES))
 SPECIAL = ["", " ", "\x00", "a\x00b", "\ud800", "x\udfffy", "2147483648", "-2147483649", "9" * 40, "1e999", "NaN",
            "-0", "1.5", "true", "null", "[]", "{}", "x" * 101, "字" * 2100, "x" * 70_000, "<script>alert(1)</script>",
            "' OR '1'='1", "../../etc/passwd", "%00", "\u202e", "𝌆", "\r\n", "2026-02-30", "9999-12-31T23:59:59"]
 PLAUSIBLE = ["answer", "coordinate", "hand_over", "social_security", "t01", "t01v01", "reception", "1", "0", "csv",
-             "json", "2026-03", "王桂英", "431224196802150021", "13807451234", "satisfied", "overdue", "due", "open"]
+             "json", "2026-03", "王桂英", "431224196802150021", "13807451234", "satisfied", "overdue", "due", "open",
+             "swap", "reassign", "2026-03-04"]
 
 texts = st.one_of(st.sampled_from(SPECIAL), st.sampled_from(PLAUSIBLE),
                   st.text(st.characters(exclude_categories=()), max_size=24))
@@ -128,6 +130,8 @@ PAGES = [  # who, method, path ({case}, {task} or {any} filled in), the form's o
     ("bureau", "GET", "/intake/{any}", ["category", "claim"]),
     ("cadre", "GET", "/org/search", ["field", "q"]),
     ("cadre", "POST", "/account/password", ["current", "new", "confirm"]),
+    ("cadre", "GET", "/rota", ["township", "month"]),
+    ("cadre", "POST", "/rota", ["action", "township", "month", "first", "second", "day", "secretary", "cadre"]),
 ]
 API = [  # method, path, body shape (None: no body), with the API token?
     ("POST", "/api/v1/tokens", {"username": "", "password": ""}, False),

@@ -144,3 +144,12 @@ def test_a_stand_in_bodys_inbox_asks_about_accusations_only(api, desk, statement
         counted.append(seen)
     assert len(counted[0]) <= 4, "\n".join(counted[0])
     assert len(counted[1]) - len(counted[0]) <= 2 * 5, "\n".join(counted[1])
+
+
+def test_the_rota_month_page_reads_the_month_in_one_statement(browser, statements) -> None:
+    cadre = browser("t01.cadre")
+    assert cadre.get("/rota").status_code == 200  # warm-up: the viewer is remembered, as in a running server
+    with statements.counting() as seen:
+        assert cadre.get("/rota").status_code == 200
+    assert sum(s.startswith("SELECT rota_entry.") for s in seen) == 1, seen
+    assert len(seen) <= 6, seen  # session, clock, townships, the month, secretaries with villages, cadres

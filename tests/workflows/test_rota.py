@@ -1,12 +1,16 @@
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.cases.calendar import WorkCalendar
 from workflows.org.demo import load_demo_org
 from workflows.org.importer import import_org_text
+from workflows.org.models import RotaChange
 from workflows.org.rota import (
+    RotaEditor,
     RotaError,
     duty_counts,
     duty_township,
@@ -71,7 +75,7 @@ def test_lookups_by_township_and_by_person(small_org: Session, calendar: WorkCal
 def test_generating_over_an_existing_rota_needs_replace(small_org: Session, calendar: WorkCalendar):
     generate_rota(small_org, calendar, date(2025, 3, 3), date(2025, 3, 7), "t01")
     reassign_duty(small_org, "t01", date(2025, 3, 3), secretary="t01v03.secretary")
-    with pytest.raises(RotaError, match="already has a rota from 2025-03-05 to 2025-03-07"):
+    with pytest.raises(RotaError, match="已有 2025-03-05 至 2025-03-07 的排班"):
         generate_rota(small_org, calendar, date(2025, 3, 5), date(2025, 3, 10), "t01")
     again = generate_rota(small_org, calendar, date(2025, 3, 3), date(2025, 3, 7), "t01", replace=True)
     assert again[0].secretary.username == "t01v01.secretary"
@@ -92,10 +96,10 @@ def test_reassign_and_swap(small_org: Session, calendar: WorkCalendar):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"secretary": "t02v01.secretary"}, "t02v01.secretary is not the 坐班村支书 of a village of 青溪镇"),
-        ({"secretary": "t01.leader1"}, "t01.leader1 is not the 坐班村支书"),
+        ({"secretary": "t02v01.secretary"}, "t02v01.secretary 不是青溪镇（t01）所辖村的坐班村支书"),
+        ({"secretary": "t01.leader1"}, "t01.leader1 不是青溪镇（t01）所辖村的坐班村支书"),
         ({"secretary": "nobody"}, "no person with username 'nobody'"),
-        ({"cadre": "t02.cadre"}, "t02.cadre is not a 乡镇信访干部 of 青溪镇"),
+        ({"cadre": "t02.cadre"}, "t02.cadre 不是青溪镇（t01）的乡镇信访干部"),
     ],
 )
 def test_reassign_validates(small_org: Session, calendar: WorkCalendar, change: dict, message: str):
@@ -106,9 +110,9 @@ def test_reassign_validates(small_org: Session, calendar: WorkCalendar, change: 
 
 def test_no_entry_on_a_day_off(small_org: Session, calendar: WorkCalendar):
     generate_rota(small_org, calendar, date(2025, 3, 3), date(2025, 3, 9), "t01")
-    with pytest.raises(RotaError, match="no rota entry on 2025-03-08"):
+    with pytest.raises(RotaError, match="2025-03-08 没有排班"):
         reassign_duty(small_org, "t01", date(2025, 3, 8), secretary="t01v01.secretary")
-    with pytest.raises(RotaError, match="no rota entry on 2025-03-09"):
+    with pytest.raises(RotaError, match="2025-03-09 没有排班"):
         swap_duties(small_org, "t01", date(2025, 3, 7), date(2025, 3, 9))
 
 
@@ -131,12 +135,41 @@ people:
         for e in entries_between(small_org, date(2025, 3, 3), date(2025, 3, 14), ["t01"])
         if e.secretary.username == "t01v01.secretary"
     )
-    with pytest.raises(RotaError, match=f"t01v01.secretary is already on duty on {day}"):
+    with pytest.raises(RotaError, match=f"t01v01.secretary {day} 已在青溪镇（t01）坐班"):
         reassign_duty(small_org, "t02", day, secretary="t01v01.secretary")
+    # a swap at t02 that would bring him to t02 on that day is refused the same way, naming the day at fault
+    there = next(e.day for e in entries_between(small_org, date(2025, 3, 3), date(2025, 3, 14), ["t02"])
+                 if e.secretary.username == "t01v01.secretary")
+    with pytest.raises(RotaError, match=f"t01v01.secretary {day} 已在青溪镇（t01）坐班") as refused:
+        swap_duties(small_org, "t02", day, there)
+    assert refused.value.field == "first"
 
 
 def test_unknown_township_and_empty_range(small_org: Session, calendar: WorkCalendar):
     with pytest.raises(RotaError, match="no township unit with code or name 't99'"):
         generate_rota(small_org, calendar, date(2025, 3, 3), date(2025, 3, 7), "t99")
-    with pytest.raises(RotaError, match="ends"):
+    with pytest.raises(RotaError, match="早于开始日期"):
         generate_rota(small_org, calendar, date(2025, 3, 7), date(2025, 3, 3))
+
+
+def test_a_persons_change_is_checked_against_the_business_day_and_recorded(small_org: Session,
+                                                                           calendar: WorkCalendar):
+    generate_rota(small_org, calendar, date(2025, 3, 3), date(2025, 3, 14), "t01")
+    editor = RotaEditor("t01.cadre", datetime(2025, 3, 5, 9, tzinfo=ZoneInfo("Asia/Shanghai")), calendar)
+    for change, field, words in [
+        (lambda: reassign_duty(small_org, "t01", date(2025, 3, 4), secretary="t01v01.secretary", editor=editor),
+         "day", "2025-03-04 已经过去（今天是 2025-03-05）"),
+        (lambda: swap_duties(small_org, "t01", date(2025, 3, 6), date(2025, 3, 8), editor=editor),
+         "second", "2025-03-08 不是工作日"),
+        (lambda: swap_duties(small_org, "t01", date(2025, 3, 6), date(2025, 3, 6), editor=editor),
+         "second", "同一天"),
+    ]:
+        with pytest.raises(RotaError, match=words) as refused:
+            change()
+        assert refused.value.field == field
+    swap_duties(small_org, "t01", date(2025, 3, 5), date(2025, 3, 6), editor=editor)  # today may still change
+    reassign_duty(small_org, "t01", date(2025, 3, 7), cadre="t01.cadre", editor=editor)
+    changes = small_org.scalars(select(RotaChange).order_by(RotaChange.id)).all()
+    assert [(c.actor, c.action, c.township.code) for c in changes] == [("t01.cadre", "swap", "t01"),
+                                                                       ("t01.cadre", "reassign", "t01")]
+    assert "2025-03-05 改由" in changes[0].detail and changes[1].detail.startswith("2025-03-07 改派")

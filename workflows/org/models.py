@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -98,3 +98,18 @@ class RotaEntry(Base):
 
     def __repr__(self) -> str:
         return f"<RotaEntry {self.day} township={self.township_id} secretary={self.secretary_id}>"
+
+
+class RotaChange(Base):
+    """One change of a township's rota made by a person (generated, swapped, reassigned): who, when, what."""
+
+    __tablename__ = "rota_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]  # business time
+    actor: Mapped[str] = mapped_column(String(120))
+    township_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(500))
+
+    township: Mapped[OrgUnit] = relationship()
