@@ -64,6 +64,15 @@ def _named_fields(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _handled(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The click context first; domain refusals as one line naming the option or argument."""
+    return click.pass_context(user_errors(_named_fields(command)))
+
+
+AS_ACTOR = click.option("--as", "actor", default=SYSTEM_ACTOR, show_default=True,
+                        help="Who makes the change (recorded).")
+
+
 @click.group()
 def rota() -> None:
     """The reception rota: which village secretary and township cadre sit in the reception room on which day."""
@@ -74,10 +83,8 @@ def rota() -> None:
 @click.option("--to", "end", type=DAY, required=True, help="Last day (YYYY-MM-DD).")
 @click.option("--township", default=None, help="One township (code or name); all townships when left out.")
 @click.option("--replace", is_flag=True, help="Generate again over days that already have a rota.")
-@click.option("--as", "actor", default=SYSTEM_ACTOR, show_default=True, help="Who makes the change (recorded).")
-@click.pass_context
-@user_errors
-@_named_fields
+@AS_ACTOR
+@_handled
 def rota_generate(ctx: click.Context, start: date, end: date, township: str | None, replace: bool,
                   actor: str) -> None:
     """Fill the workdays of the county calendar round-robin over each township's village secretaries and
@@ -98,9 +105,7 @@ def rota_generate(ctx: click.Context, start: date, end: date, township: str | No
 @click.option("--township", default=None, help="One township (code or name); all townships when left out.")
 @click.option("--from", "start", type=DAY, default=None, help="First day (YYYY-MM-DD); today when left out.")
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True, help="How many calendar days.")
-@click.pass_context
-@user_errors
-@_named_fields
+@_handled
 def rota_show(ctx: click.Context, township: str | None, start: date | None, days: int) -> None:
     """Who is on duty per day: the secretary (with their village) and the cadre."""
     svc = services(ctx)
@@ -119,10 +124,8 @@ def rota_show(ctx: click.Context, township: str | None, start: date | None, days
 @click.argument("township")
 @click.argument("day1", type=DAY)
 @click.argument("day2", type=DAY)
-@click.option("--as", "actor", default=SYSTEM_ACTOR, show_default=True, help="Who makes the change (recorded).")
-@click.pass_context
-@user_errors
-@_named_fields
+@AS_ACTOR
+@_handled
 def rota_swap(ctx: click.Context, township: str, day1: date, day2: date, actor: str) -> None:
     """Swap the secretaries on duty on two days (换班); the cadres stay."""
     svc = services(ctx)
@@ -139,10 +142,8 @@ def rota_swap(ctx: click.Context, township: str, day1: date, day2: date, actor: 
 @click.argument("day", type=DAY)
 @click.option("--secretary", default=None, help="Username of the village secretary to sit instead.")
 @click.option("--cadre", default=None, help="Username of the township petition cadre to sit instead.")
-@click.option("--as", "actor", default=SYSTEM_ACTOR, show_default=True, help="Who makes the change (recorded).")
-@click.pass_context
-@user_errors
-@_named_fields
+@AS_ACTOR
+@_handled
 def rota_reassign(ctx: click.Context, township: str, day: date, secretary: str | None, cadre: str | None,
                   actor: str) -> None:
     """Put another secretary and/or cadre on duty on one day (sickness, leave)."""
@@ -160,9 +161,7 @@ def rota_reassign(ctx: click.Context, township: str, day: date, secretary: str |
 @rota.command("changes")
 @click.option("--township", default=None, help="One township (code or name); all townships when left out.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="The latest N.")
-@click.pass_context
-@user_errors
-@_named_fields
+@_handled
 def rota_changes(ctx: click.Context, township: str | None, limit: int) -> None:
     """Who generated, swapped or reassigned the rota, when and how (oldest first)."""
     svc = services(ctx)
