@@ -88,17 +88,23 @@ def rota() -> None:
 def rota_generate(ctx: click.Context, start: date, end: date, township: str | None, replace: bool,
                   actor: str) -> None:
     """Fill the workdays of the county calendar round-robin over each township's village secretaries and
-    petition cadres, continuing the turn of the days before."""
+    petition cadres, continuing the turn of the days before. For all townships, one with nobody to sit is left
+    out and named (exit status 1), the others are written."""
     svc = services(ctx)
+    unstaffed: list[RotaError] = []
     with svc.unit_of_work() as session:
-        entries = generate_rota(session, packaged_config().calendar, start, end, township,
-                                replace=replace, editor=_editor(svc, session, actor))
+        entries = generate_rota(session, packaged_config().calendar, start, end, township, replace=replace,
+                                editor=_editor(svc, session, actor), unstaffed=unstaffed)
         written: dict[str, list[date]] = {}
         for entry in entries:
             written.setdefault(_town(entry.township), []).append(entry.day)
     lines = [f"{town}：写入 {len(days)} 个工作日（{days[0]} 至 {days[-1]}）" for town, days in written.items()]
+    lines += [f"未排班：{refusal}" for refusal in unstaffed]
     payload = {town: [day.isoformat() for day in days] for town, days in written.items()}
-    emit(ctx, {"written": payload}, "\n".join(lines) or f"{start} 至 {end} 没有工作日，未写入排班")
+    emit(ctx, {"written": payload, "unstaffed": [str(refusal) for refusal in unstaffed]},
+         "\n".join(lines) or f"{start} 至 {end} 没有工作日，未写入排班")
+    if unstaffed:
+        ctx.exit(1)
 
 
 @rota.command("show")

@@ -195,6 +195,8 @@ def test_rota_for_an_imported_org_generate_show_swap_reassign_and_log(run) -> No
     overlap = run("rota", "generate", "--from", "2026-03-30", "--to", "2026-04-03", "--township", "青溪镇")
     assert overlap.exit_code == 1
     assert "--from: 青溪镇（t01）已有 2026-03-30 至 2026-03-31 的排班：要重新生成请加 --replace" in overlap.stderr
+    past = run("rota", "generate", "--from", "2026-02-27", "--to", "2026-03-06", "--replace")
+    assert past.exit_code == 1 and "--from: 2026-02-27 已经过去" in past.stderr  # who sat then is that day's record
     shown = json.loads(ok(run("--json", "rota", "show", "--township", "t01", "--days", "3")))
     assert [(r["day"], r["weekday"], r["secretary"], r["village"], r["cadre"]) for r in shown] == [
         ("2026-03-02", "一", "t01v01.secretary", "桃园社区", "t01.cadre"),

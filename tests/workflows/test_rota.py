@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from workflows.cases.calendar import WorkCalendar
 from workflows.org.demo import load_demo_org
 from workflows.org.importer import import_org_text
-from workflows.org.models import RotaChange
+from workflows.org.models import Position, RotaChange
 from workflows.org.rota import (
+    CADRE_ROLE,
     RotaEditor,
     RotaError,
     duty_counts,
@@ -173,3 +174,26 @@ def test_a_persons_change_is_checked_against_the_business_day_and_recorded(small
     assert [(c.actor, c.action, c.township.code) for c in changes] == [("t01.cadre", "swap", "t01"),
                                                                        ("t01.cadre", "reassign", "t01")]
     assert "2025-03-05 改由" in changes[0].detail and changes[1].detail.startswith("2025-03-07 改派")
+
+
+def test_a_persons_generation_starts_today_at_the_earliest(small_org: Session, calendar: WorkCalendar):
+    editor = RotaEditor("bureau1", datetime(2025, 3, 5, 9, tzinfo=ZoneInfo("Asia/Shanghai")), calendar)
+    with pytest.raises(RotaError, match="2025-03-04 已经过去") as refused:
+        generate_rota(small_org, calendar, date(2025, 3, 4), date(2025, 3, 14), "t01", replace=True, editor=editor)
+    assert refused.value.field == "from"
+    assert generate_rota(small_org, calendar, date(2025, 3, 5), date(2025, 3, 7), "t01", editor=editor)
+
+
+def test_a_township_nobody_can_sit_for_is_named_and_the_others_are_generated(small_org: Session,
+                                                                              calendar: WorkCalendar):
+    t02 = next(unit for unit in units_at(small_org, "township") if unit.code == "t02")
+    for position in small_org.scalars(select(Position).where(Position.role == CADRE_ROLE,
+                                                             Position.org_unit_id == t02.id)):
+        small_org.delete(position)
+    small_org.flush()
+    unstaffed: list[RotaError] = []
+    written = generate_rota(small_org, calendar, date(2025, 3, 3), date(2025, 3, 7), unstaffed=unstaffed)
+    assert {entry.township.code for entry in written} == {"t01"} and len(written) == 5
+    assert [str(refusal) for refusal in unstaffed] == ["云岭乡（t02）没有乡镇信访干部陪同坐班，无法排班"]
+    with pytest.raises(RotaError, match="云岭乡（t02）没有乡镇信访干部"):  # asked without the list: refused
+        generate_rota(small_org, calendar, date(2025, 3, 10), date(2025, 3, 14))

@@ -93,17 +93,30 @@ def generate_rota(
     *,
     replace: bool = False,
     editor: RotaEditor | None = None,
+    unstaffed: list[RotaError] | None = None,
 ) -> list[RotaEntry]:
     """Fill every workday from `start` to `end` for one township (code or name) or all; return the new entries.
 
-    A township that already has entries in the range is refused unless `replace` is true.
+    A township that already has entries in the range is refused unless `replace` is true. A person's change
+    (`editor`) starts today at the earliest: who sat on a past day is the record of that day. Given `unstaffed`,
+    townships with no village secretary or no petition cadre to sit are left out, their refusals collected there,
+    and the others generated; without it the first such township refuses the whole run.
     """
     if end < start:
         raise RotaError(f"结束日期 {end} 早于开始日期 {start}", "to")
+    if editor is not None and start < editor.today:
+        raise RotaError(f"{start} 已经过去（今天是 {editor.today}）：排班从今天或以后开始生成，"
+                        "过去的排班是当天的记录", "from")
     towns = [find_township(session, township)] if township is not None else units_at(session, "township")
     days = calendar.workdays(start, end)
     created: list[RotaEntry] = []
     for town in towns:
+        refusal = _unstaffed(session, town)
+        if refusal is not None:
+            if unstaffed is None:
+                raise refusal
+            unstaffed.append(refusal)
+            continue
         written = _generate(session, town, days, start, end, replace)
         created.extend(written)
         if editor is not None:
@@ -117,10 +130,6 @@ def _generate(
     session: Session, town: OrgUnit, days: list[date], start: date, end: date, replace: bool
 ) -> list[RotaEntry]:
     secretaries, cadres = township_secretaries(session, town), township_cadres(session, town)
-    if not secretaries:
-        raise RotaError(f"{_town(town)}没有村支书担任坐班村支书，无法排班", "township")
-    if not cadres:
-        raise RotaError(f"{_town(town)}没有乡镇信访干部陪同坐班，无法排班", "township")
     existing = _entries(session, town, start, end)
     if existing and not replace:
         raise RotaError(
@@ -154,6 +163,15 @@ def _generate(
         session.add(entry)
         created.append(entry)
     return created
+
+
+def _unstaffed(session: Session, town: OrgUnit) -> RotaError | None:
+    """Why nobody can sit in the township's reception room, or None when someone can."""
+    if not township_secretaries(session, town):
+        return RotaError(f"{_town(town)}没有村支书担任坐班村支书，无法排班", "township")
+    if not township_cadres(session, town):
+        return RotaError(f"{_town(town)}没有乡镇信访干部陪同坐班，无法排班", "township")
+    return None
 
 
 def _after(people: list[Person], last: Person | None) -> int:
