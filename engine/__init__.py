@@ -18,9 +18,11 @@ from .errors import (
     UnknownProcess,
     ValidationFailed,
 )
-from .runtime import COMPLETED, INCIDENT, RUNNING, Engine, Progress, StepResult
+from .progress import Progress
+from .runtime import Engine
 from .script_limits import ScriptLimitExceeded, ScriptLimits
 from .specs import DeployedVersion, SpecStore, read_bundle
+from .step import COMPLETED, INCIDENT, RUNNING, StepResult
 from .validation import validate_bundle
 
 __all__ = [

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from . import history
 from .clock import business_time
 from .models import ChainDigest, Event, Instance, ProcessVersion
-from .runtime import Progress
+from .progress import Progress
 from .sandbox import playback_helpers, restricted_script_engine
 from .snapshot import Snapshot
 from .state import SERIALIZER, Bookkeeping, StateCodec, canonical_json, compact, state_digest

@@ -1,4 +1,4 @@
-"""Tables kept in step with each case so that lists never deserialize workflow state."""
+"""Tables kept in step with each case so that lists never deserialize workflow state, and the reads of them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .errors import TaskNotFound
 from .models import HumanTask, Instance, MessageWait
 from .snapshot import Snapshot, due_time
 from .state import Bookkeeping
@@ -59,3 +61,48 @@ def project_message_waits(session: Session, instance: Instance, waiting: list[An
     for name in set(wanted) - set(books.messages):
         session.add(MessageWait(instance_id=instance.id, message_name=name))
     books.messages = wanted
+
+
+def get_task_row(session: Session, task_id: str) -> HumanTask:
+    """The human-task row of that id (as this session has it)."""
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise TaskNotFound(f"no task {task_id}")
+    return row
+
+
+def fresh_task_row(session: Session, task_id: str) -> HumanTask:
+    """The task row as the database has it now (not as this session first read it)."""
+    return session.execute(select(HumanTask).where(HumanTask.id == task_id)
+                           .execution_options(populate_existing=True)).scalar_one()
+
+
+def open_task_rows(session: Session, instance_id: int | None = None, lane: str | None = None) -> list[HumanTask]:
+    """Open human tasks (of one case, in one lane, if given), oldest first."""
+    query = select(HumanTask).where(HumanTask.status == OPEN_TASK)
+    if instance_id is not None:
+        query = query.where(HumanTask.instance_id == instance_id)
+    if lane is not None:
+        query = query.where(HumanTask.lane == lane)
+    return list(session.scalars(query.order_by(HumanTask.created_at, HumanTask.ref)))
+
+
+def resolve_task_id(session: Session, given: str) -> str:
+    """The full id of a task given by its id, a unique prefix of 6+ characters, or `CASE/ELEMENT`."""
+    if session.get(HumanTask, given) is not None:
+        return given
+    case_id, _, element = given.partition("/")
+    if element and case_id.isdigit():
+        found = session.scalars(select(HumanTask.id).where(
+            HumanTask.instance_id == int(case_id), HumanTask.element_id == element,
+            HumanTask.status == OPEN_TASK).limit(2)).all()
+        if len(found) != 1:
+            raise TaskNotFound(f"case {case_id} has no open task '{element}'" if not found
+                               else f"case {case_id} has several open '{element}' tasks; give the task id")
+        return found[0]
+    if len(given) < 6:
+        raise TaskNotFound(f"no task {given} (give at least 6 characters of its id)")
+    matches = session.scalars(select(HumanTask.id).where(HumanTask.id.startswith(given)).limit(2)).all()
+    if len(matches) != 1:
+        raise TaskNotFound(f"no task {given}" if not matches else f"the prefix {given} fits several tasks")
+    return matches[0]

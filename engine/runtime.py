@@ -2,101 +2,47 @@
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import functools
-import hashlib
-import json
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
-from SpiffWorkflow.task import Task
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import inspect, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from . import history
-from .acts import ACT_TYPES, GATEWAY_DECIDED, TIMER_TRIGGERED, branch_data, read_acts, task_states
+from .acts import task_states
 from .clock import Clock, business_time
 from .errors import (
     Conflict,
     InvalidTaskData,
     MigrationRefused,
     NoMessageWaiting,
-    TaskNotFound,
     TaskNotReady,
     TaskTaken,
     UnknownIncident,
     UnknownInstance,
 )
+from .incidents import open_incident
+from .json_data import completion_key, json_object
 from .models import HumanTask, Incident, Instance, MessageWait, ProcessVersion
-from .projection import DONE_TASK, OPEN_TASK, project_message_waits, project_tasks
+from .progress import Progress
+from .projection import DONE_TASK, OPEN_TASK, fresh_task_row, get_task_row, open_task_rows, resolve_task_id
 from .sandbox import restricted_script_engine
 from .script_limits import ScriptLimits
-from .snapshot import Snapshot, next_timer
 from .snapshot import case_data as read_case_data
+from .snapshot import find_task, waiting_for
 from .specs import SpecStore
-from .state import OPEN, Bookkeeping, StateCodec, canonical_json, element_key, state_digest
+from .state import Bookkeeping, StateCodec, canonical_json
+from .step import COMPLETED, RUNNING, LoadedCase, Observer, Roots, StepResult, conflicts, flush, write_step
 from .versions import diff_specs, rebase, unsafe_moves
 
-RUNNING, INCIDENT, COMPLETED = "running", "incident", "completed"
 # SpiffWorkflow fires a timer only once the clock is strictly past its due time.
 TIMER_RESOLUTION = timedelta(microseconds=1)
-
-
-@dataclass
-class StepResult:
-    """What one engine step did to an instance."""
-
-    instance: Instance
-    events: list[history.Event] = field(default_factory=list)
-    already_applied: bool = False
-    incident: Incident | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # the case data after the step
-    open_tasks: list[HumanTask] | None = None  # the human tasks open after the step (None: not a workflow step)
-
-
-Observer = Callable[["StepResult"], None]
-
-
-@dataclass
-class Progress:
-    """Where a case stands: how often each element ran, which are open (and in what state), flows taken."""
-
-    counts: dict[str, int]
-    open: dict[str, list[str]]  # element → states of its open tasks ("ready", "waiting", "error"...)
-    flows: list[str]  # "process:source->target"
-
-    @classmethod
-    def of(cls, workflow: BpmnWorkflow, books: Bookkeeping, open_tasks: list[Task] | None = None) -> Progress:
-        """Read where a live workflow stands (its open tasks may be given, from a snapshot)."""
-        open_elements: dict[str, list[str]] = {}
-        for task in open_tasks if open_tasks is not None else workflow.get_tasks(state=OPEN):
-            key = element_key(task)
-            if key is not None:
-                open_elements.setdefault(key, []).append(TaskState.get_name(task.state).lower())
-        return cls(dict(books.counts), open_elements, list(books.flows))
-
-
-@dataclass
-class _Loaded:
-    instance: Instance
-    workflow: BpmnWorkflow
-    books: Bookkeeping
-    before: dict[str, Any]  # the case data as people saw it before the step
-    states: dict[UUID, int] = field(default_factory=dict)  # every task's state before the step
-
-    def roots(self, *tasks: Task) -> list[tuple[Task, dict[str, Any]]]:
-        """Tasks whose branches this step moves on, each with its data before the step."""
-        return [(task, copy.deepcopy(task.data)) for task in tasks]
 
 
 class Engine:
@@ -120,13 +66,13 @@ class Engine:
         # Rows and deserialized states this engine (one request or unit of work) already has: held so that the
         # session's weak identity map keeps them, and so a case read then stepped is loaded and deserialized once.
         self._held: dict[int, Instance] = {}
-        self._read: dict[int, tuple[str, _Loaded]] = {}
+        self._read: dict[int, tuple[str, LoadedCase]] = {}
         self._kept: list[Any] = []  # companion rows read with the instance row, kept for the step's observers
 
     # -- starting -------------------------------------------------------------------------------------------
     def start(self, process_id: str, data: Mapping[str, Any], actor: str) -> StepResult:
         """Start an instance of the latest version of a process with initial data."""
-        initial = _json_object(data, "start data")
+        initial = json_object(data, "start data")
         version = self.specs.current(self.session, process_id)
         if version is None:
             self.specs.latest(self.session, process_id)  # raises UnknownProcess with the message
@@ -140,8 +86,8 @@ class Engine:
                             started_at=now, started_by=actor, updated_at=now, event_count=0)
         self.session.add(instance)
         self.session.flush()
-        loaded = _Loaded(instance, workflow, Bookkeeping(), {})
-        roots: list[tuple[Task, dict[str, Any]]] = [(workflow.task_tree, {})]
+        loaded = LoadedCase(instance, workflow, Bookkeeping(), {})
+        roots: Roots = [(workflow.task_tree, {})]
         with business_time(now):
             failure = self._run(lambda: workflow.do_engine_steps())
         return self._persist(loaded, now, actor, history.STARTED, {"data": initial}, None, failure, roots)
@@ -153,19 +99,19 @@ class Engine:
         A task someone else completed first raises TaskTaken naming who; the same person's identical submission,
         applied already, answers `already_applied` instead of failing.
         """
-        submitted = _json_object(data, "task data")
-        task_row = self._task_row(task_id)
-        key = _completion_key(actor, submitted)
+        submitted = json_object(data, "task data")
+        task_row = get_task_row(self.session, task_id)
+        key = completion_key(actor, submitted)
         if task_row.status != OPEN_TASK:
             return self._settled(task_row, key)
         if task_row.claimed_by not in (None, actor):
             raise TaskTaken(f"task {task_id} is claimed by {task_row.claimed_by}; only they can complete it",
                             "claimed", task_row.claimed_by, task_row.claimed_at)
         loaded = self._load(task_row.instance_id)
-        task = _find_task(loaded.workflow, task_id)
+        task = find_task(loaded.workflow, task_id)
         if task is None or not task.has_state(TaskState.READY):
             # The case moved on after the task row was read: a completion committed in between. Say whose.
-            return self._settled(self._fresh_task_row(task_id), key)
+            return self._settled(fresh_task_row(self.session, task_id), key)
         ref = loaded.books.ref_of(task)
         now = self.clock.now()
         roots = loaded.roots(task)
@@ -191,18 +137,18 @@ class Engine:
 
     def claim(self, task_id: str, actor: str) -> HumanTask:
         """Take an open task so that no one else works on it at the same time (of two claimers, one wins)."""
-        task_row = self._task_row(task_id)
+        task_row = get_task_row(self.session, task_id)
         if task_row.status != OPEN_TASK:
             raise TaskNotReady(f"task {task_id} is {task_row.status}; it cannot be claimed")
         # Compare and set in the database, whatever this transaction read before: a second claimer's update waits
         # for the first one's transaction and then matches no row.
-        with self._conflicts():
+        with conflicts():
             taken = self.session.execute(
                 update(HumanTask).where(HumanTask.id == task_id, HumanTask.status == OPEN_TASK,
                                         or_(HumanTask.claimed_by.is_(None), HumanTask.claimed_by == actor))
                 .values(claimed_by=actor, claimed_at=self.clock.now()).execution_options(synchronize_session=False))
-        task_row = self._fresh_task_row(task_id)
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
+        task_row = fresh_task_row(self.session, task_id)
+        if taken.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
             if task_row.status != OPEN_TASK:
                 raise TaskNotReady(f"task {task_id} is {task_row.status}; it cannot be claimed")
             raise TaskTaken(f"task {task_id} is already claimed by {task_row.claimed_by}", "claimed",
@@ -212,7 +158,7 @@ class Engine:
 
     def release(self, task_id: str, actor: str) -> HumanTask:
         """Give a claimed task back to everyone who may act on it."""
-        task_row = self._task_row(task_id)
+        task_row = get_task_row(self.session, task_id)
         if task_row.claimed_by != actor:
             raise TaskNotReady(f"task {task_id} is not claimed by {actor}")
         task_row.claimed_by, task_row.claimed_at = None, None
@@ -288,14 +234,14 @@ class Engine:
     def deliver_message(self, name: str, payload: Mapping[str, Any], correlation: Mapping[str, Any],
                         actor: str) -> list[StepResult]:
         """Deliver a named message to every instance waiting for it whose data matches the correlation keys."""
-        body = _json_object(payload, "message payload")
-        keys = _json_object(correlation, "correlation keys")
+        body = json_object(payload, "message payload")
+        keys = json_object(correlation, "correlation keys")
         candidates = self.session.scalars(select(MessageWait.instance_id)
                                           .where(MessageWait.message_name == name)).all()
         results = []
         for instance_id in sorted(candidates):
             loaded = self._load(instance_id)
-            waiting = self._waiting_for(loaded.workflow, name, keys)
+            waiting = waiting_for(loaded.workflow, name, keys)
             if waiting is None:
                 continue
             now = self.clock.now()
@@ -312,16 +258,6 @@ class Engine:
             raise NoMessageWaiting(f"no case waits for the message '{name}' with {canonical_json(keys)}")
         return results
 
-    @staticmethod
-    def _waiting_for(workflow: BpmnWorkflow, name: str, keys: Mapping[str, Any]) -> Task | None:
-        for task in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if definition is None or getattr(definition, "name", None) != name:
-                continue
-            if all(task.data.get(k) == v for k, v in keys.items()):
-                return task
-        return None
-
     # -- incidents --------------------------------------------------------------------------------------------
     def retry_incident(self, incident_id: int, actor: str, data: Mapping[str, Any] | None = None,
                        reason: str | None = None) -> StepResult:
@@ -332,7 +268,7 @@ class Engine:
         incident = self.session.get(Incident, incident_id)
         if incident is None or incident.status != "open":
             raise UnknownIncident(f"no open incident {incident_id}")
-        patch = _json_object(data or {}, "corrected data")
+        patch = json_object(data or {}, "corrected data")
         if patch and not (reason or "").strip():
             raise InvalidTaskData("corrected data needs a reason (it is recorded with the correction)")
         loaded = self._load(incident.instance_id)
@@ -386,31 +322,11 @@ class Engine:
     # -- reading ----------------------------------------------------------------------------------------------
     def resolve_task_id(self, given: str) -> str:
         """The full id of a task given by its id, a unique prefix of 6+ characters, or `CASE/ELEMENT`."""
-        if self.session.get(HumanTask, given) is not None:
-            return given
-        case_id, _, element = given.partition("/")
-        if element and case_id.isdigit():
-            found = self.session.scalars(select(HumanTask.id).where(
-                HumanTask.instance_id == int(case_id), HumanTask.element_id == element,
-                HumanTask.status == OPEN_TASK).limit(2)).all()
-            if len(found) != 1:
-                raise TaskNotFound(f"case {case_id} has no open task '{element}'" if not found
-                                   else f"case {case_id} has several open '{element}' tasks; give the task id")
-            return found[0]
-        if len(given) < 6:
-            raise TaskNotFound(f"no task {given} (give at least 6 characters of its id)")
-        matches = self.session.scalars(select(HumanTask.id).where(HumanTask.id.startswith(given)).limit(2)).all()
-        if len(matches) != 1:
-            raise TaskNotFound(f"no task {given}" if not matches else f"the prefix {given} fits several tasks")
-        return matches[0]
+        return resolve_task_id(self.session, given)
 
     def open_incident(self, instance_id: int) -> Incident:
         """The open incident of a case."""
-        incident = self.session.scalar(select(Incident).where(Incident.instance_id == instance_id,
-                                                              Incident.status == "open").order_by(Incident.id))
-        if incident is None:
-            raise UnknownIncident(f"case {instance_id} has no open incident")
-        return incident
+        return open_incident(self.session, instance_id)
 
     def instance(self, instance_id: int) -> Instance:
         """An instance row (no workflow state is deserialized)."""
@@ -430,12 +346,7 @@ class Engine:
 
     def open_tasks(self, instance_id: int | None = None, lane: str | None = None) -> list[HumanTask]:
         """Open human tasks from the projection, oldest first."""
-        query = select(HumanTask).where(HumanTask.status == OPEN_TASK)
-        if instance_id is not None:
-            query = query.where(HumanTask.instance_id == instance_id)
-        if lane is not None:
-            query = query.where(HumanTask.lane == lane)
-        return list(self.session.scalars(query.order_by(HumanTask.created_at, HumanTask.ref)))
+        return open_task_rows(self.session, instance_id, lane)
 
     def element_counts(self, instance_id: int) -> dict[str, int]:
         """How many times each element ran (or is running) in an instance."""
@@ -451,17 +362,6 @@ class Engine:
         return Progress.of(loaded.workflow, loaded.books)
 
     # -- internals --------------------------------------------------------------------------------------------
-    def _task_row(self, task_id: str) -> HumanTask:
-        task_row = self.session.get(HumanTask, task_id)
-        if task_row is None:
-            raise TaskNotFound(f"no task {task_id}")
-        return task_row
-
-    def _fresh_task_row(self, task_id: str) -> HumanTask:
-        """The task row as the database has it now (not as this session first read it)."""
-        return self.session.execute(select(HumanTask).where(HumanTask.id == task_id)
-                                    .execution_options(populate_existing=True)).scalar_one()
-
     def _instance(self, instance_id: int) -> Instance:
         instance = self._held.get(instance_id) or self.session.get(Instance, instance_id)
         if instance is None:
@@ -469,7 +369,7 @@ class Engine:
         self._held[instance_id] = instance
         return instance
 
-    def _load(self, instance_id: int) -> _Loaded:
+    def _load(self, instance_id: int) -> LoadedCase:
         self._take_helper_calls()
         instance = self._instance(instance_id)
         read = self._read.pop(instance_id, None)
@@ -479,7 +379,7 @@ class Engine:
         workflow, books = self.codec.load(instance.state, spec, subprocess_specs)
         workflow.script_engine = self.script_engine
         before = books.case if books.case is not None else read_case_data(workflow)
-        return _Loaded(instance, workflow, books, before, task_states(workflow))
+        return LoadedCase(instance, workflow, books, before, task_states(workflow))
 
     @staticmethod
     def _run(step: Callable[[], Any]) -> SpiffWorkflowException | None:
@@ -494,8 +394,8 @@ class Engine:
         """Append an event that changes no workflow state (a claim, a view of personal data, a rating...)."""
         instance = self._instance(instance_id)
         event = history.record(self.session, instance, type_, actor, self.clock.now(), self._last_digest(instance),
-                               _json_object(data or {}, "event data"), task_ref)
-        self._flush()
+                               json_object(data or {}, "event data"), task_ref)
+        flush(self.session)
         return event
 
     def _log_on_task(self, task_row: HumanTask, type_: str, actor: str) -> None:
@@ -507,78 +407,16 @@ class Engine:
                                     .order_by(history.Event.seq.desc()).limit(1))
         return event or ""
 
-    def _persist(self, loaded: _Loaded, now: datetime, actor: str, type_: str, data: dict[str, Any],
+    def _persist(self, loaded: LoadedCase, now: datetime, actor: str, type_: str, data: dict[str, Any],
                  task_ref: str | None, failure: SpiffWorkflowException | None,
-                 roots: list[tuple[Task, dict[str, Any]]] | None = None) -> StepResult:
-        instance, workflow, books = loaded.instance, loaded.workflow, loaded.books
-        snapshot = Snapshot.of(workflow)
-        books.name_new_tasks(snapshot.activated)
-        acts = read_acts(workflow, books, loaded.states)
-        changes = self._changes(loaded, acts, roots or [], data.get("submitted") or {})
-        after = {**loaded.before, **{key: value[1] for key, value in changes.items()}}
-        books.case = _jsonable(after)
-        if type_ == history.TIMER_FIRED:
-            data = {**data, "timers": acts.timers}
-        decisions = {act.ref: act.data["took"] for act in acts.acts if act.type == GATEWAY_DECIDED}
-        if decisions:  # every step passes gateways: their choices ride on the step's own event
-            data = {**data, "decisions": decisions}
-        digest = state_digest(workflow, books, snapshot.open)
-        result = StepResult(instance, data=after)
-        calls = self._take_helper_calls()
-        recorded = {**data, "changes": _jsonable(changes), **({"calls": _jsonable(calls)} if calls else {})}
-        result.events.append(history.record(self.session, instance, type_, actor, now, digest, recorded, task_ref))
-        for act in acts.acts:
-            if act.type == GATEWAY_DECIDED or (type_ == history.TIMER_FIRED and act.type == TIMER_TRIGGERED) \
-                    or act.ref == task_ref:
-                continue  # the step's own event already says so
-            assert act.type in ACT_TYPES
-            result.events.append(history.record(self.session, instance, act.type, actor, now, digest,
-                                                _jsonable(act.data), act.ref))
-        if failure is not None:
-            result.incident = self._raise_incident(instance, snapshot, books, failure, now)
-            result.events.append(history.record(
-                self.session, instance, history.INCIDENT_RAISED, actor, now, digest,
-                {"incident": result.incident.id, "element": result.incident.element_id,
-                 "line": result.incident.line, "message": result.incident.message}, result.incident.task_ref))
-        completed = workflow.is_completed()
-        instance.status = COMPLETED if completed else (INCIDENT if snapshot.errored or failure is not None
-                                                       else RUNNING)
-        if completed and instance.completed_at is None:
-            instance.completed_at = now
-            ending = {"end": acts.ends[-1] if acts.ends else None, "ends": acts.ends, "terminate": acts.terminate}
-            result.events.append(history.record(self.session, instance, history.COMPLETED, actor, now, digest,
-                                                {**ending, "data": _jsonable(workflow.data or after)}))
-        result.open_tasks = project_tasks(self.session, instance, snapshot, books, now, self.task_scope)
-        waiting = workflow.waiting_events()
-        instance.next_timer_at = next_timer(waiting)
-        project_message_waits(self.session, instance, waiting, books)
-        instance.updated_at = now
-        instance.state = self.codec.dump(workflow, books)
-        for observer in self.observers:
-            observer(result)
-        # One flush writes the instance (its row version checked first), events and projections together.
-        self._flush()
+                 roots: Roots | None = None) -> StepResult:
+        """Write the step that ran on `loaded` (engine/step.py), then let go of the rows held for it."""
+        result = write_step(self.session, self.codec, loaded, now, actor, type_, data, task_ref, failure, roots or [],
+                            self._take_helper_calls(), self.task_scope, self.observers)
         self._held.clear()  # a long unit of work (a simulation) keeps no more than the case in hand
         self._read.clear()
         self._kept.clear()
         return result
-
-    @staticmethod
-    def _changes(loaded: _Loaded, acts: Any, roots: list[tuple[Task, dict[str, Any]]],
-                 submitted: dict[str, Any]) -> dict[str, list[Any]]:
-        """What the step set, key → [as the case read before, as it reads now]: every submitted value, and what
-        the step's branches (its task, timers and messages it set off) changed that the case did not hold yet."""
-        moved = [root for root, _ in roots]
-        extra = [(task, copy.deepcopy(task.data)) for task in [*acts.fired, *acts.caught]
-                 if all(task is not root for root in moved)]
-        branch = branch_data([*roots, *extra], loaded.workflow)
-        changes = {}
-        for key, (_, value) in branch.items():
-            if key in submitted or loaded.before.get(key) != value:
-                changes[key] = [loaded.before.get(key), value]
-        for key, value in submitted.items():
-            changes.setdefault(key, [loaded.before.get(key), value])
-        return dict(sorted(changes.items()))
 
     def _take_helper_calls(self) -> list[list[Any]]:
         environment = self.script_engine.environment
@@ -587,84 +425,10 @@ class Engine:
             environment.calls = []
         return calls
 
-    def _raise_incident(self, instance: Instance, snapshot: Snapshot, books: Bookkeeping,
-                        failure: SpiffWorkflowException, now: datetime) -> Incident:
-        task = getattr(failure, "task", None)
-        if task is None and snapshot.errored:
-            task = snapshot.errored[0]
-        line = getattr(failure, "line_number", None)
-        element = getattr(task.task_spec, "bpmn_id", None) if task is not None else None
-        incident = Incident(instance_id=instance.id, element_id=element,
-                            task_ref=books.ref_of(task) if task is not None else None,
-                            line=line if isinstance(line, int) and line > 0 else None,
-                            message=_plain_message(failure), status="open", raised_at=now)
-        self.session.add(incident)
-        self._flush()
-        return incident
-
-    def _flush(self) -> None:
-        with self._conflicts():
-            self.session.flush()
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _conflicts() -> Iterator[None]:
-        """Turn what the database says about a concurrent change of the same rows into a Conflict."""
-        try:
-            yield
-        except (StaleDataError, IntegrityError) as error:
-            raise Conflict("the case was changed by someone else at the same time; reload and try again") from error
-        except OperationalError as error:
-            if "locked" in str(error).lower():
-                raise Conflict("the case was changed by someone else at the same time; reload and try again") \
-                    from error
-            raise
-
-
-def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
-    """The task of that id in the workflow or its subprocesses; None when it is gone (SpiffWorkflow raises)."""
-    try:
-        return workflow.get_task_from_id(UUID(task_id))  # type: ignore[no-any-return]
-    except TaskNotFoundException:
-        return None
-
 
 def _deliver(workflow: BpmnWorkflow, event: BpmnEvent) -> None:
     workflow.send_event(event)
     workflow.do_engine_steps()
-
-
-def _json_object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidTaskData(f"{what} must be a JSON object, not {type(value).__name__}")
-    try:
-        text = json.dumps(dict(value), allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise InvalidTaskData(f"{what} must contain only JSON values: {error}") from error
-    loaded: dict[str, Any] = json.loads(text)
-    bad = [k for k in value if not isinstance(k, str)]
-    if bad:
-        raise InvalidTaskData(f"{what} keys must be strings: {bad!r}")
-    return loaded
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def _completion_key(actor: str, data: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json({"actor": actor, "data": data}).encode()).hexdigest()
-
-
-def _plain_message(failure: Exception) -> str:
-    lines = [str(failure).split("\n")[0]]
-    # SpiffWorkflow says only "Error evaluating expression ..." for conditions and timers: add why.
-    cause = failure.__cause__ or failure.__context__
-    if cause is not None and not isinstance(cause, SpiffWorkflowException) and str(cause) not in lines[0]:
-        lines.append(f"{type(cause).__name__}: {cause}")
-    if getattr(failure, "error_line", None):
-        lines.append(f"at: {failure.error_line}")  # type: ignore[attr-defined]
-    return " — ".join(line for line in lines if line)
 
 
 def _show(moment: datetime | None) -> str:

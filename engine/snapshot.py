@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -36,6 +39,25 @@ class Snapshot:
             if task.has_state(TaskState.ERROR):
                 snapshot.errored.append(task)
         return snapshot
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
+    """The task of that id in the workflow or its subprocesses; None when it is gone (SpiffWorkflow raises)."""
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None
+
+
+def waiting_for(workflow: BpmnWorkflow, name: str, keys: Mapping[str, Any]) -> Task | None:
+    """The task that waits for the message `name` with data matching the correlation `keys`, if any."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if definition is None or getattr(definition, "name", None) != name:
+            continue
+        if all(task.data.get(k) == v for k, v in keys.items()):
+            return task
+    return None
 
 
 def case_data(workflow: BpmnWorkflow, snapshot: Snapshot | None = None) -> dict[str, Any]:

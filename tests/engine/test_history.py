@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select, update
 
 import engine
+from engine import COMPLETED
 from engine.db import Base
 from engine.history import event_hash, hashed_fields
 from engine.models import Event, HumanTask, Instance
-from engine.runtime import COMPLETED
 from engine.state import StateCodec, state_digest
 
 from .diagrams import bundle

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 import engine
+from engine import INCIDENT, RUNNING
 from engine.models import Event, Incident
-from engine.runtime import INCIDENT, RUNNING
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import engine
-from engine.runtime import INCIDENT
+from engine import INCIDENT
 
 from .diagrams import edit, text
 

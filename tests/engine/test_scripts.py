@@ -8,7 +8,7 @@ import pytest
 
 import engine
 import engine.validation
-from engine.runtime import INCIDENT
+from engine import INCIDENT
 
 from .diagrams import bundle, edit, text
 

@@ -10,8 +10,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 import engine
+from engine import COMPLETED, RUNNING
 from engine.models import Event, HumanTask, Instance
-from engine.runtime import COMPLETED, RUNNING
 from engine.state import StateCodec
 
 from .diagrams import bundle
