@@ -84,7 +84,7 @@ def services(ctx: click.Context) -> Services:
     if root.obj.get("services") is None:
         opened = root.obj["services"] = Services.from_settings(Settings.from_environment())
         root.call_on_close(opened.db.dispose)
-    return root.obj["services"]  # type: ignore[no-any-return]
+    return root.obj["services"]
 
 
 def _json_value(value: Any) -> Any:

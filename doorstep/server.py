@@ -19,7 +19,7 @@ def default_workers() -> int:
     return 2 * (os.cpu_count() or 1) + 1
 
 
-class DoorstepServer(BaseApplication):  # type: ignore[misc]
+class DoorstepServer(BaseApplication):
     """gunicorn with its settings given here, loading the app once per worker (no shared connections across forks)."""
 
     def __init__(self, load: Callable[[], Any], options: dict[str, Any]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -108,7 +108,7 @@ _business_time: contextvars.ContextVar[datetime | None] = contextvars.ContextVar
 
 class _BusinessDatetime(datetime):
     @classmethod
-    def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]  # a plain datetime, not this class
         moment = _business_time.get()
         if moment is None:
             return datetime.now(tz)
@@ -118,7 +118,7 @@ class _BusinessDatetime(datetime):
 def _install_timer_bridge() -> None:
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
-    timer.datetime = _BusinessDatetime  # type: ignore[misc]
+    timer.datetime = _BusinessDatetime
 
 
 _install_timer_bridge()

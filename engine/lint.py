@@ -7,7 +7,7 @@ elements, missing start or end events, implicit splits, unlabelled or overlappin
 from __future__ import annotations
 
 import ast
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import Problem
 from .validation import NS, parse_safely
@@ -102,41 +102,64 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+class _Test(NamedTuple):
+    """What a simple condition tests: one variable against constants, or its truth."""
+
+    kind: str  # "values" (`x == c`, `x in (c, d)`) or "truth" (`x`, `not x`)
+    name: str
+    values: frozenset[Any]  # the constants, or {True} / {False} for the truth of the variable
+
+
 def _disjoint(conditions: list[str]) -> bool:
     """Whether the conditions provably cannot hold together: equality or membership tests of one variable
     against distinct constants, or a variable and its negation."""
-    tests = [_test_of(text) for text in conditions]
-    if any(test is None for test in tests):
+    tests = _tests_of(conditions)
+    if tests is None:
         return False
-    if all(kind == "truth" for kind, _name, _values in tests):  # type: ignore[misc]
-        return len(tests) == 2 and tests[0][1] == tests[1][1] and tests[0][2] != tests[1][2]  # type: ignore[index]
-    if any(kind == "truth" for kind, _name, _values in tests):  # type: ignore[misc]
+    if all(test.kind == "truth" for test in tests):
+        return _negation_pair(tests)
+    if any(test.kind == "truth" for test in tests):
         return False
-    names = {test[1] for test in tests}  # type: ignore[index]
     seen: set[Any] = set()
-    for _kind, _name, values in tests:  # type: ignore[misc]
-        if seen & values:
+    for test in tests:
+        if seen & test.values:
             return False
-        seen |= values
-    return len(names) == 1
+        seen |= test.values
+    return len({test.name for test in tests}) == 1
 
 
 def _exhaustive(conditions: list[str]) -> bool:
-    tests = [_test_of(text) for text in conditions]
-    return (len(tests) == 2 and all(t is not None and t[0] == "truth" for t in tests)
-            and tests[0][1] == tests[1][1] and tests[0][2] != tests[1][2])  # type: ignore[index]
+    tests = _tests_of(conditions)
+    return tests is not None and _negation_pair(tests)
 
 
-def _test_of(text: str) -> tuple[str, str, Any] | None:
-    """("values", name, {constants}) for `x == c` / `x in (c, d)`, ("truth", name, polarity) for `x` / `not x`."""
+def _negation_pair(tests: list[_Test]) -> bool:
+    """Whether the tests are a variable and its negation (`x` and `not x`)."""
+    return (len(tests) == 2 and all(test.kind == "truth" for test in tests)
+            and tests[0].name == tests[1].name and tests[0].values != tests[1].values)
+
+
+def _tests_of(conditions: list[str]) -> list[_Test] | None:
+    """What each condition tests; None when one of them is not a simple test."""
+    tests = []
+    for text in conditions:
+        test = _test_of(text)
+        if test is None:
+            return None
+        tests.append(test)
+    return tests
+
+
+def _test_of(text: str) -> _Test | None:
+    """What a condition tests, if it is one of `x == c`, `x in (c, d)`, `x` or `not x`."""
     try:
         expr = ast.parse(text, mode="eval").body
     except SyntaxError:
         return None
     if isinstance(expr, ast.Name):
-        return ("truth", expr.id, frozenset({True}))
+        return _Test("truth", expr.id, frozenset({True}))
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not) and isinstance(expr.operand, ast.Name):
-        return ("truth", expr.operand.id, frozenset({False}))
+        return _Test("truth", expr.operand.id, frozenset({False}))
     if isinstance(expr, ast.Compare) and len(expr.ops) == 1 and isinstance(expr.left, ast.Name):
         right = expr.comparators[0]
         try:
@@ -144,7 +167,7 @@ def _test_of(text: str) -> tuple[str, str, Any] | None:
         except ValueError:
             return None
         if isinstance(expr.ops[0], ast.Eq):
-            return ("values", expr.left.id, frozenset({value}))
+            return _Test("values", expr.left.id, frozenset({value}))
         if isinstance(expr.ops[0], ast.In) and isinstance(value, tuple | list | set | frozenset):
-            return ("values", expr.left.id, frozenset(value))
+            return _Test("values", expr.left.id, frozenset(value))
     return None

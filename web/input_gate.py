@@ -77,7 +77,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = ColumnIntegerConverter
     app.json_provider_class = GatedJSONProvider
     app.json = GatedJSONProvider(app)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese in API answers, not \uXXXX escapes
+    app.json.ensure_ascii = False  # Chinese in API answers, not \uXXXX escapes
     app.request_class = GatedRequest
     app.before_request(check_request)
 

@@ -97,7 +97,7 @@ class Figures:
 
     def value(self, metric: str) -> float | int | None:
         """A count or a derived rate by name."""
-        return getattr(self, metric)  # type: ignore[no-any-return]
+        return getattr(self, metric)
 
 
 # What the report shows, in order: (metric, Chinese heading, is a rate).
