@@ -29,7 +29,7 @@ BPMN = Path(__file__).resolve().parent.parent / "bpmn"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 VISIT = {"petitioner_name": "张三", "headcount": 1, "township": "demo", "village": "demo", "category": "land",
          "claim": "征地补偿"}
-SUPERVISION = {**VISIT, "leader": "leader", "registered_at": START.isoformat()}
+SUPERVISION = {**VISIT, "leader": "leader", "registered_at": START.isoformat(), "accepted_at": START.isoformat()}
 
 
 def setup(folder: Path) -> tuple[sessionmaker, SpecStore, FixedClock]:
