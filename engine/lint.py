@@ -161,13 +161,12 @@ def _test_of(text: str) -> _Test | None:
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not) and isinstance(expr.operand, ast.Name):
         return _Test("truth", expr.operand.id, frozenset({False}))
     if isinstance(expr, ast.Compare) and len(expr.ops) == 1 and isinstance(expr.left, ast.Name):
-        right = expr.comparators[0]
         try:
-            value = ast.literal_eval(right)
-        except ValueError:
+            value = ast.literal_eval(expr.comparators[0])
+            if isinstance(expr.ops[0], ast.Eq):
+                return _Test("values", expr.left.id, frozenset({value}))
+            if isinstance(expr.ops[0], ast.In) and isinstance(value, tuple | list | set | frozenset):
+                return _Test("values", expr.left.id, frozenset(value))
+        except (ValueError, TypeError):  # not a constant, or one without a hash (`x == [1, 2]`)
             return None
-        if isinstance(expr.ops[0], ast.Eq):
-            return _Test("values", expr.left.id, frozenset({value}))
-        if isinstance(expr.ops[0], ast.In) and isinstance(value, tuple | list | set | frozenset):
-            return _Test("values", expr.left.id, frozenset(value))
     return None

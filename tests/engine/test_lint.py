@@ -65,7 +65,8 @@ def test_exclusive_conditions_that_cannot_overlap_pass(conditions: list[str]) ->
 
 
 @pytest.mark.parametrize("conditions", [['kind == "a"', 'kind in ("a", "b")'], ["score > 5", "score > 8"],
-                                        ['kind == "a"', 'other == "b"']])
+                                        ['kind == "a"', 'other == "b"'], ['kinds == ["a"]', 'kinds == ["b"]'],
+                                        ['kind in (["a"], "b")', 'kind == "c"']])
 def test_exclusive_conditions_that_may_overlap_are_reported(conditions: list[str]) -> None:
     assert [e for e, m in lint(gateway(conditions)) if "可能同时成立" in m] == ["g"]
 
