@@ -203,18 +203,55 @@ def _prune(workflow: Any, protected: set[Any]) -> None:
     if root is None or not unfinished:
         return
     anchor = _deepest_common_ancestor(unfinished)
-    if anchor is root or anchor.parent is root:
-        return
-    kept = {root.id, *(task.id for task in _subtree(anchor))}
-    doomed = [task_id for task_id in workflow.tasks if task_id not in kept]
+    if anchor is not root and anchor.parent is not root:
+        _splice(workflow, root, root, anchor, protected)
+    _shorten_branches(workflow, anchor, unfinished, protected)
+
+
+# A branch whose finished run is longer than this is a loop that went round while another branch of the same
+# split waited (a reminder timer beside a send-back loop): without shortening, its depth would grow each round
+# until SpiffWorkflow's task iterator (1,000 levels) no longer reached the open task.
+LONG_BRANCH = 32
+
+
+def _shorten_branches(workflow: Any, anchor: Task, unfinished: list[Task], protected: set[Any]) -> None:
+    """Below the split where unfinished branches part, drop a branch's long finished run: the branch then starts
+    at the last finished task before its unfinished work (kept, with everything below it: joins read the parents
+    of their arrivals, and new tasks inherit their parent's data)."""
+    starts: dict[Any, list[Task]] = {}
+    for task in unfinished:
+        path = _path(task)
+        if anchor in path[:-1]:
+            starts.setdefault(path[path.index(anchor) + 1].id, []).append(task)
+    for start_id, branch in starts.items():
+        last_finished = _deepest_common_ancestor(branch).parent
+        start = workflow.tasks[start_id]
+        if last_finished is None or last_finished is start or len(_path(last_finished)) - len(_path(start)) \
+                < LONG_BRANCH:
+            continue
+        _splice(workflow, root=workflow.task_tree, above=anchor, below=last_finished, protected=protected,
+                replacing=start)
+
+
+def _splice(workflow: Any, root: Task, above: Task, below: Task, protected: set[Any],
+            replacing: Task | None = None) -> None:
+    """Make `below` a child of `above`, dropping the finished tasks between them: all of them when `above` is the
+    root, else the branch of `above` that starts at `replacing` (other branches stay). Nothing is dropped when a
+    called process hangs on one of them."""
+    top = replacing if replacing is not None else root
+    kept = {task.id for task in _subtree(below)}
+    doomed = [task.id for task in _subtree(top) if task.id not in kept and task is not root]
     if any(task_id in protected for task_id in doomed):
         return
     for task_id in doomed:
         del workflow.tasks[task_id]
-    root._children = [anchor.id]
-    anchor._parent = root.id
-    if workflow.last_task is not None and workflow.last_task.id not in kept:
-        workflow.last_task = anchor
+    if replacing is None:
+        root._children = [below.id]
+    else:
+        above._children = [below.id if child_id == replacing.id else child_id for child_id in above._children]
+    below._parent = above.id
+    if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
+        workflow.last_task = below
 
 
 def _deepest_common_ancestor(tasks: list[Task]) -> Task:

@@ -149,3 +149,34 @@ def test_pruning_keeps_the_state_small_in_a_long_loop(deploy, engine_, session):
     assert eng.instance(instance.id).status == COMPLETED
     assert eng.element_counts(instance.id)["work"] == 51
     assert len([e for e in events_of(session, instance.id) if e.type == "task_completed"]) == 51
+
+
+def test_a_loop_beside_a_waiting_timer_stays_shallow_and_still_joins(deploy, engine_, session, clock):
+    """A send-back loop on one branch of a split while the other branch waits (a reminder timer beside the work):
+    the finished rounds sit below the split, so cutting at the deepest common ancestor alone keeps them all. Left
+    alone, 400 rounds would put the open task some 1,200 levels deep, past what SpiffWorkflow's task iterator
+    walks (1,000): the case would run on with no open task. The branch's run is shortened instead."""
+    deploy("loop_beside_timer.bpmn", "x.json")
+    eng = engine_()
+    instance = eng.start("loop_beside_timer", {}, "reception").instance
+    session.commit()
+    sizes = {}
+    for iteration in range(1, 401):
+        (work,) = eng.open_tasks(instance.id)
+        assert work.ref == f"work#{iteration}"
+        eng.complete_task(work.id, {"again": True}, "clerk")
+        session.commit()
+        sizes[iteration] = len(session.get(Instance, instance.id).state)
+    # the run grows to LONG_BRANCH levels and is cut back again: the stored state goes up and down within a band
+    early, late = max(sizes[i] for i in range(40, 120)), max(sizes[i] for i in range(320, 401))
+    assert late <= early * 1.10, (early, late)
+    (work,) = eng.open_tasks(instance.id)
+    eng.complete_task(work.id, {"again": False}, "clerk")
+    session.commit()
+    assert eng.instance(instance.id).status != COMPLETED  # the join waits for the reminder's branch
+    clock.set(clock.now() + timedelta(days=3))
+    eng.fire_due()
+    session.commit()
+    assert eng.instance(instance.id).status == COMPLETED
+    assert eng.element_counts(instance.id)["work"] == 401
+    assert eng.case_data(instance.id)["reminded"] is True
