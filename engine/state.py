@@ -224,13 +224,13 @@ def _shorten_branches(workflow: Any, anchor: Task, unfinished: list[Task], prote
         if anchor in path[:-1]:
             starts.setdefault(path[path.index(anchor) + 1].id, []).append(task)
     for start_id, branch in starts.items():
-        last_finished = _deepest_common_ancestor(branch).parent
-        start = workflow.tasks[start_id]
-        if last_finished is None or last_finished is start or len(_path(last_finished)) - len(_path(start)) \
-                < LONG_BRANCH:
-            continue
-        _splice(workflow, root=workflow.task_tree, above=anchor, below=last_finished, protected=protected,
-                replacing=start)
+        parting = _deepest_common_ancestor(branch)
+        last_finished, start = parting.parent, workflow.tasks[start_id]
+        if last_finished is not None and last_finished is not start \
+                and len(_path(last_finished)) - len(_path(start)) >= LONG_BRANCH:
+            _splice(workflow, root=workflow.task_tree, above=anchor, below=last_finished, protected=protected,
+                    replacing=start)
+        _shorten_branches(workflow, parting, branch, protected)  # a split further down: its branches the same way
 
 
 def _splice(workflow: Any, root: Task, above: Task, below: Task, protected: set[Any],

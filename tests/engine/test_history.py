@@ -151,14 +151,16 @@ def test_pruning_keeps_the_state_small_in_a_long_loop(deploy, engine_, session):
     assert len([e for e in events_of(session, instance.id) if e.type == "task_completed"]) == 51
 
 
-def test_a_loop_beside_a_waiting_timer_stays_shallow_and_still_joins(deploy, engine_, session, clock):
+@pytest.mark.parametrize("process", ["loop_beside_timer", "loop_beside_timers_nested"])
+def test_a_loop_beside_a_waiting_timer_stays_shallow_and_still_joins(deploy, engine_, session, clock, process):
     """A send-back loop on one branch of a split while the other branch waits (a reminder timer beside the work):
     the finished rounds sit below the split, so cutting at the deepest common ancestor alone keeps them all. Left
     alone, 400 rounds would put the open task some 1,200 levels deep, past what SpiffWorkflow's task iterator
-    walks (1,000): the case would run on with no open task. The branch's run is shortened instead."""
-    deploy("loop_beside_timer.bpmn", "x.json")
+    walks (1,000): the case would run on with no open task. The branch's run is shortened instead — also where
+    the loop's branch parts again below the first split (a second timer beside it)."""
+    deploy(f"{process}.bpmn", "x.json")
     eng = engine_()
-    instance = eng.start("loop_beside_timer", {}, "reception").instance
+    instance = eng.start(process, {}, "reception").instance
     session.commit()
     sizes = {}
     for iteration in range(1, 401):
