@@ -3,8 +3,8 @@
 import importlib
 
 MODEL_MODULES = ("engine.models", "engine.drafts", "workflows.org.models", "workflows.cases.record",
-                 "workflows.org.accounts", "workflows.intake.petitioner_query", "workflows.org.throttle",
-                 "workflows.org.login_sessions", "doorstep.replies")
+                 "workflows.org.accounts", "workflows.org.account_admin", "workflows.intake.petitioner_query",
+                 "workflows.org.throttle", "workflows.org.login_sessions", "doorstep.replies")
 
 
 def load_all_models() -> None:

@@ -46,7 +46,13 @@ from workflows.intake.petitioner_query import AlreadyRated, NotRateable, record_
 from workflows.intake.reception_desk import PETITIONER_FIELDS, register_visit
 from workflows.intake.registration import open_case
 from workflows.intake.start_permissions import start_permissions
-from workflows.org.accounts import authenticate_token, issue_api_token, log_in_checked
+from workflows.org.accounts import (
+    AccountDisabled,
+    PasswordChangeNeeded,
+    authenticate_token,
+    issue_api_token,
+    log_in_checked,
+)
 from workflows.views.case_view import deadline_rows, holders_now, summarize, timeline
 from workflows.views.inbox import InboxFilter, InboxItem, describe, inbox
 
@@ -134,17 +140,25 @@ def field_messages(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, s
 # -- tokens and the document ------------------------------------------------------------------------------------
 @bp.post("/tokens")
 @operation("用用户名和密码换取 API 令牌", body=TokenRequestSchema, response=TokenSchema, status=201,
-           errors=(401, 422, 429), public=True,
-           description="每个账号只有一个有效令牌：换取新令牌后旧令牌失效。")
+           errors=(401, 403, 422, 429), public=True,
+           description="每个账号只有一个有效令牌：换取新令牌后旧令牌失效。账号已停用，或仍在使用管理员发放的初始密码"
+                       "（须先在网页上修改）时答 403。")
 def issue_token() -> tuple[dict[str, Any], int]:
     """Exchange a username and password for a new API token (the previous one stops working)."""
     given = shared(TokenRequestSchema).load(_body())
     session = request_session()
-    person = log_in_checked(session, given["username"].strip(), given["password"], request.remote_addr or "unknown",
-                            services().now(session))  # TooManyAttempts answers 429 in the one error shape
-    if person is None:
+    try:
+        account = log_in_checked(session, given["username"].strip(), given["password"],
+                                 request.remote_addr or "unknown", services().now(session))  # TooManyAttempts: 429
+    except AccountDisabled as disabled:
+        abort(error_response(403, str(disabled)))
+    if account is None:
         session.commit()  # the failed attempt is kept
         abort(error_response(401, "用户名或密码不正确"))
+    if account.must_change_password:
+        session.commit()  # the right password forgot the account's failed attempts
+        abort(error_response(403, str(PasswordChangeNeeded())))
+    person = account.person
     token = issue_api_token(session, person.username)
     session.commit()
     remembered_viewers().forget(person.username)  # the old token stops working in this worker at once

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from workflows.org.accounts import MIN_PASSWORD_LENGTH, log_in_checked, set_password
+from workflows.org.accounts import MIN_PASSWORD_LENGTH, AccountDisabled, log_in_checked, set_password
 from workflows.org.throttle import TooManyAttempts
 
 from .extensions import request_session, services
@@ -31,16 +31,23 @@ def login_post() -> str | Response | tuple[str, int] | tuple[str, int, dict[str,
     target = request.form.get("next", "")
     session = request_session()
     try:
-        person = log_in_checked(session, username, password, request.remote_addr or "unknown",
-                                services().now(session))
+        account = log_in_checked(session, username, password, request.remote_addr or "unknown",
+                                 services().now(session))
     except TooManyAttempts as refused:
         session.rollback()
         page = render_template("login.html", username=username, error=str(refused), next=target)
         return page, 429, {"Retry-After": str(refused.retry_after)}
-    if person is None:
+    except AccountDisabled as disabled:  # the right password: its owner may know why they cannot come in
+        session.rollback()
+        return render_template("login.html", username=username, error=str(disabled), next=target), 403
+    if account is None:
         session.commit()  # the failed attempt is kept
         return render_template("login.html", username=username, error="用户名或密码不正确", next=target), 401
-    log_in(person.username)
+    person = account.person
+    log_in(person.username, account.must_change_password)
+    if account.must_change_password:
+        flash(f"欢迎，{person.display_name}。这是管理员发给您的初始密码：请先设置您自己的新密码", "info")
+        return redirect(url_for("auth.password_form"))
     flash(f"欢迎，{person.display_name}", "success")
     return redirect(safe_next(target.rstrip("?"), url_for("tasks.inbox")))
 
@@ -79,18 +86,18 @@ def change_password() -> Response | tuple[str, int] | tuple[str, int, dict[str, 
     session = request_session()
     now = services().now(session)
     try:
-        person = log_in_checked(session, viewer.username, current, request.remote_addr or "unknown", now)
+        account = log_in_checked(session, viewer.username, current, request.remote_addr or "unknown", now)
     except TooManyAttempts as refused:
         session.rollback()
         page = render_template("password.html", errors={"current": str(refused)}, minimum=MIN_PASSWORD_LENGTH)
         return page, 429, {"Retry-After": str(refused.retry_after)}
-    if person is None:
+    if account is None:
         errors = {"current": "当前密码不正确"}
     if errors:
         session.commit()  # a wrong current password is kept as a failed attempt
         return render_template("password.html", errors=errors, minimum=MIN_PASSWORD_LENGTH), 422
     set_password(session, viewer.username, new, now)  # ends every session of the account, this one's row too
     session.commit()
-    log_in(viewer.username)
+    log_in(viewer.username)  # without the mark of an operator's password: every page opens again
     flash("密码已修改；此前在其他浏览器或设备上的登录均已退出", "success")
     return redirect(url_for("tasks.inbox"))

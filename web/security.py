@@ -29,6 +29,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 LOCAL = ZoneInfo("Asia/Shanghai")
 CSRF_KEY = "csrf"
 USER_KEY = "user"
+MUST_CHANGE_KEY = "must_change_password"
+# What a session whose password an operator set may still open: the form to change it, logging in and out, files.
+WHILE_PASSWORD_UNCHANGED = frozenset({"auth.password_form", "auth.change_password", "auth.login", "auth.login_post",
+                                      "auth.logout", "static"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 VIEWERS = "doorstep.viewers"
 
@@ -38,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("CSRF_EXEMPT_BLUEPRINTS", set())
     app.extensions[VIEWERS] = ViewerCache()
     app.before_request(_check_csrf)
+    app.before_request(_send_to_password_change)
     app.jinja_env.globals["csrf_token"] = csrf_token
 
 
@@ -66,10 +71,24 @@ def _check_csrf() -> None:
         abort(400, description="页面已过期或表单来源不明（CSRF 校验失败）：请刷新页面后重新提交。")
 
 
-def log_in(username: str) -> None:
-    """Start a fresh session for `username` under a new id, with a new CSRF token (neither can be replayed)."""
+def _send_to_password_change() -> Response | None:
+    """A session logged in with an operator's password leads only to the form to change it (the mark lives in the
+    server-side session row every request loads anyway, so this costs no statement). The API authenticates by token
+    and refuses to issue one to such an account."""
+    if not session.get(MUST_CHANGE_KEY) or request.endpoint in WHILE_PASSWORD_UNCHANGED:
+        return None
+    if request.blueprint in current_app.config["CSRF_EXEMPT_BLUEPRINTS"]:
+        return None
+    return redirect(url_for("auth.password_form"))
+
+
+def log_in(username: str, must_change_password: bool = False) -> None:
+    """Start a fresh session for `username` under a new id, with a new CSRF token (neither can be replayed); a
+    session that `must_change_password` opens only the password form until the change (which logs in afresh)."""
     session.clear()
     session[USER_KEY] = username
+    if must_change_password:
+        session[MUST_CHANGE_KEY] = True
     session[CSRF_KEY] = secrets.token_urlsafe(32)
     _renew()
 

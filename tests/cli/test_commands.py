@@ -5,39 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
+from .conftest import ROOT, ok
 
-from doorstep.cli import main
-from tests.conftest import postgres_url, reset_postgres
-
-ROOT = Path(__file__).resolve().parents[2]
 ORG = ROOT / "bpmn" / "scenarios" / "org.yaml"
 VISIT = {"petitioner_name": "王桂英", "id_number": "431224196802150021", "phone": "13807451234", "headcount": 1,
          "township": "t01", "village": "t01v01", "category": "land", "claim": "承包地被占用修路，补偿款未到位"}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def run(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Run `doorstep ...` against a brand-new database; return the click result."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cli.db'}"
-    else:
-        url = postgres_url()
-        reset_postgres(url)
-    monkeypatch.setenv("DOORSTEP_DATABASE_URL", url)
-    monkeypatch.setenv("DOORSTEP_BPMN_DIR", str(ROOT / "bpmn"))
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
-
-
-def ok(result) -> str:
-    assert result.exit_code == 0, result.output + result.stderr
-    return result.output
 
 
 def test_reception_case_from_registration_to_overdue_escalation(run) -> None:

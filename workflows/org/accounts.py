@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,6 +38,20 @@ class AccountError(DomainError):
     """An account cannot be created or changed as asked."""
 
 
+class AccountDisabled(AccountError):
+    """The right password of an account an operator has disabled (`account_admin.disable_account`)."""
+
+    def __init__(self) -> None:
+        super().__init__("此账号已停用，请联系系统管理员")
+
+
+class PasswordChangeNeeded(AccountError):
+    """The account still has the password an operator gave it: its owner must choose their own first."""
+
+    def __init__(self) -> None:
+        super().__init__("请先登录网页（/account/password）修改初始密码，然后再申请 API 令牌")
+
+
 class Account(Base):
     """The login of one person."""
 
@@ -48,15 +62,26 @@ class Account(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    # Set by an operator's password (`account create`, `account password`); its owner's own change clears it.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    disabled_at: Mapped[datetime | None]  # business time; None while the account may log in
 
     person: Mapped[Person] = relationship()
 
 
-def set_password(session: Session, username: str, password: str, now: datetime) -> Account:
-    """Create the account of `username`, or change its password, ending its sessions (the caller commits)."""
+def set_password(session: Session, username: str, password: str, now: datetime,
+                 by_operator: bool = False) -> Account:
+    """Create the account of `username`, or change its password, ending its sessions (the caller commits).
+
+    A password set `by_operator` is known to someone else: its owner must change it at the next login, and the
+    account's API token ends with it. The owner's own change clears that mark.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     account = _store_hash(session, username, generate_password_hash(password), now)
+    account.must_change_password = by_operator
+    if by_operator:
+        account.api_token_hash = None
     end_sessions_of(session, account.person.username)  # a cookie from before the change opens nothing
     return account
 
@@ -77,16 +102,30 @@ def _store_hash(session: Session, username: str, password_hash: str, now: dateti
 
 
 def authenticate(session: Session, username: str, password: str) -> Person | None:
-    """Return the person when `password` is theirs, else None (same work for unknown names)."""
+    """Return the person when `password` is theirs, else None (same work for unknown names).
+
+    Raises AccountDisabled for the right password of a disabled account: only who knows the password learns that
+    the account is disabled; a wrong password gets the same None as ever.
+    """
+    account = _checked_account(session, username, password)
+    return None if account is None else account.person
+
+
+def _checked_account(session: Session, username: str, password: str) -> Account | None:
     account = session.scalar(select(Account).join(Person).where(Person.username == username.strip()))
     if account is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    return account.person if check_password_hash(account.password_hash, password) else None
+    if not check_password_hash(account.password_hash, password):
+        return None
+    if account.disabled_at is not None:
+        raise AccountDisabled()
+    return account
 
 
-def log_in_checked(session: Session, username: str, password: str, client: str, now: datetime) -> Person | None:
-    """Authenticate as `authenticate` does, slowing down an address or an account that failed lately.
+def log_in_checked(session: Session, username: str, password: str, client: str, now: datetime) -> Account | None:
+    """Authenticate as `authenticate` does, slowing down an address or an account that failed lately; return the
+    account (whose `must_change_password` the caller honours).
 
     Raises TooManyAttempts while either must wait (see `workflows.org.throttle`); a failure is counted under both
     (the caller commits it even when it answers 401); a success forgets the account's failures.
@@ -94,12 +133,12 @@ def log_in_checked(session: Session, username: str, password: str, client: str, 
     keys = {throttle_key("login-addr", client): ADDRESS_FREE_TRIES,
             throttle_key("login-account", username.strip().lower()): ACCOUNT_FREE_TRIES}
     check_allowed(session, keys, now, "登录")
-    person = authenticate(session, username, password) if username and password else None
-    if person is None:
+    account = _checked_account(session, username, password) if username and password else None
+    if account is None:
         record_failure(session, keys, now)
     else:
         forget_failures(session, throttle_key("login-account", username.strip().lower()))
-    return person
+    return account
 
 
 def issue_api_token(session: Session, username: str) -> str:
@@ -107,6 +146,8 @@ def issue_api_token(session: Session, username: str) -> str:
     account = session.scalar(select(Account).join(Person).where(Person.username == username))
     if account is None:
         raise AccountError(f"{username} has no account: set a password first")
+    if account.disabled_at is not None:
+        raise AccountError(f"{username}: the account is disabled (doorstep account enable {username})")
     token = secrets.token_urlsafe(32)
     account.api_token_hash = _token_digest(token)
     session.flush()
