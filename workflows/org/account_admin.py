@@ -20,10 +20,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import generate_password_hash
 
 from engine.db import Base
-from workflows.org.accounts import Account, AccountError
+from workflows.org.accounts import Account, AccountError, person_and_account
 from workflows.org.login_sessions import end_sessions_of
 from workflows.org.models import OrgUnit, Person, Position
-from workflows.org.tree import UnknownPerson, UnknownUnit, chunks, find_unit, get_person
+from workflows.org.tree import UnknownUnit, chunks, find_unit
 
 # No 0/O/o, 1/l/I: an initial password is read off a sheet of paper and typed.
 PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -173,11 +173,7 @@ def enable_account(session: Session, username: str, actor: str, now: datetime, r
 
 
 def _account(session: Session, username: str) -> Account:
-    try:
-        person = get_person(session, username)
-    except UnknownPerson as exc:
-        raise AccountError(str(exc)) from exc
-    account = session.scalar(select(Account).where(Account.person_id == person.id))
+    _, account = person_and_account(session, username)
     if account is None:
         raise AccountError(f"{username} has no account")
     return account

@@ -86,12 +86,17 @@ def set_password(session: Session, username: str, password: str, now: datetime,
     return account
 
 
-def _store_hash(session: Session, username: str, password_hash: str, now: datetime) -> Account:
+def person_and_account(session: Session, username: str) -> tuple[Person, Account | None]:
+    """The person `username` (AccountError when there is none) and their account, if they have one."""
     try:
         person = get_person(session, username)
     except UnknownPerson as exc:
         raise AccountError(str(exc)) from exc
-    account = session.scalar(select(Account).where(Account.person_id == person.id))
+    return person, session.scalar(select(Account).where(Account.person_id == person.id))
+
+
+def _store_hash(session: Session, username: str, password_hash: str, now: datetime) -> Account:
+    person, account = person_and_account(session, username)
     if account is None:
         account = Account(person=person, password_hash=password_hash, created_at=now)
         session.add(account)
