@@ -32,11 +32,11 @@ from workflows.cases.access import Access, load_viewer
 from workflows.cases.forms import FORM_ERROR
 from workflows.cases.record import CaseRecord
 from workflows.cases.task_work import (
-    AccessDenied,
     SubmissionInvalid,
     check_submission,
     claim,
     complete,
+    ensure_may_act,
     load_task,
     release,
     step_aside,
@@ -259,9 +259,8 @@ def complete_task(task_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     session, engine, access = request_session(), workflow_engine(), current_access()
     context = load_task(session, engine, access, task_id)
     open_ = context.task.status == "open"  # a closed task still goes to the engine: a re-submission is answered
-    if open_ and not access.may_act_on_task(context.task, context.case):
-        raise AccessDenied(f"此任务已由 {context.task.claimed_by} 认领，您不能提交" if context.task.claimed_by
-                           else "此任务不属于您的职责范围")
+    if open_:
+        ensure_may_act(context, access)  # 409 naming who holds it when a colleague claimed it, else 403
     now = services().now(session)
     known = {f.name for f in context.form.fields}
     unknown = {name: "表单中没有此项" for name in given["data"] if name not in known}
@@ -406,5 +405,6 @@ def _step(engine: Engine, access: Access, result: StepResult, record: CaseRecord
             "case_status": result.instance.status,
             "next_steps": [t.name or t.element_id for t in tasks],
             "next_tasks": [{"task": t, "may_act": access.may_act_on_task(t, record),
+                            "stand_in_reason": access.stand_in_reason(t, record),
                             "links": {"self": url_for("api.show_task", task_id=t.id),
                                       "complete": url_for("api.complete_task", task_id=t.id)}} for t in tasks]}

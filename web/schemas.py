@@ -155,6 +155,9 @@ class TokenSchema(Schema):
     display_name = fields.String()
 
 
+STAND_IN_REASON = "本泳道无人可办、由调用者所在单位代为办理的缘由（空：按本泳道办理）"
+
+
 class TaskSchema(Schema):
     """An open (or just claimed/released) task as the inbox lists it."""
 
@@ -178,8 +181,7 @@ class TaskSchema(Schema):
     due_today = fields.Boolean()
     claimed_by = fields.String(attribute="task.claimed_by", allow_none=True)
     claimed_by_me = fields.Boolean()
-    stand_in_reason = fields.String(metadata={
-        "description": "本泳道无人可办、由调用者所在单位代为办理的缘由（空：按本泳道办理）"})
+    stand_in_reason = fields.String(metadata={"description": STAND_IN_REASON})
 
 
 class TaskDetailSchema(TaskSchema):
@@ -326,6 +328,7 @@ class NextTaskSchema(Schema):
     due_at = fields.AwareDateTime(attribute="task.due_at", allow_none=True)
     claimed_by = fields.String(attribute="task.claimed_by", allow_none=True)
     may_act = fields.Boolean(metadata={"description": "调用者现在能否办理"})
+    stand_in_reason = fields.String(metadata={"description": STAND_IN_REASON})
     links = fields.Nested(TaskLinksSchema)
 
 

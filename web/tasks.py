@@ -13,12 +13,12 @@ from engine.models import HumanTask
 from workflows.cases.forms import parse_form
 from workflows.cases.record import CaseRecord
 from workflows.cases.task_work import (
-    AccessDenied,
     SubmissionInvalid,
     TaskContext,
     check_submission,
     claim,
     complete,
+    ensure_may_act,
     load_task,
     release,
     step_aside,
@@ -83,13 +83,11 @@ def submit(task_id: str) -> str | Response | tuple[str, int]:
     if context.task.status != "open":
         flash(_already_done(context.task), "info")
         return redirect(url_for("cases.show", case_id=context.task.instance_id))
-    if not access.may_act_on_task(context.task, context.case):
-        raise AccessDenied(f"此任务已由 {context.task.claimed_by} 认领，您不能提交" if context.task.claimed_by
-                           else "此任务不属于您的职责范围")
-    values, parse_errors, typed = parse_form(context.form, request.form)
-    errors = {**check_submission(session, context, dict(values), now), **parse_errors}
     case_page = url_for("cases.show", case_id=context.task.instance_id)
+    values, parse_errors, typed = parse_form(context.form, request.form)
     try:
+        ensure_may_act(context, access)  # held by a colleague: told who, as the claim button is (403 for the rest)
+        errors = {**check_submission(session, context, dict(values), now), **parse_errors}
         if errors:
             raise SubmissionInvalid(errors)
         result = once_more_after_conflict(lambda: complete(session, engine, access, task_id, values, now, context))

@@ -183,6 +183,7 @@ def test_completing_checks_the_form_and_the_domain_rules(api, desk):
                       "case_status": "running", "next_steps": ["办理并报告"], "already_applied": False, "next_tasks": [{
                           "id": handle.id, "name": "办理并报告", "element_id": "handle_case", "lane": "承办单位",
                           "due_at": answer["next_tasks"][0]["due_at"], "claimed_by": None, "may_act": False,
+                          "stand_in_reason": "",
                           "links": {"self": f"/api/v1/tasks/{handle.id}",
                                     "complete": f"/api/v1/tasks/{handle.id}/complete"}}]}
     assert answer["next_tasks"][0]["due_at"].startswith("2026-03-20T")
@@ -213,7 +214,8 @@ def test_a_task_claimed_by_someone_else_cannot_be_completed(api, desk, services)
     desk.run(lambda s, e: e.claim(task_id, "bureau1"))  # e.g. claimed before a reassignment
     response = api("t01.leader.social").post(f"/api/v1/tasks/{task_id}/complete",
                                              {"data": {"handling_unit": "county-hrss", "deadline": "2026-03-20"}})
-    assert response.status_code == 403 and "bureau1" in error_of(response)["message"]
+    assert response.status_code == 409 and "该任务已由" in error_of(response)["message"]  # as a lost claim is told
+    assert "bureau1" in error_of(response)["message"] and desk.task(case_id, "assign_unit").status == "open"
 
 
 # -- start and read a case --------------------------------------------------------------------------------------

@@ -135,7 +135,10 @@ def test_a_task_claimed_by_someone_else_cannot_be_taken_or_completed(browser, de
     # taking it is a lost race, as when both clicked at once: back to the inbox, told who holds it
     taken = cadre.post(f"/tasks/{task_id}/claim")
     assert taken.status_code == 302 and "该任务已由 someone.else" in cadre.get(taken.location).text
-    assert cadre.post(f"/tasks/{task_id}", {"disposition": "answer"}).status_code == 403
+    # submitting the form (opened before the colleague claimed it) is told the same, on the case page
+    sent = cadre.post(f"/tasks/{task_id}", {"disposition": "answer"})
+    assert sent.status_code == 302 and sent.location.endswith(f"/cases/{case_id}")
+    assert "该任务已由 someone.else" in cadre.get(sent.location).text
     assert desk.task(case_id, "hear_claim").status == "open"
     assert desk.task(case_id, "hear_claim").claimed_by == "someone.else"
 
@@ -145,6 +148,7 @@ def test_claiming_another_places_task_is_forbidden(browser, desk):
     task_id = desk.task(case_id, "hear_claim").id
     stranger = browser("t02.cadre")
     assert stranger.post(f"/tasks/{task_id}/claim").status_code == 403
+    assert stranger.post(f"/tasks/{task_id}", {"disposition": "answer"}).status_code == 403
     assert stranger.post(f"/tasks/{task_id}/release").status_code == 403
     assert desk.task(case_id, "hear_claim").claimed_by is None
 

@@ -83,3 +83,23 @@ def test_an_accused_that_keeps_the_whole_county_away_is_refused_at_registration(
     assert errors_of(refused) == {field: BEYOND_THE_COUNTY}
     with services.unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(CaseRecord)) == 0
+
+
+def test_every_api_answer_showing_a_stand_in_task_gives_the_reason(api, desk):
+    """The task detail, claim, release and the step's next tasks say why the caller acts, as the inbox does."""
+    case_id = desk.start("petition", {}, "bureau1")
+    desk.complete(case_id, "register", {
+        "channel": "letter", "category": "accusation", "petitioner_name": "张秋菊", "id_number": "431224196504110529",
+        "phone": "13873025571", "headcount": 1, "township": "t01", "village": "t01v01",
+        "claim": "县纪委监委工作人员压案不查", "confidentiality_requested": False, "accused_unit": "county-discipline"},
+        "bureau1")
+    bureau = api("bureau1")
+    decide = desk.task(case_id, "decide_registration").id
+    step = bureau.post(f"/api/v1/tasks/{decide}/complete",
+                       {"data": {"decision": "accept", "notice": "已受理", "tier": "county"}}).get_json()
+    reason = f"{KEPT_FROM_IT}，改由县信访局办理"
+    [accept] = step["next_tasks"]
+    assert accept["element_id"] == "discipline_accept" and accept["stand_in_reason"] == reason
+    assert bureau.get(f"/api/v1/tasks/{accept['id']}").get_json()["stand_in_reason"] == reason
+    assert bureau.post(f"/api/v1/tasks/{accept['id']}/claim").get_json()["stand_in_reason"] == reason
+    assert bureau.post(f"/api/v1/tasks/{accept['id']}/release").get_json()["stand_in_reason"] == reason

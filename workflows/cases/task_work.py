@@ -234,8 +234,8 @@ def complete(session: Session, engine: Engine, access: Access, task_id: str, val
     """
     if context is None or context.task.id != task_id:
         context = load_task(session, engine, access, task_id)
-    if context.task.status == "open" and not access.may_act_on_task(context.task, context.case):
-        _refuse(context, access)
+    if context.task.status == "open":
+        ensure_may_act(context, access)
     return _checked_completion(session, engine, context, values, access.viewer.username, now)
 
 
@@ -265,9 +265,7 @@ def _checked_completion(session: Session, engine: Engine, context: TaskContext, 
 
 def claim(session: Session, engine: Engine, access: Access, task_id: str) -> HumanTask:
     """Claim a task the viewer may act on."""
-    context = load_task(session, engine, access, task_id)
-    if not access.may_act_on_task(context.task, context.case):
-        _refuse(context, access)
+    ensure_may_act(load_task(session, engine, access, task_id), access)
     return engine.claim(task_id, access.viewer.username)
 
 
@@ -293,6 +291,13 @@ def step_aside(session: Session, engine: Engine, access: Access, task_id: str, r
                   {"reason": reason.strip()[:500]}, context.task.ref)
     access.know_stepped_aside(context.task.instance_id, True)  # the rest of this request sees it too
     return context.task
+
+
+def ensure_may_act(context: TaskContext, access: Access) -> None:
+    """Refuse (`_refuse`) an action on a task the viewer may not act on now; every way in (claim, complete, the
+    task page's submit) answers the same."""
+    if not access.may_act_on_task(context.task, context.case):
+        _refuse(context, access)
 
 
 def _refuse(context: TaskContext, access: Access) -> NoReturn:
