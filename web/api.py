@@ -204,7 +204,7 @@ def show_task(task_id: str) -> dict[str, Any]:
     open_ = context.task.status == "open"
     return shared(TaskDetailSchema).dump(TaskDetail(
         **vars(item), may_act=access.may_act_on_task(context.task, context.case), form=context.form.schema,
-        suggested=suggested_values(session, context) if open_ else {}))
+        suggested=suggested_values(session, context).values if open_ else {}))
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -70,7 +70,8 @@ def show(task_id: str) -> str | Response:
     if context.task.status != "open":
         flash(f"任务「{context.task.name}」已经办结或撤销", "info")
         return redirect(url_for("cases.show", case_id=context.task.instance_id))
-    return _task_page(context, suggested_values(session, context), {})
+    suggestion = suggested_values(session, context)
+    return _task_page(context, suggestion.values, {}, suggestion.notes)
 
 
 @bp.post("/tasks/<task_id>")
@@ -165,7 +166,9 @@ def step_aside_task(task_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("tasks.inbox"))
 
 
-def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, str]) -> str:
+def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, str],
+               notes: dict[str, str] | None = None) -> str:
+    """The task page; `notes` are said beside their fields (why no value is suggested)."""
     session, engine, access = request_session(), workflow_engine(), current_access()
     now = services().now(session)
     instance = engine.instance(context.task.instance_id)
@@ -177,6 +180,7 @@ def _task_page(context: TaskContext, values: dict[str, Any], errors: dict[str, s
         pickers[REPEAT_FIELD] = {"select": True, "choices": listed}
     return render_template(
         "task.html", context=context, task=context.task, form=context.form, values=values, errors=errors,
+        notes=notes or {},
         may_act=access.may_act_on_task(context.task, context.case),
         summary=summarize(session, context.case, revealed=False, visible=access.may_see_case)
         if context.case else None,

@@ -207,7 +207,12 @@ def test_a_discipline_body_with_nobody_holding_handling_unit_is_neither_suggeste
     # 县信访局, next in the fallback list, has no 承办单位 staff either: no unit is suggested, not even the form's
     # default (the decision starts on accepting)
     assert staff.get(f"/api/v1/tasks/{task_id}").get_json()["suggested"] == {"discipline_decision": "accept"}
-    assert browser("discipline.staff").get(f"/tasks/{task_id}").status_code == 200
+    page = browser("discipline.staff").get(f"/tasks/{task_id}")
+    assert page.status_code == 200
+    # the page says why beside the empty field, so the user picks a unit or refers the case up
+    note = page.text[page.text.index('id="f-handling_unit"'):].split('id="f-handling_unit-note">')[1].split("<")[0]
+    assert note.startswith("未能按分流规则建议承办单位：") and "没有可以承办的单位，请报上一级机关交办" in note
+    assert "county-petition-bureau" in note and "no handling unit" not in note
     refused = staff.post(f"/api/v1/tasks/{task_id}/complete",
                          {"data": {"handling_unit": "county-discipline", "acceptance_notice": "已受理"}})
     assert refused.status_code == 422

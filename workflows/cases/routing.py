@@ -48,7 +48,13 @@ class NoLeader(RoutingError):
 
 class NoHandlingUnit(RoutingError):
     """No candidate of the routing tables may handle the claim: each is missing, not an office, has nobody
-    holding 承办单位, or is tied to the accused (it is, contains or lies inside an accused unit)."""
+    holding 承办单位, or is tied to the accused (it is, contains or lies inside an accused unit).
+
+    `reason` is the Chinese part of the message, for a page to show a user."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"{reason} ({detail})")
 
 
 @dataclass(frozen=True)
@@ -164,9 +170,8 @@ def choose_handling_unit(
         refused.append(f"{code}：{refusal}")
     raise NoHandlingUnit(
         f"{town.name}（{town.code}）的{claim.name}（{claim.code}）事项在路由表中没有可以承办的单位，"
-        f"请报上一级机关交办。候选单位：{'；'.join(refused) or '无'} "
-        f"(no handling unit for {claim.code} in {town.code}: route it to the level above)"
-    )
+        f"请报上一级机关交办。候选单位：{'；'.join(refused) or '无'}",
+        f"no handling unit for {claim.code} in {town.code}: route it to the level above")
 
 
 def check_handling_unit(session: Session, code: str, *, accused_unit: str | None = None,

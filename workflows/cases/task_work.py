@@ -100,10 +100,19 @@ def task_form(session: Session, engine: Engine, version: ProcessVersion, task: H
     return read_form(content, task.form)
 
 
-def suggested_values(session: Session, context: TaskContext) -> dict[str, str]:
+@dataclass
+class Suggestion:
+    """What a task's form starts with: `values`, and `notes` (field → why nothing is suggested for it)."""
+
+    values: dict[str, str]
+    notes: dict[str, str]
+
+
+def suggested_values(session: Session, context: TaskContext) -> Suggestion:
     """Values to start the form with: schema defaults, the statutory handling limit as the deadline, and the
-    routing rules' handling unit (one the form accepts: when the rules find none, no unit is suggested)."""
-    values = context.form.defaults()
+    routing rules' handling unit (one the form accepts: when the rules find none, no unit is suggested and the
+    note on the field says why, so the user picks one or refers the case up)."""
+    values, notes = context.form.defaults(), dict[str, str]()
     limit = handling_limit(context.data)
     if context.form.field("deadline") is not None and limit is not None and "deadline" not in values:
         values["deadline"] = limit.isoformat()  # the statutory limit, unless the leader sets an earlier day
@@ -118,11 +127,12 @@ def suggested_values(session: Session, context: TaskContext) -> dict[str, str]:
                     accused_unit=accused_unit if _is_unit(session, accused_unit) else None,
                     accused_person=accused_person if isinstance(accused_person, str) else None)
                 values["handling_unit"] = unit.code
-            except NoHandlingUnit:
+            except NoHandlingUnit as none_left:
                 values.pop("handling_unit", None)  # a schema default is no better: the accused may be it
+                notes["handling_unit"] = f"未能按分流规则建议承办单位：{none_left.reason}"
             except RoutingError:
                 pass
-    return values
+    return Suggestion(values, notes)
 
 
 def check_submission(session: Session, context: TaskContext, values: dict[str, Any], now: datetime) -> dict[str, str]:
