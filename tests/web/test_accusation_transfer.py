@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.models import Event
+from workflows.cases.org_choice import KIN_REFUSED
 from workflows.cases.record import CaseRecord
 from workflows.reports.monthly import monthly_report
 
@@ -68,6 +69,23 @@ def test_the_bureau_standing_in_sends_an_accusation_against_the_discipline_body_
     assert "受理审查 转送" in page and "状态 已办结" in page
     assert "转送告知信访人：您的检举控告已转送市纪委监委处理" in page  # the notice, in the case's history
     hidden_everywhere(browser, api, case, ("discipline.staff", "discipline.handler"))
+
+
+def test_a_handling_unit_left_in_the_form_does_not_block_a_transfer_up_nor_is_kept(browser, desk, services):
+    """Only accepting gives the case a handling unit: one left in the form (here the accused body itself, which the
+    org rules refuse for accepting) is neither checked nor stored when the accusation goes up."""
+    case_id = desk.petition(category="accusation", tier="county", claim="县纪委监委工作人员压案不查",
+                            accused_unit="county-discipline")
+    task_id = desk.task(case_id, "discipline_accept").id
+    bureau = browser("bureau1")
+    kin = {"handling_unit": "county-discipline", "acceptance_notice": ""}
+    accepting = bureau.post(f"/tasks/{task_id}", {**kin, "discipline_decision": "accept", "acceptance_notice": "已受理"})
+    assert accepting.status_code == 422 and errors_of(accepting)["handling_unit"] == KIN_REFUSED
+    sent = bureau.post(f"/tasks/{task_id}", {**TRANSFER_UP, **kin})
+    assert sent.status_code == 302, errors_of(sent)
+    assert submitted(services, case_id, task_id) == {"actor": "bureau1", **TRANSFER_UP}
+    assert case_of(services, case_id).handling_unit is None
+    assert "handling_unit" not in desk.run(lambda s, e: e.case_data(case_id))
 
 
 def test_the_discipline_body_sends_an_accusation_beyond_its_authority_up_with_a_reason(browser, api, desk,

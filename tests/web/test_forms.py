@@ -8,7 +8,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from doorstep.config import PROJECT_DIR
-from workflows.cases.forms import FormDefinitionError, parse_form, read_form, validate
+from workflows.cases.forms import FormDefinitionError, branch_only_fields, parse_form, read_form, validate
 
 FORMS = Path(PROJECT_DIR) / "bpmn" / "forms"
 
@@ -76,6 +76,16 @@ def test_schema_messages_are_in_chinese():
     assert validate(form, {"kind": "a", "ok": True, "count": 9, "note": "短"}) == {
         "count": "不能大于5", "note": "至少填写3个字"}
     assert validate(form, {"kind": "a", "ok": True, "count": 0}) == {"count": "不能小于1"}
+
+
+def test_fields_only_a_branch_not_taken_asks_for_are_named():
+    accept = read_form((FORMS / "petition-discipline_accept.json").read_text(encoding="utf-8"))
+    up = branch_only_fields(accept, {"discipline_decision": "transfer_up", "handling_unit": "x"})
+    assert up == {"handling_unit", "acceptance_notice"}
+    assert branch_only_fields(accept, {"discipline_decision": "accept"}) == {"decision_reason", "notice"}
+    assert branch_only_fields(accept, {}) == {"decision_reason", "notice"}  # no decision yet: accepting's if holds
+    assert branch_only_fields(read_form(SCHEMA), {"kind": "a"}) == {"reason"}
+    assert branch_only_fields(read_form(SCHEMA), {"kind": "b"}) == set()
 
 
 def test_every_deployed_form_reads():

@@ -179,6 +179,21 @@ def _conditional_notes(schema: Mapping[str, Any]) -> dict[str, list[str]]:
     return notes
 
 
+def branch_only_fields(form: Form, values: Mapping[str, Any]) -> set[str]:
+    """Fields the form's if/then asks for only on branches `values` do not take: e.g. the handling unit of
+    检举控告受理, which only accepting uses, when the decision is to transfer the accusation up."""
+    schema = form.schema
+    taken: dict[str, bool] = {}
+    for block in [schema, *[b for b in schema.get("allOf", []) if isinstance(b, dict)]]:
+        condition, then = block.get("if"), block.get("then")
+        if not isinstance(condition, dict) or not isinstance(then, dict):
+            continue
+        holds = Draft202012Validator(condition).is_valid(dict(values))
+        for name in {*then.get("required", []), *(then.get("properties") or {})}:
+            taken[name] = taken.get(name, False) or holds
+    return {name for name, used in taken.items() if not used and name not in schema.get("required", [])}
+
+
 # -- posted text → values -------------------------------------------------------------------------------------
 def parse_form(form: Form, posted: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
     """Turn posted text into typed values; return (values, errors, what was typed, to show again)."""

@@ -27,6 +27,9 @@ KIN_REFUSED = "检举控告事项不得交被检举控告单位、其上下级�
 BEYOND_THE_COUNTY = ("被检举控告对象为本县或县级领导干部，县纪委监委和县信访局均须回避，县内无人可以办理：请告知信访人"
                      "向市纪委监委检举控告，或将材料转送市纪委监委，不在本县登记")
 ACCUSED_FIELDS = ("accused_unit", "accused_person")
+# Fields that give a unit or person work (a handling unit, a case leader), unlike the facts of a case (its place,
+# its accused): one named on a branch of the form not taken is given nothing, so it is neither checked nor kept.
+ASSIGNMENTS = frozenset(name for name, pick in PICKS.items() if pick.staffed_by or pick.role)
 
 
 def handling_unit_refusal(session: Session, unit: OrgUnit, accused: Mapping[str, Any]) -> str:

@@ -19,8 +19,8 @@ from engine import Engine, StepResult, TaskNotFound, TaskTaken
 from engine.models import HumanTask, Instance, ProcessVersion
 from workflows import DomainError
 from workflows.cases.access import STEPPED_ASIDE, Access
-from workflows.cases.forms import Form, FormDefinitionError, read_form, validate
-from workflows.cases.org_choice import check_org_fields
+from workflows.cases.forms import Form, FormDefinitionError, branch_only_fields, read_form, validate
+from workflows.cases.org_choice import ASSIGNMENTS, check_org_fields
 from workflows.cases.record import CaseRecord
 from workflows.cases.routing import NoHandlingUnit, RoutingError, choose_handling_unit
 from workflows.cases.script_helpers import packaged_config
@@ -148,11 +148,14 @@ def check_submission(session: Session, context: TaskContext, values: dict[str, A
 def check_values(session: Session, form: Form, values: dict[str, Any], known: Mapping[str, Any],
                  now: datetime) -> dict[str, str]:
     """Errors of values for `form` given what the case already `known`s: the schema, then the domain's rules.
+    A unit or person given work on a branch of the form's if/then that the values do not take is dropped first.
 
     Rules: fields that name someone of the org are org ids (`workflows.cases.org_choice`: a handling unit is
     an office with staff, never the accused unit or its kin); a deadline date is not in the past nor beyond
     the statutory handling period; a group visit's headcount is confirmed; a village lies in the township given.
     """
+    for name in branch_only_fields(form, values) & ASSIGNMENTS:
+        values.pop(name, None)  # e.g. a handling unit left in the form when the accusation is transferred up
     errors = validate(form, values)
     for name, problem in check_org_fields(session, values, known).items():
         errors.setdefault(name, problem)
