@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.cli import main
@@ -22,6 +22,7 @@ from workflows.cases.routing import RoutingRules
 from workflows.cases.script_helpers import packaged_config, script_helpers
 from workflows.org.demo import load_demo_county
 from workflows.org.importer import import_org_text
+from workflows.org.models import Position
 from workflows.org.roles import BY_LANE
 from workflows.simulation.county import Rates, SimulationError, simulate
 from workflows.simulation.diagram_staff import DIAGRAMS, HANDLERS
@@ -186,3 +187,22 @@ people:
     act = staff.act(task, petition, START)
     assert act is not None and act.actor == "jw.staff"
     assert act.data["handling_unit"] == "xp-jw" and petition.extras["unit"] == "xp-jw"
+
+
+def test_the_bureau_is_whoever_holds_its_role_wherever_the_org_puts_it(small_org: Session, rules: RoutingRules):
+    """A county whose petition bureau is not `county-petition-bureau`: its staff register and report."""
+    import_org_text(small_org, """
+units: [{code: xp-xfj, name: 溆浦县信访局, kind: office, parent: xupu}]
+people:
+  - {username: xfj.zhang, name: 张平, positions: [{role: county_bureau, unit: xp-xfj}]}
+""")
+    before = County(small_org, rules, random.Random(1)).bureau
+    assert "xfj.zhang" in before and "county_bureau" not in before
+    assert before == sorted(before) and len(before) >= 2  # the small county's own bureau staff too
+
+
+def test_a_county_without_anyone_of_the_petition_bureau_is_refused(session: Session):
+    prepare(session)
+    session.execute(delete(Position).where(Position.role == "county_bureau"))
+    with pytest.raises(SimulationError, match="county_bureau"):
+        run(session)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.cases.routing import RoutingRules, choose_handling_unit, responsible_leader
+from workflows.cases.stand_in import BUREAU
 from workflows.org.models import OrgUnit, Person, Position, RotaEntry
 
 
@@ -45,7 +46,7 @@ class County:
                 .join(Position, Position.person_id == Person.id).join(OrgUnit, OrgUnit.id == Position.org_unit_id)
                 .order_by(Person.username)):
             self.holders.setdefault((role, code), []).append(username)
-        self.bureau = self.holders.get(("county_bureau", "county-petition-bureau"), ["county_bureau"])
+        self.bureau = self.holders_of(BUREAU)  # 县信访局: whoever holds its role, wherever the org puts it
         county = next((code for (role, code) in self.holders if role == "case_leader"), "")
         self.county_leaders = self.holders.get(("case_leader", county), ["case_leader"])
         self._leaders: dict[tuple[str, str], str] = {}
@@ -56,6 +57,10 @@ class County:
         """The first holder of `role` at `unit`, or `fallback` when nobody holds it."""
         found = self.holders.get((role, unit))
         return found[0] if found else fallback
+
+    def holders_of(self, role: str) -> list[str]:
+        """Everyone holding `role` at any unit, by username (as the stand-in rules find a body's staff)."""
+        return sorted({name for (held, _unit), names in self.holders.items() if held == role for name in names})
 
     def anyone(self, role: str, fallback: str) -> str:
         """The first holder of `role` at any unit (by unit, then username), or `fallback` when nobody holds it."""
