@@ -94,11 +94,11 @@ def register_template_helpers(app: Flask) -> None:
         from workflows.intake.reception_desk import desk_seat
         from workflows.intake.start_permissions import start_permissions
 
-        from .rota import LINK_ROLES
+        from .rota import reads_rota
 
         viewer = security.current_viewer()
         seat = desk_seat(security.current_access()) if viewer is not None else None
         doors = [d for d in start_permissions().open_to(viewer.roles) if d.page != "reception"] if viewer else []
         now = services().now(request_session())
-        rota = viewer is not None and viewer.has_role(*LINK_ROLES)
+        rota = viewer is not None and reads_rota(viewer)
         return {"viewer": viewer, "desk": seat, "rota_link": rota, "intake_doors": doors, "business_now": now}

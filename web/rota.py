@@ -1,5 +1,6 @@
 """The township's reception rota (坐班接访排班): a month per page; the township's petition cadres and the county
-bureau swap two days or put somebody else on a day, everyone else with a seat in the township reads it."""
+bureau swap two days or put somebody else on a day; everyone else with a seat in the township (its offices' staff
+included) and the county-wide readers read it, and they alone get the nav link (`reads_rota`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from workflows.cases.access import COUNTY_WIDE_READERS, PLACE_ROLES, Viewer
+from workflows.cases.access import COUNTY_DEPTH, COUNTY_WIDE_READERS, Viewer
 from workflows.cases.script_helpers import packaged_config
 from workflows.cases.task_work import AccessDenied
 from workflows.org.models import OrgUnit
@@ -31,10 +32,10 @@ from .security import current_access, login_required
 bp = Blueprint("rota", __name__)
 
 EDITORS = frozenset({"county_bureau"})  # besides the township's own petition cadres
-LINK_ROLES = tuple(sorted(PLACE_ROLES | COUNTY_WIDE_READERS))  # who gets the nav link (they hold a township's seat)
 WEEKDAYS = "一二三四五六日"
 FIELDS = {"swap": ("first", "second"), "reassign": ("day", "secretary", "cadre")}  # each change's form fields
 DAY_FIELDS = ("first", "second", "day")
+TOWNSHIP_DEPTH = COUNTY_DEPTH + 1  # "/xupu/t01/": split on "/", the township path is its first three parts
 
 
 @dataclass(frozen=True)
@@ -120,14 +121,27 @@ def _page(typed: dict[str, str], errors: dict[str, str]) -> tuple[str, int]:
     return page, status
 
 
+def reads_rota(viewer: Viewer) -> bool:
+    """Whether the viewer reads some township's rota (the nav link): the rule of `_townships`, without a query."""
+    return viewer.has_role(*COUNTY_WIDE_READERS) or bool(_seat_townships(viewer))
+
+
+def _seat_townships(viewer: Viewer) -> set[str]:
+    """The paths of the townships the viewer holds a seat in: at the township, a village or grid of it, or one of
+    its offices (an office's area is the township above it; a county office's is the county)."""
+    return {"/".join(seat.area_path.split("/")[:TOWNSHIP_DEPTH]) + "/" for seat in viewer.seats
+            if seat.area_path.count("/") > COUNTY_DEPTH}
+
+
 def _townships(viewer: Viewer) -> list[Township]:
     """The townships whose rota the viewer reads: those they hold a seat in, or all for the county-wide readers."""
     towns = request_session().scalars(select(OrgUnit).where(OrgUnit.level == "township").order_by(OrgUnit.code))
-    county_wide, editor = viewer.has_role(*COUNTY_WIDE_READERS), viewer.has_role(*EDITORS)
+    county_wide, editor, seated = viewer.has_role(*COUNTY_WIDE_READERS), viewer.has_role(*EDITORS), \
+        _seat_townships(viewer)
     found = []
     for town in towns:
         cadre = any(s.role == CADRE_ROLE and s.unit_code == town.code for s in viewer.seats)
-        if county_wide or any(s.unit_path.startswith(town.path) for s in viewer.seats):
+        if county_wide or town.path in seated:
             found.append(Township(town, editor or cadre))
     return found
 

@@ -100,6 +100,21 @@ def test_the_county_bureau_changes_any_township_and_the_auditor_only_reads(brows
     assert browser("hrss.handler").get("/rota").status_code == 403  # a county office holds no township seat
 
 
+def test_a_township_offices_staff_read_their_townships_rota_and_get_the_link(browser, services):
+    justice = browser("t01-justice.handler")  # 青溪镇司法所: an office of the township
+    page = justice.get("/rota")
+    assert page.status_code == 200 and "青溪镇坐班接访排班" in text_of(page)
+    assert 'href="/rota"' in page.text and 'method="post" action="/rota"' not in page.text
+    assert 'href="/rota"' in justice.get("/tasks").text
+    assert justice.get("/rota?township=t02").status_code == 403
+    refused = justice.post("/rota", {"action": "swap", "township": "t01", "first": "2026-03-03",
+                                     "second": "2026-03-04"})
+    assert refused.status_code == 403 and _changes(services) == []
+    county_office = browser("hrss.handler")  # who may not read it gets no link to a refusal either
+    assert 'href="/rota"' not in county_office.get("/tasks").text
+    assert county_office.get("/rota").status_code == 403
+
+
 def test_a_change_without_the_csrf_token_is_refused(browser, services):
     refused = browser("t01.cadre").post("/rota", {"action": "swap", "township": "t01", "first": "2026-03-03",
                                                   "second": "2026-03-04"}, csrf=False)
