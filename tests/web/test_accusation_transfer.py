@@ -79,7 +79,8 @@ def test_a_handling_unit_left_in_the_form_does_not_block_a_transfer_up_nor_is_ke
     task_id = desk.task(case_id, "discipline_accept").id
     bureau = browser("bureau1")
     kin = {"handling_unit": "county-discipline", "acceptance_notice": ""}
-    accepting = bureau.post(f"/tasks/{task_id}", {**kin, "discipline_decision": "accept", "acceptance_notice": "已受理"})
+    accepting = bureau.post(f"/tasks/{task_id}", {**kin, "discipline_decision": "accept",
+                                                  "acceptance_notice": "已受理"})
     assert accepting.status_code == 422 and errors_of(accepting)["handling_unit"] == KIN_REFUSED
     sent = bureau.post(f"/tasks/{task_id}", {**TRANSFER_UP, **kin})
     assert sent.status_code == 302, errors_of(sent)

@@ -160,8 +160,8 @@ class Simulator:
         if not self.county.all_villages:
             raise SimulationError("the org has no villages: load the demo county with `doorstep init --demo`")
         if not self.county.bureau:
-            raise SimulationError("nobody in the org holds the county petition bureau's role (county_bureau, 县信访局): "
-                                  "the bureau registers the letters and files the reports")
+            raise SimulationError("nobody in the org holds the county petition bureau's role (county_bureau, "
+                                  "县信访局): the bureau registers the letters and files the reports")
         self.staff = Staff(self.county, self.calendar, self.rng, HANDLERS)
         self.cumulative = list(_accumulate(self.county.weights))
         self.queue: list[tuple[datetime, int, str, Any]] = []
