@@ -148,9 +148,9 @@ def check_submission(session: Session, context: TaskContext, values: dict[str, A
 def check_values(session: Session, form: Form, values: dict[str, Any], known: Mapping[str, Any],
                  now: datetime) -> dict[str, str]:
     """Errors of values for `form` given what the case already `known`s: the schema, then the domain's rules.
-    A unit or person given work on a branch of the form's if/then that the values do not take is dropped first.
 
-    Rules: fields that name someone of the org are org ids (`workflows.cases.org_choice`: a handling unit is
+    A unit or person given work on a branch of the form's if/then that the values do not take is dropped first
+    (`org_choice.ASSIGNMENTS`): neither checked nor kept. Rules: fields that name someone of the org are org ids (`workflows.cases.org_choice`: a handling unit is
     an office with staff, never the accused unit or its kin); a deadline date is not in the past nor beyond
     the statutory handling period; a group visit's headcount is confirmed; a village lies in the township given.
     """
