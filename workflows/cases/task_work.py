@@ -150,7 +150,9 @@ def check_values(session: Session, form: Form, values: dict[str, Any], known: Ma
     """Errors of values for `form` given what the case already `known`s: the schema, then the domain's rules.
 
     A unit or person given work on a branch of the form's if/then that the values do not take is dropped first
-    (`org_choice.ASSIGNMENTS`): neither checked nor kept. Rules: fields that name someone of the org are org ids (`workflows.cases.org_choice`: a handling unit is
+    (`org_choice.ASSIGNMENTS`): neither checked nor kept.
+
+    Rules: fields that name someone of the org are org ids (`workflows.cases.org_choice`: a handling unit is
     an office with staff, never the accused unit or its kin); a deadline date is not in the past nor beyond
     the statutory handling period; a group visit's headcount is confirmed; a village lies in the township given.
     """
