@@ -389,7 +389,10 @@ def record_rating(case_id: int) -> tuple[dict[str, Any], int, dict[str, str]]:
 
 # -- helpers ----------------------------------------------------------------------------------------------------
 def _body() -> Any:
-    """The JSON body (None when there is none, which the schemas refuse as "应为 JSON 对象")."""
+    """The JSON body (None when there is none or it is not sent as JSON, which the schemas refuse as "应为 JSON
+    对象"); a body sent as JSON that does not parse is a 400 saying where (`GatedRequest`)."""
+    if request.is_json and request.get_data(cache=True):
+        return request.get_json()
     return request.get_json(silent=True)
 
 

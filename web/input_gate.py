@@ -65,7 +65,8 @@ class GatedRequest(Request):
     """Flask's request, with a Chinese answer for a body that is not JSON."""
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
-        raise BadRequest(description="请求内容不是有效的 JSON（应为 UTF-8 编码的 JSON 文本）")
+        where = f"：第 {e.lineno} 行第 {e.colno} 列（{e.msg}）" if isinstance(e, json.JSONDecodeError) else ""
+        raise BadRequest(description=f"请求内容不是有效的 JSON{where}；应为 UTF-8 编码的 JSON 文本")
 
 
 def init_app(app: Flask) -> None:

@@ -115,7 +115,17 @@ def test_nan_and_infinity_are_not_json_numbers(client):
     answer = client.post("/api/v1/tokens", data='{"username": NaN}', content_type="application/json")
     assert answer.status_code == 400 and "NaN" in answer.get_json()["error"]["message"], answer.get_json()
     broken = client.post("/api/v1/tokens", data=b'{"username": "\xff"}', content_type="application/json")
-    assert broken.status_code == 422 and broken.get_json()["error"]["fields"]  # not JSON: "应为 JSON 对象"
+    assert broken.status_code == 400 and "不是有效的 JSON" in broken.get_json()["error"]["message"]
+
+
+def test_a_json_body_that_does_not_parse_is_told_where(client):
+    answer = client.post("/api/v1/tokens", data='{"username": "a", "password": "x\ry"}',
+                         content_type="application/json")
+    assert answer.status_code == 400, answer.get_json()
+    assert "不是有效的 JSON：第 1 行第 33 列" in answer.get_json()["error"]["message"]
+    # a body not sent as JSON at all is still the schemas' "应为 JSON 对象"
+    form = client.post("/api/v1/tokens", data="username=a")
+    assert form.status_code == 422 and form.get_json()["error"]["fields"] == {"_form": "应为 JSON 对象"}
 
 
 def test_a_huge_form_field_is_refused_naming_it_and_nothing_is_registered(browser, services):
