@@ -100,6 +100,7 @@ class Site:
     chromium: Any
     name: str = "e2e"
     contexts: list[Any] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
     shots: int = 0
 
     def person(self, role: str, javascript: bool = True, phone: bool = False) -> Any:
@@ -107,38 +108,59 @@ class Site:
 
         With `phone`, Chromium emulates a phone 375 px wide (touch, mobile viewport).
         """
+        page = self.log_in(self.accounts[role], PASSWORD, javascript=javascript, phone=phone)
+        page.wait_for_url(f"{self.url}/tasks")
+        return page
+
+    def log_in(self, username: str, password: str, javascript: bool = True, phone: bool = False) -> Any:
+        """A fresh browser window that has sent the login form with `username` and `password` (whatever came of it)."""
+        page = self.anonymous(javascript=javascript, phone=phone)
+        page.goto(f"{self.url}/login")
+        page.fill("#username", username)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        return page
+
+    def anonymous(self, javascript: bool = True, phone: bool = False) -> Any:
+        """A browser window without a login (the petitioner's); with `phone`, as `person` emulates one. What its
+        pages write to the console, and the script errors they raise, go to `console`."""
         screen = PHONE if phone else {"viewport": VIEWPORT}
         context = self.chromium.new_context(**screen, locale="zh-CN", timezone_id="Asia/Shanghai",
                                             java_script_enabled=javascript)
         context.set_default_timeout(15_000)
-        self.contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{self.url}/login")
-        page.fill("#username", self.accounts[role])
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{self.url}/tasks")
-        return page
-
-    def anonymous(self, phone: bool = False) -> Any:
-        """A browser window without a login (the petitioner's); with `phone`, as `person` emulates one."""
-        screen = PHONE if phone else {"viewport": VIEWPORT}
-        context = self.chromium.new_context(**screen, locale="zh-CN", timezone_id="Asia/Shanghai")
+        context.on("console", lambda message: self.console.append(message.text))
+        context.on("weberror", lambda error: self.console.append(f"pageerror {error.error}"))
         self.contexts.append(context)
         return context.new_page()
 
+    def policy_violations(self) -> list[str]:
+        """The console lines of the Content-Security-Policy refusing something (an inline script, a handler) and
+        the script errors, of every window opened so far."""
+        return [text for text in self.console if "Content Security Policy" in text or text.startswith("pageerror")]
+
+    def command(self, *args: str) -> str:
+        """Run a `doorstep` command on the site's database, as its operator would; return what it printed."""
+        return doorstep(self.path, *args)
+
     def advance(self, duration: str) -> str:
         """Move the simulated clock as `doorstep clock advance DURATION` does, firing what falls due."""
-        return doorstep(self.path, "clock", "advance", duration)
+        return self.command("clock", "advance", duration)
 
-    def open_task(self, case_id: int, element: str) -> str:
-        """The id of the case's open task at `element` (read from the task table, as `doorstep task list` does)."""
+    @contextlib.contextmanager
+    def engine(self) -> Iterator[Any]:
+        """The workflow engine on the site's database, in one unit of work committed at the end (to set up a case as
+        the people of the demo would have)."""
         services = Services.from_settings(settings_for(self.path))
         try:
             with services.unit_of_work() as session:
-                return next(t.id for t in services.engine(session).open_tasks(case_id) if t.element_id == element)
+                yield services.engine(session)
         finally:
             services.db.dispose()
+
+    def open_task(self, case_id: int, element: str) -> str:
+        """The id of the case's open task at `element` (read from the task table, as `doorstep task list` does)."""
+        with self.engine() as engine:
+            return next(t.id for t in engine.open_tasks(case_id) if t.element_id == element)
 
     def shot(self, page: Any, name: str, docs: str | None = None) -> Path:
         """Save a screenshot of the page for this step (and for the README when asked)."""

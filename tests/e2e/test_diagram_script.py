@@ -46,12 +46,6 @@ def _plant_script_and_start_a_case(site: Any, secretary: str) -> tuple[int, byte
         services.db.dispose()
 
 
-def _watch(page: Any, seen: list[str]) -> Any:
-    page.on("console", lambda message: seen.append(message.text))
-    page.on("pageerror", lambda error: seen.append(f"pageerror {error}"))
-    return page
-
-
 def _open_as_file(page: Any, url: str) -> None:
     """Navigate straight to a diagram file: it must be a download, never a document of the site."""
     with page.expect_download() as download:
@@ -61,8 +55,7 @@ def _open_as_file(page: Any, url: str) -> None:
 
 
 def test_script_in_a_diagram_executes_nothing_anywhere(site: Any, tmp_path: Any) -> None:
-    seen: list[str] = []
-    secretary = _watch(site.person("duty_secretary"), seen)
+    secretary = site.person("duty_secretary")
     case_id, hostile = _plant_script_and_start_a_case(site, site.accounts["duty_secretary"])
 
     # The case page draws the stored diagram with bpmn-js; the documentation is data, nothing runs.
@@ -73,14 +66,14 @@ def test_script_in_a_diagram_executes_nothing_anywhere(site: Any, tmp_path: Any)
     _open_as_file(secretary, f"{site.url}{xml_url}")
 
     # The auditor's step view draws the version the case ran on; its file is a download too.
-    auditor = _watch(site.person("auditor"), seen)
+    auditor = site.person("auditor")
     auditor.goto(f"{site.url}/audit/cases/{case_id}/steps/1")
     auditor.locator(".diagram[data-drawn=true]").first.wait_for()
     _open_as_file(auditor, site.url + auditor.locator(".diagram").first.get_attribute("data-xml-url"))
 
     # The designer: the version file is a download; the modeler opens the planted diagram without running it;
     # uploading the same file is refused, naming the element and line.
-    designer = _watch(site.person("designer"), seen)
+    designer = site.person("designer")
     _open_as_file(designer, f"{site.url}/designer/processes/reception/versions/1.bpmn")
     designer.goto(f"{site.url}/designer/files/reception.bpmn/edit")
     designer.wait_for_selector("#designer[data-ready=true]")
@@ -93,10 +86,9 @@ def test_script_in_a_diagram_executes_nothing_anywhere(site: Any, tmp_path: Any)
     assert "html:img" in refusal and "onerror" in refusal and "html:script" in refusal and "行" in refusal
 
     # The monthly report draws its charts under the same policy.
-    bureau = _watch(site.person("county_bureau"), seen)
+    bureau = site.person("county_bureau")
     bureau.goto(f"{site.url}/reports/monthly")
     bureau.locator("canvas").first.wait_for()
 
-    assert not [text for text in seen if "PWNED" in text], seen
-    violations = [text for text in seen if "Content Security Policy" in text or "pageerror" in text]
-    assert not violations, violations
+    assert not [text for text in site.console if "PWNED" in text], site.console
+    assert not site.policy_violations()
