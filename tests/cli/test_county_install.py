@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from doorstep.config import Settings
 from doorstep.services import Services
+from tests.web.conftest import Api
 from web import create_app
 from web.extensions import db
 
@@ -225,30 +226,23 @@ def first_login(app: Flask, username: str, initial: str) -> Api:
     assert changed.status_code == 302 and client.get("/tasks").status_code == 200
     issued = client.post("/api/v1/tokens", json={"username": username, "password": own})
     assert issued.status_code == 201, issued.get_json()
-    return Api(app.test_client(), issued.get_json()["token"])
+    return Api(app, issued.get_json()["token"])
 
 
-class Api:
-    """A JSON client sending one person's API token."""
+def read(api: Api, url: str) -> Any:
+    """GET `url` through the API; the body of its 200 answer."""
+    answer = api.get(url)
+    assert answer.status_code == 200, (url, answer.get_json())
+    return answer.get_json()
 
-    def __init__(self, client: FlaskClient, token: str):
-        self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
 
-    def get(self, url: str) -> Any:
-        answer = self.client.get(url, headers=self.headers)
-        assert answer.status_code == 200, (url, answer.get_json())
-        return answer.get_json()
-
-    def post(self, url: str, body: Any) -> Any:
-        return self.client.post(url, json=body, headers=self.headers)
-
-    def complete(self, case_id: int, task_name: str, data: dict[str, Any]) -> Any:
-        """Complete this person's open task `task_name` of the case; the answer's body."""
-        tasks = [t for t in self.get(f"/api/v1/tasks?case={case_id}")["items"] if t["name"] == task_name]
-        assert len(tasks) == 1, (task_name, tasks)
-        done = self.post(f"/api/v1/tasks/{tasks[0]['id']}/complete", {"data": data})
-        assert done.status_code == 200, done.get_json()
-        return done.get_json()
+def complete(api: Api, case_id: int, task_name: str, data: dict[str, Any]) -> Any:
+    """Complete the caller's open task `task_name` of the case through the API; the answer's body."""
+    tasks = [t for t in read(api, f"/api/v1/tasks?case={case_id}")["items"] if t["name"] == task_name]
+    assert len(tasks) == 1, (task_name, tasks)
+    done = api.post(f"/api/v1/tasks/{tasks[0]['id']}/complete", {"data": data})
+    assert done.status_code == 200, done.get_json()
+    return done.get_json()
 
 
 def test_the_duty_secretary_and_the_cadre_take_a_visit_to_its_end(run, app, installed) -> None:
@@ -265,10 +259,10 @@ def test_the_duty_secretary_and_the_cadre_take_a_visit_to_its_end(run, app, inst
     case = started.get_json()
     assert case["next_steps"] == ["接谈研判"] and re.fullmatch(r"\S+", case["case_number"])
     cadre = first_login(app, today["cadre"], installed[today["cadre"]])
-    heard = cadre.complete(case["id"], "接谈研判", {"disposition": "answer", "note": "政策明确，当场解释"})
+    heard = complete(cadre, case["id"], "接谈研判", {"disposition": "answer", "note": "政策明确，当场解释"})
     assert [task["name"] for task in heard["next_tasks"]] == ["记录当场答复"]
-    secretary.complete(case["id"], "记录当场答复", {"answer": "复核结果将于本月公示", "outcome": "explain"})
-    shown = cadre.get(f"/api/v1/cases/{case['id']}")
+    complete(secretary, case["id"], "记录当场答复", {"answer": "复核结果将于本月公示", "outcome": "explain"})
+    shown = read(cadre, f"/api/v1/cases/{case['id']}")
     assert (shown["case_number"], shown["status"], shown["places"]) == (case["case_number"], "closed",
                                                                         ["城郊镇", "桥头村"])
     verified = ok(run("audit", "verify", "--all"))
@@ -279,10 +273,10 @@ def test_the_grid_worker_and_the_county_bureau_open_their_doors(run, app, instal
     worker = first_login(app, "cx01v01g01.worker", installed["cx01v01g01.worker"])
     grid = worker.post("/api/v1/cases", {"process_id": "grid_visit", "data": GRID_ISSUE})
     assert grid.status_code == 201, grid.get_json()
-    assert worker.get(f"/api/v1/cases/{grid.get_json()['id']}")["places"] == ["城郊镇", "柳树村", "柳树村第1网格"]
+    assert read(worker, f"/api/v1/cases/{grid.get_json()['id']}")["places"] == ["城郊镇", "柳树村", "柳树村第1网格"]
     bureau = first_login(app, "xfj.clerk", installed["xfj.clerk"])
     letter = bureau.post("/api/v1/cases", {"process_id": "petition", "data": LETTER})
     assert letter.status_code == 201, letter.get_json()
-    assert bureau.get(f"/api/v1/cases/{letter.get_json()['id']}")["places"] == ["火马冲镇", "石碧村"]
+    assert read(bureau, f"/api/v1/cases/{letter.get_json()['id']}")["places"] == ["火马冲镇", "石碧村"]
     not_bureau = worker.post("/api/v1/cases", {"process_id": "petition", "data": LETTER})
     assert not_bureau.status_code == 403
