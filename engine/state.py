@@ -204,7 +204,7 @@ def _prune(workflow: Any, protected: set[Any]) -> None:
         return
     anchor = _deepest_common_ancestor(unfinished)
     if anchor is not root and anchor.parent is not root:
-        _splice(workflow, root, root, anchor, protected)
+        _splice(workflow, root, anchor, protected)
     _shorten_branches(workflow, anchor, unfinished, protected)
 
 
@@ -228,16 +228,15 @@ def _shorten_branches(workflow: Any, anchor: Task, unfinished: list[Task], prote
         last_finished, start = parting.parent, workflow.tasks[start_id]
         if last_finished is not None and last_finished is not start \
                 and len(_path(last_finished)) - len(_path(start)) >= LONG_BRANCH:
-            _splice(workflow, root=workflow.task_tree, above=anchor, below=last_finished, protected=protected,
-                    replacing=start)
+            _splice(workflow, anchor, last_finished, protected, replacing=start)
         _shorten_branches(workflow, parting, branch, protected)  # a split further down: its branches the same way
 
 
-def _splice(workflow: Any, root: Task, above: Task, below: Task, protected: set[Any],
-            replacing: Task | None = None) -> None:
+def _splice(workflow: Any, above: Task, below: Task, protected: set[Any], replacing: Task | None = None) -> None:
     """Make `below` a child of `above`, dropping the finished tasks between them: all of them when `above` is the
     root, else the branch of `above` that starts at `replacing` (other branches stay). Nothing is dropped when a
     called process hangs on one of them."""
+    root = workflow.task_tree
     top = replacing if replacing is not None else root
     kept = {task.id for task in _subtree(below)}
     doomed = [task.id for task in _subtree(top) if task.id not in kept and task is not root]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -309,29 +309,18 @@ def step_aside(session: Session, engine: Engine, access: Access, task_id: str, r
 
 
 def ensure_may_act(context: TaskContext, access: Access) -> None:
-    """Refuse (`_refuse`) an action on a task the viewer may not act on now; every way in (claim, complete, the
-    task page's submit) answers the same."""
-    if not access.may_act_on_task(context.task, context.case):
-        _refuse(context, access)
-
-
-def _refuse(context: TaskContext, access: Access) -> NoReturn:
-    """Refuse an action on a task the viewer may not act on now. Held by a colleague who claimed it first (the viewer
-    could act but for that claim) is a conflict naming who and when (409), as the engine answers a lost claim;
-    anything else is a refusal (403)."""
+    """Refuse an action on a task the viewer may not act on now; every way in (claim, complete, the task page's
+    submit) answers the same. The context comes from `load_task`, so the viewer may see the task: held by a colleague
+    who claimed it first is then a conflict naming who and when (409), as the engine answers a lost claim; a task no
+    longer open, or outside the viewer's duties, is a refusal (403)."""
     task = context.task
-    if task.status == "open" and task.claimed_by not in (None, access.viewer.username) \
-            and access.may_see_task(task, context.case):
-        raise TaskTaken(f"task {task.id} is claimed by {task.claimed_by}", "claimed", task.claimed_by, task.claimed_at)
-    raise AccessDenied(_why_not(task, access))
-
-
-def _why_not(task: HumanTask, access: Access) -> str:
+    if access.may_act_on_task(task, context.case):
+        return
     if task.status != "open":
-        return "此任务已经办结或撤销"
+        raise AccessDenied("此任务已经办结或撤销")
     if task.claimed_by not in (None, access.viewer.username):
-        return f"此任务已由 {task.claimed_by} 认领"
-    return "此任务不属于您的职责范围"
+        raise TaskTaken(f"task {task.id} is claimed by {task.claimed_by}", "claimed", task.claimed_by, task.claimed_at)
+    raise AccessDenied("此任务不属于您的职责范围")
 
 
 def _is_unit(session: Session, code: Any) -> bool:

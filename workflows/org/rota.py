@@ -111,13 +111,14 @@ def generate_rota(
     days = calendar.workdays(start, end)
     created: list[RotaEntry] = []
     for town in towns:
-        refusal = _unstaffed(session, town)
+        secretaries, cadres = township_secretaries(session, town), township_cadres(session, town)
+        refusal = _unstaffed(town, secretaries, cadres)
         if refusal is not None:
             if unstaffed is None:
                 raise refusal
             unstaffed.append(refusal)
             continue
-        written = _generate(session, town, days, start, end, replace)
+        written = _generate(session, town, secretaries, cadres, days, start, end, replace)
         created.extend(written)
         if editor is not None:
             editor.record(session, town, "generate", f"生成 {start} 至 {end} 的排班，{len(written)} 个工作日"
@@ -127,9 +128,9 @@ def generate_rota(
 
 
 def _generate(
-    session: Session, town: OrgUnit, days: list[date], start: date, end: date, replace: bool
+    session: Session, town: OrgUnit, secretaries: list[Person], cadres: list[Person], days: list[date], start: date,
+    end: date, replace: bool
 ) -> list[RotaEntry]:
-    secretaries, cadres = township_secretaries(session, town), township_cadres(session, town)
     existing = _entries(session, town, start, end)
     if existing and not replace:
         raise RotaError(
@@ -165,11 +166,11 @@ def _generate(
     return created
 
 
-def _unstaffed(session: Session, town: OrgUnit) -> RotaError | None:
+def _unstaffed(town: OrgUnit, secretaries: list[Person], cadres: list[Person]) -> RotaError | None:
     """Why nobody can sit in the township's reception room, or None when someone can."""
-    if not township_secretaries(session, town):
+    if not secretaries:
         return RotaError(f"{_town(town)}没有村支书担任坐班村支书，无法排班", "township")
-    if not township_cadres(session, town):
+    if not cadres:
         return RotaError(f"{_town(town)}没有乡镇信访干部陪同坐班，无法排班", "township")
     return None
 
